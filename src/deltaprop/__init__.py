@@ -1,0 +1,17 @@
+"""deltaprop: dense neural networks trained by backpropagation, written as the textbook derives it.
+
+The engine imports numpy only; the command line, plots and scikit-learn estimators live in
+modules that are imported on demand.
+"""
+
+from . import activations, losses
+from ._validation import DeltapropError
+from .gradcheck import GradcheckReport, gradcheck
+from .network import Gradients, Network
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Network", "Gradients", "gradcheck", "GradcheckReport", "DeltapropError", "activations",
+    "losses", "__version__",
+]

@@ -1,0 +1,113 @@
+"""Argument and array checks shared by every public entry point.
+
+Every error names the argument, the value it received and what was expected, so that a user
+never has to read a traceback from deep inside numpy to find out what went wrong.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "DeltapropError",
+    "check_array",
+    "check_dtype",
+    "check_positive",
+    "check_nonnegative",
+    "check_probability",
+    "check_int",
+]
+
+
+class DeltapropError(ValueError):
+    """Base class of deltaprop's own value errors (a ValueError, so callers may catch either)."""
+
+
+def _short(value, limit: int = 60) -> str:
+    """repr() of a value cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_dtype(dtype) -> np.dtype:
+    """Return float32 or float64 as a numpy dtype, or raise."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype={_short(dtype)} is not supported; expected 'float32' or 'float64'")
+    return dt
+
+
+def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=False):
+    """Convert `value` to a finite floating array of `dtype`, or raise a clear error.
+
+    Rejects object, string, complex and boolean arrays, NaN and infinity, the wrong number of
+    dimensions and (unless allowed) empty arrays.
+    """
+    if value is None:
+        raise TypeError(f"{name} is None; expected an array of numbers")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"{name} could not be read as a numeric array ({exc}); "
+                         f"expected a rectangular array of numbers") from None
+    kind = arr.dtype.kind
+    if kind == "b":
+        raise TypeError(f"{name} has boolean dtype; expected numbers (cast with .astype(float) "
+                        f"if the booleans are meant as 0/1)")
+    if kind == "c":
+        raise TypeError(f"{name} has complex dtype {arr.dtype}; expected real numbers")
+    if kind not in "iuf":
+        raise TypeError(f"{name} has dtype {arr.dtype} ({_short(arr.flat[0]) if arr.size else 'empty'}"
+                        f" ...); expected an array of real numbers")
+    if arr.ndim not in ndim:
+        want = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} has shape {arr.shape} ({arr.ndim}-D); expected a {want} array")
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
+    arr = np.asarray(arr, dtype=dtype)
+    if arr.size and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = tuple(int(i) for i in bad)
+        raise ValueError(f"{name} contains {arr[where]} at index {where}; expected finite numbers "
+                         f"(no NaN or infinity)")
+    return arr
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_positive(value, name: str) -> float:
+    """A finite real number > 0."""
+    if not _is_real(value) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={_short(value)} is invalid; expected a finite number > 0")
+    return float(value)
+
+
+def check_nonnegative(value, name: str) -> float:
+    """A finite real number >= 0."""
+    if not _is_real(value) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={_short(value)} is invalid; expected a finite number >= 0")
+    return float(value)
+
+
+def check_probability(value, name: str, *, upper_open: bool = True) -> float:
+    """A number in [0, 1) (or [0, 1] when upper_open is False)."""
+    ok = _is_real(value) and np.isfinite(value) and 0 <= value and (
+        value < 1 if upper_open else value <= 1)
+    if not ok:
+        rng = "[0, 1)" if upper_open else "[0, 1]"
+        raise ValueError(f"{name}={_short(value)} is invalid; expected a number in {rng}")
+    return float(value)
+
+
+def check_int(value, name: str, *, minimum: int = 1) -> int:
+    """An integer >= minimum (numpy integers accepted, bools and floats rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}={_short(value)} is invalid; expected an integer >= {minimum}")
+    return int(value)

@@ -1,0 +1,83 @@
+"""Weight initialisers. Each takes an np.random.Generator and a layer's shape (n_out, n_in).
+
+Every initialiser fills W^l (shape (n_out, n_in)) and b^l (shape (n_out,)) in place, in the
+network's dtype, drawing from the generator so that a seed reproduces the network exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import _short
+
+__all__ = ["INITIALIZERS", "get", "default_for"]
+
+
+def normal(rng, W, b):
+    """The book's chapter 1: w, b ~ N(0, 1)."""
+    W[...] = rng.standard_normal(W.shape)
+    b[...] = rng.standard_normal(b.shape)
+
+
+def scaled_normal(rng, W, b):
+    """The book's chapter 3: w ~ N(0, 1/n_in), b ~ N(0, 1) (LeCun normal for the weights)."""
+    W[...] = rng.standard_normal(W.shape) / np.sqrt(W.shape[1])
+    b[...] = rng.standard_normal(b.shape)
+
+
+def glorot_uniform(rng, W, b):
+    """Glorot/Xavier uniform: w ~ U(−r, r), r = √(6 / (n_in + n_out)); b = 0."""
+    r = np.sqrt(6.0 / (W.shape[0] + W.shape[1]))
+    W[...] = rng.uniform(-r, r, W.shape)
+    b[...] = 0.0
+
+
+def glorot_normal(rng, W, b):
+    """Glorot/Xavier normal: w ~ N(0, 2 / (n_in + n_out)); b = 0."""
+    W[...] = rng.standard_normal(W.shape) * np.sqrt(2.0 / (W.shape[0] + W.shape[1]))
+    b[...] = 0.0
+
+
+def he_normal(rng, W, b):
+    """He normal: w ~ N(0, 2 / n_in); b = 0. Suited to ReLU layers."""
+    W[...] = rng.standard_normal(W.shape) * np.sqrt(2.0 / W.shape[1])
+    b[...] = 0.0
+
+
+def he_uniform(rng, W, b):
+    """He uniform: w ~ U(−r, r), r = √(6 / n_in); b = 0."""
+    r = np.sqrt(6.0 / W.shape[1])
+    W[...] = rng.uniform(-r, r, W.shape)
+    b[...] = 0.0
+
+
+INITIALIZERS = {
+    "normal": normal,
+    "scaled_normal": scaled_normal,
+    "glorot_uniform": glorot_uniform,
+    "glorot_normal": glorot_normal,
+    "he": he_normal,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+}
+_ALIASES = {"xavier": "glorot_uniform", "xavier_uniform": "glorot_uniform",
+            "xavier_normal": "glorot_normal", "lecun": "scaled_normal", "book": "normal"}
+
+_RELU_LIKE = {"relu", "leaky_relu", "swish", "softplus"}
+
+
+def default_for(activation_name: str) -> str:
+    """'auto' picks He for ReLU-like layers and Glorot uniform for the others."""
+    return "he_normal" if activation_name in _RELU_LIKE else "glorot_uniform"
+
+
+def get(init):
+    """Return an initialiser function from its name (or the function itself)."""
+    if callable(init):
+        return init
+    key = init.lower() if isinstance(init, str) else None
+    key = _ALIASES.get(key, key)
+    if key not in INITIALIZERS:
+        valid = ", ".join(sorted([*INITIALIZERS, "auto"]))
+        raise ValueError(f"init={_short(init)} is unknown; expected one of: {valid}")
+    return INITIALIZERS[key]

@@ -1,0 +1,453 @@
+"""Network: a stack of dense layers, its forward pass and backpropagation (BP1–BP4).
+
+Notation (the textbook's): layer l has weights W^l of shape (n_l, n_{l−1}), entry [j, k] the
+weight w_jk^l from neuron k of layer l−1 to neuron j of layer l, biases b^l of shape (n_l,) and
+activation σ_l. For a mini-batch of m samples held as the rows of a matrix,
+
+    Z^l = A^{l−1} (W^l)ᵀ + b^l,    A^l = σ_l(Z^l)                         (forward)
+    Δ^L = ∇_a C ⊙ σ'(Z^L)                                               (BP1)
+    Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)                                    (BP2)
+    ∂C/∂b^l = (1/m) Σ_rows Δ^l                                           (BP3)
+    ∂C/∂W^l = (1/m) (Δ^l)ᵀ A^{l−1}                                        (BP4)
+
+where row x of Δ^l is the per-sample δ^l of sample x and C is the batch mean of C_x.
+
+All parameters live in one flat vector (weights of every layer first, then biases) and
+``weights``/``biases`` are views into it: the optimizer updates every parameter with a single
+operation, and L2 decay touches the weights' contiguous slice only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import activations as _activations
+from . import init as _init
+from . import losses as _losses
+from ._validation import _short, check_array, check_dtype, check_int
+
+__all__ = ["Network", "Gradients"]
+
+
+@dataclass
+class Gradients:
+    """What ``Network.backprop`` returns.
+
+    Attributes
+    ----------
+    cost : float
+        C, the mean over the batch of the per-sample costs C_x.
+    weights : list of ndarray
+        ∂C/∂W^l for l = 1..L, same shapes as ``Network.weights`` (BP4).
+    biases : list of ndarray
+        ∂C/∂b^l, shape (n_l,) (BP3).
+    deltas : list of ndarray
+        δ^l = ∂C_x/∂z^l per sample, shape (m, n_l), before the batch mean (BP1, BP2).
+    zs : list of ndarray
+        Weighted inputs z^l, shape (m, n_l), l = 1..L.
+    activations : list of ndarray
+        a^0 = x (the input), then a^l for l = 1..L: L + 1 arrays of shape (m, n_l).
+    """
+
+    cost: float
+    weights: list
+    biases: list
+    deltas: list
+    zs: list = field(repr=False)
+    activations: list = field(repr=False)
+
+    def __iter__(self):
+        # Allows ``dW, db = net.backprop(x, y)`` in the book's order (nabla_b, nabla_w swapped).
+        return iter((self.weights, self.biases))
+
+
+class _ParamList(list):
+    """A list of views into the flat parameter vector.
+
+    Item assignment copies into the view (after a shape check) instead of replacing it, so
+    ``net.weights[0] = W`` and ``net.weights[0][:] = W`` both change the network.
+    """
+
+    def __init__(self, views, kind):
+        super().__init__(views)
+        self._kind = kind
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError(f"{self._kind} cannot be assigned by slice; assign one layer at a time")
+        target = list.__getitem__(self, index)
+        arr = check_array(value, f"{self._kind}[{index}]", dtype=target.dtype,
+                          ndim=(target.ndim,), allow_empty=True)
+        if arr.shape != target.shape:
+            raise ValueError(f"{self._kind}[{index}] has shape {arr.shape}; expected {target.shape}")
+        target[...] = arr
+
+    def __reduce__(self):
+        return (list, (list(self),))
+
+
+class Network:
+    """A fully connected feed-forward network trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Neurons per layer, input first, e.g. ``[784, 30, 10]``.
+    activation : str, Activation, or list of them, default "sigmoid"
+        One activation for every hidden layer, or one per hidden layer (len(sizes) − 2 items).
+    output_activation : str or Activation, optional
+        The output layer's activation. Default: ``activation`` when that is a single one,
+        otherwise required.
+    loss : str or Loss, default "quadratic"
+        "quadratic" (½‖y − a‖², the textbook's), "mse", "binary_cross_entropy",
+        "cross_entropy".
+    init : str or callable, default "auto"
+        "normal" (N(0, 1), the book's chapter 1), "scaled_normal" (N(0, 1/n_in), chapter 3),
+        "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", or "auto" (He for
+        ReLU-like layers, Glorot uniform otherwise).
+    dtype : {"float64", "float32"}
+    seed : int or np.random.Generator, optional
+        Makes initialisation (and, through ``fit``, shuffling and dropout) reproducible.
+
+    Examples
+    --------
+    >>> net = Network([2, 3, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    >>> net.forward([[0.5, -1.0]]).shape
+    (1, 1)
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output_activation=None, loss="quadratic",
+                 init="auto", dtype="float64", seed=None):
+        self.sizes = _check_sizes(sizes)
+        L = len(self.sizes) - 1
+        self.dtype = check_dtype(dtype)
+        self.layer_activations = _layer_activations(activation, output_activation, L)
+        self.loss = _losses.get(loss)
+        _check_loss_pair(self.loss, self.layer_activations[-1])
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.seed = None if isinstance(seed, np.random.Generator) else seed
+        self.init = init
+        self._allocate()
+        self.reset_parameters(init)
+        self.history = None
+        self.training_config = {}
+
+    # ------------------------------------------------------------------ parameters
+    def _allocate(self):
+        shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
+        n_w = sum(r * c for r, c in shapes)
+        n_b = sum(self.sizes[1:])
+        self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
+        self._n_weights = n_w
+        self._weights, self._biases = self._views(self._theta)
+
+    def _views(self, flat):
+        """W^l and b^l views into a flat vector laid out like the parameters."""
+        Ws, bs, pos = [], [], 0
+        for r, c in zip(self.sizes[1:], self.sizes[:-1]):
+            Ws.append(flat[pos:pos + r * c].reshape(r, c))
+            pos += r * c
+        for r in self.sizes[1:]:
+            bs.append(flat[pos:pos + r])
+            pos += r
+        return Ws, bs
+
+    def reset_parameters(self, init="auto"):
+        """Draw fresh weights and biases with the given initialiser and the network's generator."""
+        for W, b, act in zip(self._weights, self._biases, self.layer_activations):
+            name = _init.default_for(act.name) if init == "auto" else init
+            _init.get(name)(self.rng, W, b)
+
+    @property
+    def weights(self):
+        """W^l for l = 1..L, shape (n_l, n_{l−1}); views, writable in place."""
+        return _ParamList(self._weights, "weights")
+
+    @weights.setter
+    def weights(self, values):
+        self._set_all(values, "weights")
+
+    @property
+    def biases(self):
+        """b^l for l = 1..L, shape (n_l,); views, writable in place."""
+        return _ParamList(self._biases, "biases")
+
+    @biases.setter
+    def biases(self, values):
+        self._set_all(values, "biases")
+
+    def _set_all(self, values, kind):
+        values = list(values)
+        if len(values) != self.num_layers:
+            raise ValueError(f"{kind} has {len(values)} arrays; expected {self.num_layers} "
+                             f"(one per layer after the input)")
+        target = getattr(self, kind)
+        for i, v in enumerate(values):
+            target[i] = v
+
+    @property
+    def num_layers(self) -> int:
+        """L, the number of layers with weights (the input layer is not counted)."""
+        return len(self.sizes) - 1
+
+    @property
+    def num_parameters(self) -> int:
+        return self._theta.size
+
+    def get_flat(self):
+        """A copy of every parameter as one vector (weights of all layers, then biases)."""
+        return self._theta.copy()
+
+    def set_flat(self, theta):
+        """Set every parameter from a vector laid out as ``get_flat`` returns it."""
+        theta = check_array(theta, "theta", dtype=self.dtype, ndim=(1,))
+        if theta.size != self._theta.size:
+            raise ValueError(f"theta has {theta.size} entries; expected {self._theta.size}")
+        self._theta[...] = theta
+
+    def copy(self):
+        """An independent network with the same architecture and parameters."""
+        other = Network.__new__(Network)
+        other.__dict__.update(self.__dict__)
+        other.layer_activations = list(self.layer_activations)
+        other._allocate()
+        other._theta[...] = self._theta
+        other.rng = np.random.default_rng(self.rng.bit_generator.random_raw())
+        other.history = self.history
+        other.training_config = dict(self.training_config)
+        return other
+
+    # ------------------------------------------------------------------ checks
+    def _check_X(self, X, name="X"):
+        """X as a float array of shape (m, n_0); also returns whether it was one sample."""
+        X = check_array(X, name, dtype=self.dtype, ndim=(1, 2))
+        single = X.ndim == 1
+        if single:
+            X = X[None, :]
+        if X.shape[1] != self.sizes[0]:
+            raise ValueError(f"{name} has {X.shape[1]} columns (features) but the network's input "
+                             f"layer has {self.sizes[0]} neurons")
+        return X, single
+
+    def _check_Y(self, Y, m, single, name="Y"):
+        """Targets as an (m, n_L) float array; integer class labels are one-hot encoded."""
+        n_out = self.sizes[-1]
+        Y = check_array(Y, name, dtype=None, ndim=(0, 1, 2))
+        if single and Y.ndim <= 1 and Y.size == n_out:
+            Y = Y.reshape(1, n_out)
+        elif Y.ndim == 1 and Y.shape[0] == m:
+            if n_out == 1:
+                Y = Y.reshape(m, 1)
+            else:
+                Y = self._one_hot(Y, name)
+        if Y.ndim != 2 or Y.shape != (m, n_out):
+            raise ValueError(f"{name} has shape {Y.shape}; expected ({m}, {n_out}) to match "
+                             f"{m} samples and the output layer's {n_out} neurons (or {m} "
+                             f"integer class labels)")
+        Y = np.asarray(Y, dtype=self.dtype)
+        self.loss.check_targets(Y, name)
+        return Y
+
+    def _one_hot(self, labels, name="y"):
+        n_out = self.sizes[-1]
+        if not np.all(labels == np.round(labels)):
+            bad = labels[labels != np.round(labels)][0]
+            raise ValueError(f"{name} contains {bad}; expected integer class labels in "
+                             f"[0, {n_out - 1}] or an array of shape (m, {n_out})")
+        lab = labels.astype(np.int64)
+        if lab.min() < 0 or lab.max() >= n_out:
+            bad = lab.min() if lab.min() < 0 else lab.max()
+            raise ValueError(f"{name} contains class label {bad} but the output layer has "
+                             f"{n_out} neurons; expected labels in [0, {n_out - 1}]")
+        Y = np.zeros((lab.size, n_out), dtype=self.dtype)
+        Y[np.arange(lab.size), lab] = 1.0
+        return Y
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, X):
+        """zs and activations (with a^0 = X) of a checked (m, n_0) batch."""
+        zs, acts = [], [X]
+        a = X
+        for W, b, act in zip(self._weights, self._biases, self.layer_activations):
+            z = a @ W.T          # Z^l = A^{l−1} (W^l)ᵀ + b^l
+            z += b
+            a = act.forward(z)
+            zs.append(z)
+            acts.append(a)
+        return zs, acts
+
+    def forward(self, X):
+        """Output activations a^L.
+
+        Parameters
+        ----------
+        X : array, shape (m, n_0) or (n_0,)
+
+        Returns
+        -------
+        ndarray, shape (m, n_L) (or (n_L,) for a single sample)
+        """
+        X, single = self._check_X(X)
+        a = self._forward(X)[1][-1]
+        return a[0] if single else a
+
+    feedforward = forward
+
+    def _output_delta(self, z, a, Y):
+        """δ^L by BP1, per sample, shape (m, n_L)."""
+        act = self.layer_activations[-1]
+        if act.name in self.loss.fused:
+            return self.loss.fused_delta(a, Y)
+        return act.backward(self.loss.gradient(a, Y), z, a)   # BP1: ∇_a C ⊙ σ'(z^L)
+
+    def _cost_terms(self, z, a, Y):
+        """Per-sample costs C_x."""
+        if self.layer_activations[-1].name in self.loss.fused:
+            return self.loss.fused_value(z, Y)
+        return self.loss.value(a, Y)
+
+    def cost(self, X, Y):
+        """C = (1/m) Σ_x C_x over the batch (X, Y)."""
+        X, single = self._check_X(X)
+        Y = self._check_Y(Y, X.shape[0], single)
+        zs, acts = self._forward(X)
+        return float(self._cost_terms(zs[-1], acts[-1], Y).mean())
+
+    # ------------------------------------------------------------------ backprop
+    def backprop(self, X, Y):
+        """The gradient of the batch cost by BP1–BP4.
+
+        Parameters
+        ----------
+        X : array, shape (m, n_0) or (n_0,)
+        Y : array, shape (m, n_L) or (n_L,), or m integer class labels
+
+        Returns
+        -------
+        Gradients
+            ``.cost``, ``.weights`` (∂C/∂W^l), ``.biases`` (∂C/∂b^l), ``.deltas`` (δ^l per
+            sample, shape (m, n_l)), ``.zs``, ``.activations``.
+
+        Notes
+        -----
+        δ^L = ∇_a C ⊙ σ'(z^L) (BP1, or the fused a − y where the loss declares it);
+        δ^l = (δ^{l+1} W^{l+1}) ⊙ σ'(z^l) (BP2); ∂C/∂b^l = mean of δ^l (BP3);
+        ∂C/∂W^l = (δ^l)ᵀ a^{l−1} / m (BP4).
+        """
+        X, single = self._check_X(X)
+        Y = self._check_Y(Y, X.shape[0], single)
+        m = X.shape[0]
+        with np.errstate(over="ignore"):
+            zs, acts = self._forward(X)
+            cost = float(self._cost_terms(zs[-1], acts[-1], Y).mean())
+        L = self.num_layers
+        deltas = [None] * L
+        delta = self._output_delta(zs[-1], acts[-1], Y)                       # BP1
+        deltas[-1] = delta
+        for l in range(L - 2, -1, -1):
+            grad_a = deltas[l + 1] @ self._weights[l + 1]                       # BP2: (W^{l+1})ᵀ δ^{l+1}
+            deltas[l] = self.layer_activations[l].backward(grad_a, zs[l], acts[l + 1])  # ⊙ σ'(z^l)
+        dW = [d.T @ a / m for d, a in zip(deltas, acts[:-1])]                   # BP4
+        db = [d.mean(axis=0) for d in deltas]                                   # BP3
+        return Gradients(cost=cost, weights=dW, biases=db, deltas=deltas, zs=zs, activations=acts)
+
+    # ------------------------------------------------------------------ public conveniences
+    def predict_proba(self, X):
+        """Output activations a^L for X in chunks (the class scores of a classifier)."""
+        X, single = self._check_X(X)
+        out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
+        with np.errstate(over="ignore"):
+            for start in range(0, X.shape[0], 4096):
+                out[start:start + 4096] = self._forward(X[start:start + 4096])[1][-1]
+        return out[0] if single else out
+
+    def predict(self, X):
+        """Class indices (argmax of a^L) when the output layer has several neurons; a^L otherwise.
+
+        A single-output network with a sigmoid output predicts 0/1 by thresholding at 0.5.
+        """
+        a = self.predict_proba(X)
+        if self.sizes[-1] > 1:
+            return np.argmax(a, axis=-1)
+        if self.layer_activations[-1].name == "sigmoid":
+            return (a[..., 0] >= 0.5).astype(np.int64)
+        return a[..., 0]
+
+    def evaluate(self, X, Y):
+        """(cost, accuracy) on (X, Y); accuracy is None for a regression network."""
+        from .training import evaluate
+        return evaluate(self, X, Y)
+
+    def fit(self, X, Y, epochs=30, batch_size=10, lr=3.0, **kwargs):
+        """Train by mini-batch gradient descent; see ``deltaprop.training.fit``."""
+        from .training import fit
+        return fit(self, X, Y, epochs=epochs, batch_size=batch_size, lr=lr, **kwargs)
+
+    def save(self, path, **kwargs):
+        """Write the network to a model file; see ``deltaprop.io.save``."""
+        from .io import save
+        return save(self, path, **kwargs)
+
+    def config(self) -> dict:
+        """Architecture as plain data (JSON-ready)."""
+        return {
+            "sizes": list(self.sizes),
+            "activations": [a.config() for a in self.layer_activations],
+            "loss": self.loss.config(),
+            "dtype": self.dtype.name,
+        }
+
+    def __repr__(self):
+        acts = [a.name for a in self.layer_activations]
+        if len(set(acts[:-1])) <= 1 and len(acts) > 1:
+            act = f"activation={acts[0]!r}, output_activation={acts[-1]!r}"
+        else:
+            act = f"activations={acts!r}"
+        return (f"Network({self.sizes}, {act}, loss={self.loss.name!r}, "
+                f"dtype={self.dtype.name!r})")
+
+
+def _check_sizes(sizes):
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes={_short(sizes)} is invalid; expected a list of layer widths "
+                        f"such as [784, 30, 10]")
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes={sizes} has {len(sizes)} entries; expected at least 2 "
+                         f"(an input and an output layer)")
+    for i, n in enumerate(sizes):
+        check_int(n, f"sizes[{i}]", minimum=1)
+    return [int(n) for n in sizes]
+
+
+def _layer_activations(activation, output_activation, L):
+    """One Activation per layer l = 1..L."""
+    if isinstance(activation, (list, tuple)):
+        hidden = [_activations.get(a) for a in activation]
+        if len(hidden) != L - 1:
+            raise ValueError(f"activation is a list of {len(hidden)} names but the network has "
+                             f"{L - 1} hidden layers; expected one name per hidden layer")
+        if output_activation is None:
+            raise ValueError("output_activation is required when activation is a list")
+    else:
+        hidden = [_activations.get(activation)] * (L - 1)
+        if output_activation is None:
+            output_activation = activation
+    output = _activations.get(output_activation)
+    for i, act in enumerate(hidden):
+        if not act.elementwise:
+            raise ValueError(f"activation {act.name!r} on hidden layer {i + 1} is not allowed; "
+                             f"softmax normalises a whole layer and belongs on the output layer "
+                             f"only (output_activation='softmax')")
+    return hidden + [output]
+
+
+def _check_loss_pair(loss, output):
+    lo, hi = loss.needs_output_range
+    olo, ohi = output.output_range
+    if olo < lo or ohi > hi:
+        raise ValueError(f"loss={loss.name!r} needs outputs in ({lo}, {hi}) but "
+                         f"output_activation={output.name!r} ranges over ({olo}, {ohi}); expected "
+                         f"output_activation 'sigmoid' or 'softmax'")
