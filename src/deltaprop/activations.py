@@ -11,6 +11,8 @@ All functions take and return arrays of shape (m, n): one row per sample.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ._validation import _short, check_positive
@@ -280,5 +282,6 @@ def _from_name(name, params):
     try:
         return cls(**params)
     except TypeError:
+        accepted = tuple(inspect.signature(cls).parameters)
         raise ValueError(f"activation {name!r} got parameters {params}; "
-                         f"{cls.__name__} accepts {cls.__init__.__code__.co_varnames[1:]}") from None
+                         f"{cls.__name__} accepts {accepted or 'no parameters'}") from None

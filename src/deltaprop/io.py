@@ -1,0 +1,849 @@
+"""Model files: save and load networks without pickle, and atomic writes for everything else.
+
+A model file is a zip archive in numpy's ``.npz`` layout, written without pickle:
+
+``metadata.json``
+    UTF-8 JSON: ``format`` ("deltaprop-model"), ``format_version`` (1), ``library_version``,
+    the architecture (``sizes``, ``activations`` configs, ``loss``, ``dtype``, and ``seed``/
+    ``init`` where they are plain data), ``training_config``, ``history``, ``extra``,
+    ``optimizer_state`` and ``checksum``.
+``W1.npy`` … ``WL.npy``, ``b1.npy`` … ``bL.npy``
+    The parameters of layers 1..L, W^l of shape (n_l, n_{l−1}) and b^l of shape (n_l,), in the
+    network's dtype.
+``optimizer.<key>.npy``, ``extra.<key>.npy``
+    Arrays found inside ``optimizer_state`` or ``extra``; in the JSON they are replaced by
+    ``{"__ndarray__": "<member name without .npy>"}``.
+
+The checksum is the SHA-256 over every array member in sorted name order; for each array it
+hashes ``json.dumps([name, dtype.str, list(shape)])``, a newline, then the data in C order and
+little-endian byte order. ``np.load(path, allow_pickle=False)`` reads the file too.
+
+Loading never unpickles and never evaluates code: the zip directory is read with ``zipfile``,
+every ``.npy`` header is parsed by ``numpy.lib.format`` after its length has been bounded, and
+object, structured and sub-array dtypes are refused. Every size is checked before anything is
+allocated: the metadata's length, the number of members, each array's declared size (exact for
+the parameters, whose shapes follow from ``sizes``; capped for optimizer and extra arrays), and
+the parameters' total size against the bytes the file actually holds. Any problem raises
+:class:`ModelFileError` (a ``ValueError``) naming the file and what was wrong.
+
+Writes go to a temporary file in the target's directory, which is flushed, fsync'ed and then
+renamed over the target (:func:`atomic_open`, :func:`atomic_write_bytes`), so a crash or Ctrl-C
+leaves either the old file or the new one, never a partial one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import numbers
+import os
+import secrets
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from numpy.lib import format as _npy
+
+from ._validation import DeltapropError
+
+__all__ = [
+    "save", "load", "read_metadata", "atomic_open", "atomic_write_bytes", "atomic_write_text",
+    "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION",
+]
+
+FORMAT_NAME = "deltaprop-model"
+FORMAT_VERSION = 1
+METADATA_MEMBER = "metadata.json"
+
+# Bounds that keep a forged file from making the loader allocate or loop without limit.
+_MAX_METADATA_BYTES = 16 * 2**20
+_MAX_NPY_HEADER = 10_000           # numpy's own default max_header_size
+_MAX_MEMBERS = 100_000
+_MAX_LAYERS = 10_000
+_MAX_NDIM = 32
+_MAX_DEFLATE_RATIO = 1100          # zlib cannot exceed ~1032:1
+_ARRAY_PLACEHOLDER = "__ndarray__"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that equal models give byte-identical files
+
+
+class ModelFileError(DeltapropError):
+    """A file that is not a valid deltaprop model: corrupt, truncated, forged or of another kind.
+
+    A ``ValueError`` (through ``DeltapropError``); the message names the file and the problem.
+    """
+
+
+# ---------------------------------------------------------------------------- atomic writes
+def _fsync_directory(directory):
+    """fsync a directory so that a rename in it survives a crash (POSIX only)."""
+    flags = getattr(os, "O_DIRECTORY", None)
+    if flags is None:
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on directories; the rename itself has happened
+    finally:
+        os.close(fd)
+
+
+def _create_temp(directory, name):
+    """A new file next to the target, created with 0o666 & ~umask like an ordinary file."""
+    base = name[:200]
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+        except FileExistsError:
+            continue
+        return fd, tmp
+    raise FileExistsError(f"could not create a temporary file next to {name!r} in {directory!r}")
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode="wb", *, encoding=None, newline=None):
+    """Open a file for writing so that it appears at `path` complete or not at all.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The target; its directory must exist. An existing file is replaced only when the
+        ``with`` block finishes without an exception.
+    mode : {"wb", "w", "wt"}
+        Binary or text. Text defaults to UTF-8.
+    encoding, newline : optional
+        As for ``open`` in text mode.
+
+    Yields
+    ------
+    file object
+        Writing goes to a temporary file in the same directory.
+
+    Notes
+    -----
+    On success: flush, ``os.fsync``, close, ``os.replace`` onto `path`, then fsync of the
+    directory where the platform allows it. On any exception (including KeyboardInterrupt)
+    the temporary file is removed, `path` is left untouched and the exception propagates.
+
+    Examples
+    --------
+    >>> with atomic_open("results.json", "w") as f:   # doctest: +SKIP
+    ...     f.write("{}")
+    """
+    if mode not in ("wb", "w", "wt"):
+        raise ValueError(f"mode={mode!r} is not supported; expected 'wb', 'w' or 'wt'")
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = _create_temp(directory, os.path.basename(path))
+    try:
+        if "b" in mode:
+            f = os.fdopen(fd, "wb")
+        else:
+            f = os.fdopen(fd, "w", encoding=encoding or "utf-8", newline=newline)
+    except BaseException:
+        os.close(fd)
+        _remove_quietly(tmp)
+        raise
+    try:
+        with f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def atomic_write_bytes(path, data) -> Path:
+    """Write `data` (bytes-like) to `path` atomically; see :func:`atomic_open`. Returns the path."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path, text, *, encoding="utf-8") -> Path:
+    """Write `text` to `path` atomically; see :func:`atomic_open`. Returns the path."""
+    with atomic_open(path, "w", encoding=encoding) as f:
+        f.write(text)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------- JSON helpers
+def _to_json(value, where):
+    """Plain JSON data from `value`: numpy scalars and arrays become numbers and lists."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        return _to_json(value.item(), where)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError(f"{where} is an object array; expected numbers")
+        return value.tolist()
+    if isinstance(value, dict):
+        return {_json_key(k, where): _to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hasattr(value, "to_dict"):
+        return _to_json(value.to_dict(), where)
+    raise TypeError(f"{where} is a {type(value).__name__} ({value!r:.60}); expected JSON-ready data "
+                    f"(numbers, strings, lists, dicts)")
+
+
+def _json_key(key, where):
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (numbers.Integral, np.integer)):
+        raise TypeError(f"{where} has key {key!r}; expected string keys")
+    return str(int(key))
+
+
+def _extract_arrays(value, prefix, arrays, where):
+    """JSON data from `value` with each ndarray moved into `arrays` and replaced by a reference."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject or value.dtype.kind not in "fiub" or value.dtype.fields:
+            raise TypeError(f"{where} has dtype {value.dtype}; expected a numeric array")
+        name = prefix
+        if name in arrays:
+            name = f"{prefix}.{len(arrays)}"
+        arrays[name] = value
+        return {_ARRAY_PLACEHOLDER: name}
+    if isinstance(value, dict):
+        if set(value) == {_ARRAY_PLACEHOLDER}:
+            raise ValueError(f"{where} is a dict whose only key is {_ARRAY_PLACEHOLDER!r}, which "
+                             f"model files reserve for array references")
+        return {_json_key(k, where): _extract_arrays(v, f"{prefix}.{_member_part(k)}", arrays,
+                                                     f"{where}[{k!r}]")
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_extract_arrays(v, f"{prefix}.{i}", arrays, f"{where}[{i}]")
+                for i, v in enumerate(value)]
+    return _to_json(value, where)
+
+
+def _member_part(key):
+    """A piece of a member name: letters, digits, '_' and '-' only."""
+    text = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in str(key))
+    return text[:60] or "_"
+
+
+def _insert_arrays(value, arrays, used):
+    """Inverse of ``_extract_arrays``: replace references by the arrays loaded from the file."""
+    if isinstance(value, dict):
+        if set(value) == {_ARRAY_PLACEHOLDER}:
+            name = value[_ARRAY_PLACEHOLDER]
+            used.add(name)
+            return arrays[name]
+        return {k: _insert_arrays(v, arrays, used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_insert_arrays(v, arrays, used) for v in value]
+    return value
+
+
+def _array_references(value, out, path="", depth=0):
+    """Member names referenced in JSON data, with a bound on nesting and count."""
+    if depth > 100:
+        raise ValueError(f"{path or 'value'} is nested more than 100 levels deep")
+    if isinstance(value, dict):
+        if set(value) == {_ARRAY_PLACEHOLDER}:
+            name = value[_ARRAY_PLACEHOLDER]
+            if not isinstance(name, str) or not _valid_member_name(name):
+                raise ValueError(f"{path} refers to an array named {name!r}; expected a plain "
+                                 f"member name")
+            if name in out:
+                raise ValueError(f"{path} refers to array {name!r}, which is already referenced")
+            out.append(name)
+            return
+        for k, v in value.items():
+            _array_references(v, out, f"{path}[{k!r}]", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _array_references(v, out, f"{path}[{i}]", depth + 1)
+
+
+def _valid_member_name(name):
+    return (0 < len(name) <= 200 and name.isascii()
+            and all(c.isalnum() or c in "_-." for c in name) and not name.startswith("."))
+
+
+# ---------------------------------------------------------------------------- checksum
+def _canonical(arr):
+    """C-ordered little-endian copy (or view) of a numeric array, as stored and hashed."""
+    dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder not in ("|", "=", "<") else arr.dtype
+    if arr.dtype.byteorder == "=":
+        dt = arr.dtype.newbyteorder("<")
+    return np.ascontiguousarray(arr, dtype=dt)
+
+
+def _checksum(arrays):
+    """SHA-256 over names, dtypes, shapes and data of canonical arrays, in sorted name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        arr = arrays[name]
+        h.update(json.dumps([name, arr.dtype.str, list(arr.shape)]).encode("ascii"))
+        h.update(b"\n")
+        if arr.size:
+            h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------- save
+def save(net, path, *, optimizer_state=None, extra=None) -> Path:
+    """Write a network (and optionally optimizer state) to a model file, atomically.
+
+    Parameters
+    ----------
+    net : Network
+    path : str or os.PathLike
+        The file to write (conventionally ``*.npz``; the name is used as given).
+    optimizer_state : dict, optional
+        The optimizer's state: ndarrays (stored as ``.npy`` members) and JSON-ready values
+        (numbers, strings, lists, dicts), nested freely.
+    extra : dict, optional
+        Anything else to keep, e.g. the epoch counter and the generator state for resuming;
+        arrays inside it are stored as members too.
+
+    Returns
+    -------
+    pathlib.Path
+        `path`.
+
+    Notes
+    -----
+    The file is a zip of ``.npy`` members plus ``metadata.json`` (see the module docstring),
+    written to a temporary file and renamed into place. The history is stored through its
+    ``to_dict()`` when it has one. Parameters must be finite.
+
+    Examples
+    --------
+    >>> net = Network([2, 3, 1], seed=0)            # doctest: +SKIP
+    >>> save(net, "xor.npz"); load("xor.npz")       # doctest: +SKIP
+    """
+    from . import __version__
+    from .network import Network
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net is a {type(net).__name__}; expected a deltaprop Network")
+    if optimizer_state is not None and not isinstance(optimizer_state, dict):
+        raise TypeError(f"optimizer_state is a {type(optimizer_state).__name__}; expected a dict "
+                        f"of arrays and JSON-ready values")
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(f"extra is a {type(extra).__name__}; expected a dict")
+    if not np.isfinite(net._theta).all():
+        raise ValueError("the network's parameters contain NaN or infinity; expected finite "
+                         "parameters (restore the last finite weights before saving)")
+
+    arrays = {}
+    for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
+        arrays[f"W{l}"] = _canonical(W)
+        arrays[f"b{l}"] = _canonical(b)
+    side = {}
+    opt_json = None if optimizer_state is None else _extract_arrays(
+        optimizer_state, "optimizer", side, "optimizer_state")
+    extra_json = None if extra is None else _extract_arrays(extra, "extra", side, "extra")
+    for name, arr in side.items():
+        arrays[name] = _canonical(arr)
+
+    history = net.history
+    if history is not None and hasattr(history, "to_dict"):
+        history = history.to_dict()
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": __version__,
+        **net.config(),
+        "seed": net.seed if isinstance(net.seed, (int, np.integer)) and not isinstance(
+            net.seed, bool) else None,
+        "init": net.init if isinstance(net.init, str) else None,
+        "training_config": _to_json(net.training_config or {}, "net.training_config"),
+        "history": _to_json(history, "net.history"),
+        "optimizer_state": opt_json,
+        "extra": extra_json,
+        "checksum": {"algorithm": "sha256", "value": _checksum(arrays)},
+    }
+    meta["seed"] = _to_json(meta["seed"], "net.seed")
+    text = json.dumps(meta, indent=1, allow_nan=True).encode("utf-8")
+    if len(text) > _MAX_METADATA_BYTES:
+        raise ValueError(f"the metadata takes {len(text)} bytes as JSON; expected at most "
+                         f"{_MAX_METADATA_BYTES} (store large data as arrays in extra)")
+
+    with atomic_open(path, "wb") as f:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            _write_member(zf, METADATA_MEMBER, text)
+            for name in sorted(arrays):
+                _write_array(zf, name + ".npy", arrays[name])
+    return Path(path)
+
+
+def _zipinfo(name):
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_member(zf, name, data):
+    zf.writestr(_zipinfo(name), data)
+
+
+def _write_array(zf, name, arr):
+    with zf.open(_zipinfo(name), "w", force_zip64=arr.nbytes > 2**30) as m:
+        _npy.write_array(m, arr, allow_pickle=False)
+
+
+# ---------------------------------------------------------------------------- load
+class _Reader:
+    """Reads one model file, raising ModelFileError with the path on every problem."""
+
+    def __init__(self, path):
+        self.path = path
+        self.file_size = 0
+
+    def fail(self, problem):
+        return ModelFileError(f"{self.path}: {problem}")
+
+    # -- the container
+    def check_kind(self, f):
+        """Recognise non-zip files before zipfile guesses, and name what they are."""
+        head = f.read(8)
+        f.seek(0)
+        if not head:
+            raise self.fail("the file is empty; expected a deltaprop model file (a zip archive)")
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            return
+        if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}") and b"." not in head[:1]:
+            if head[:1] == b"\x80":
+                raise self.fail("this is a Python pickle, not a deltaprop model file; pickles are "
+                                "never loaded because unpickling can run arbitrary code")
+        if head.startswith(b"\x93NUMPY"):
+            raise self.fail("this is a single .npy array, not a deltaprop model file "
+                            "(a zip archive with metadata.json)")
+        if head.startswith(b"\x1f\x8b"):
+            raise self.fail("this is a gzip file, not a deltaprop model file (a zip archive)")
+        raise self.fail(f"not a deltaprop model file: it does not start like a zip archive "
+                        f"(first bytes {head[:8]!r})")
+
+    def open_zip(self, f):
+        try:
+            zf = zipfile.ZipFile(f, "r")
+        except zipfile.BadZipFile as exc:
+            raise self.fail(f"the file is truncated or not a deltaprop model file: it starts like "
+                            f"a zip archive but its directory cannot be read ({exc})") from None
+        infos = zf.infolist()
+        if len(infos) > _MAX_MEMBERS:
+            raise self.fail(f"the archive lists {len(infos)} members; expected at most "
+                            f"{_MAX_MEMBERS}")
+        names = [i.filename for i in infos]
+        seen = set()
+        for n in names:
+            if n in seen:
+                raise self.fail(f"the archive holds member {n!r} twice; expected unique names")
+            seen.add(n)
+        return zf
+
+    def check_member_bounds(self, info, max_size):
+        """Refuse members whose declared sizes exceed `max_size` or what the file can hold."""
+        if info.flag_bits & 0x1:
+            raise self.fail(f"member {info.filename!r} is encrypted; expected plain members")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise self.fail(f"member {info.filename!r} uses compression method "
+                            f"{info.compress_type}; expected stored or deflated")
+        if info.file_size > max_size:
+            raise self.fail(f"member {info.filename!r} declares {info.file_size} bytes; expected "
+                            f"at most {max_size} for this model")
+        if info.compress_size > self.file_size or info.header_offset > self.file_size:
+            raise self.fail(f"member {info.filename!r} declares {info.compress_size} bytes at "
+                            f"offset {info.header_offset} but the file has only {self.file_size} "
+                            f"bytes: the file is truncated or corrupted")
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise self.fail(f"member {info.filename!r} is stored with {info.compress_size} bytes "
+                            f"but declares {info.file_size}: the zip directory is corrupted")
+        if (info.compress_type == zipfile.ZIP_DEFLATED
+                and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024):
+            raise self.fail(f"member {info.filename!r} declares {info.file_size} bytes from "
+                            f"{info.compress_size} compressed; no deflate stream expands that much")
+
+    def read_member(self, zf, info, limit):
+        """All bytes of a member (at most `limit`), with zipfile's CRC-32 check."""
+        with zf.open(info) as m:
+            data = m.read(limit + 1)
+        if len(data) != info.file_size:
+            raise self.fail(f"member {info.filename!r} holds {len(data)} bytes but declares "
+                            f"{info.file_size}: the file is truncated or corrupted")
+        return data
+
+    # -- metadata
+    def read_metadata(self, zf):
+        try:
+            info = zf.getinfo(METADATA_MEMBER)
+        except KeyError:
+            raise self.fail(f"member {METADATA_MEMBER!r} is missing; this zip archive is not a "
+                            f"deltaprop model file") from None
+        self.check_member_bounds(info, _MAX_METADATA_BYTES)
+        raw = self.read_member(zf, info, _MAX_METADATA_BYTES)
+        try:
+            meta = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise self.fail(f"{METADATA_MEMBER} is not valid JSON ({str(exc)[:120]})") from None
+        if not isinstance(meta, dict):
+            raise self.fail(f"{METADATA_MEMBER} holds a {type(meta).__name__}; expected an object")
+        if meta.get("format") != FORMAT_NAME:
+            raise self.fail(f"{METADATA_MEMBER} has format={_brief(meta.get('format'))}; expected "
+                            f"{FORMAT_NAME!r}: not a deltaprop model file")
+        version = meta.get("format_version")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise self.fail(f"format_version={_brief(version)} is invalid; expected the integer "
+                            f"{FORMAT_VERSION}")
+        if version != FORMAT_VERSION:
+            lib = meta.get("library_version")
+            by = f" (written by deltaprop {lib})" if isinstance(lib, str) else ""
+            newer = "newer than" if version > FORMAT_VERSION else "not"
+            raise self.fail(f"model file format version {version}{by} is {newer} supported: this "
+                            f"deltaprop reads format version {FORMAT_VERSION} only"
+                            + ("; upgrade deltaprop to load it" if version > FORMAT_VERSION else ""))
+        return meta
+
+    def check_architecture(self, meta):
+        sizes = meta.get("sizes")
+        if (not isinstance(sizes, list) or not 2 <= len(sizes) <= _MAX_LAYERS + 1
+                or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 2**31
+                           for n in sizes)):
+            raise self.fail(f"metadata sizes={_brief(sizes)} is invalid; expected a list of 2 to "
+                            f"{_MAX_LAYERS + 1} positive layer widths")
+        acts = meta.get("activations")
+        if not isinstance(acts, list) or len(acts) != len(sizes) - 1 or not all(
+                isinstance(a, (str, dict)) for a in acts):
+            raise self.fail(f"metadata activations={_brief(acts)} is invalid; expected "
+                            f"{len(sizes) - 1} activation configs, one per layer")
+        if not isinstance(meta.get("loss"), (str, dict)):
+            raise self.fail(f"metadata loss={_brief(meta.get('loss'))} is invalid; expected a "
+                            f"loss config")
+        if meta.get("dtype") not in ("float32", "float64"):
+            raise self.fail(f"metadata dtype={_brief(meta.get('dtype'))} is invalid; expected "
+                            f"'float32' or 'float64'")
+        checksum = meta.get("checksum")
+        if (not isinstance(checksum, dict) or checksum.get("algorithm") != "sha256"
+                or not isinstance(checksum.get("value"), str) or len(checksum["value"]) != 64):
+            raise self.fail(f"metadata checksum={_brief(checksum)} is invalid; expected "
+                            f"{{'algorithm': 'sha256', 'value': <64 hex digits>}}")
+        for key in ("training_config", "extra"):
+            if meta.get(key) is not None and not isinstance(meta[key], dict):
+                raise self.fail(f"metadata {key} is a {type(meta[key]).__name__}; expected an "
+                                f"object or null")
+        if meta.get("optimizer_state") is not None and not isinstance(meta["optimizer_state"],
+                                                                      dict):
+            raise self.fail("metadata optimizer_state is not an object; expected an object or null")
+        return sizes, np.dtype(meta["dtype"])
+
+    # -- arrays
+    def read_array(self, zf, info, *, dtype=None, shape=None, max_elements=None):
+        """Parse one .npy member; exact dtype/shape when given, else an element cap."""
+        name = info.filename
+        with zf.open(info) as m:
+            prefix = m.read(8)
+            if len(prefix) < 8 or prefix[:6] != b"\x93NUMPY":
+                raise self.fail(f"member {name!r} is not a .npy array (bad magic bytes)")
+            major, minor = prefix[6], prefix[7]
+            if (major, minor) not in ((1, 0), (2, 0), (3, 0)):
+                raise self.fail(f"member {name!r} has .npy format version {major}.{minor}; "
+                                f"expected 1.0, 2.0 or 3.0")
+            len_fmt = "<H" if major == 1 else "<I"
+            raw_len = m.read(struct.calcsize(len_fmt))
+            if len(raw_len) != struct.calcsize(len_fmt):
+                raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
+            (hlen,) = struct.unpack(len_fmt, raw_len)
+            if hlen > _MAX_NPY_HEADER:
+                raise self.fail(f"member {name!r} declares a {hlen}-byte .npy header; expected at "
+                                f"most {_MAX_NPY_HEADER}")
+            header = m.read(hlen)
+            if len(header) != hlen:
+                raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
+            try:
+                import io as _stdio
+                buf = _stdio.BytesIO(prefix + raw_len + header)
+                version = _npy.read_magic(buf)
+                reader = (_npy.read_array_header_1_0 if version == (1, 0)
+                          else _npy.read_array_header_2_0)
+                if version == (3, 0):
+                    # numpy reads 3.0 headers through the same private helper with utf-8 text.
+                    reader = _read_header_3_0
+                arr_shape, fortran, arr_dtype = reader(buf)
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError,
+                    UnicodeDecodeError, struct.error, OverflowError) as exc:
+                raise self.fail(f"member {name!r} has an invalid .npy header "
+                                f"({str(exc).splitlines()[0][:120]})") from None
+            if arr_dtype.hasobject:
+                raise self.fail(f"member {name!r} has object dtype {arr_dtype}; model files hold "
+                                f"numbers only (object arrays would need pickle)")
+            if arr_dtype.fields is not None or arr_dtype.subdtype is not None or (
+                    arr_dtype.kind not in "fiub") or arr_dtype.itemsize > 16:
+                raise self.fail(f"member {name!r} has dtype {arr_dtype}; expected a plain numeric "
+                                f"dtype")
+            if len(arr_shape) > _MAX_NDIM or any(d < 0 for d in arr_shape):
+                raise self.fail(f"member {name!r} has shape {_brief(arr_shape)}; expected at most "
+                                f"{_MAX_NDIM} non-negative dimensions")
+            if dtype is not None and (arr_dtype.kind != "f" or arr_dtype.itemsize
+                                      != dtype.itemsize):
+                raise self.fail(f"array {name[:-4]!r} has dtype {arr_dtype}; expected {dtype.name} "
+                                f"(the model's dtype)")
+            if shape is not None and tuple(arr_shape) != tuple(shape):
+                raise self.fail(f"array {name[:-4]!r} has shape {tuple(arr_shape)}; expected "
+                                f"{tuple(shape)} from the metadata's sizes")
+            count = math.prod(arr_shape)
+            if max_elements is not None and count > max_elements:
+                raise self.fail(f"array {name[:-4]!r} declares shape {tuple(arr_shape)} "
+                                f"({count} elements); expected at most {max_elements} for this "
+                                f"model")
+            nbytes = count * arr_dtype.itemsize
+            offset = 8 + len(raw_len) + hlen
+            if offset + nbytes != info.file_size:
+                raise self.fail(f"array {name[:-4]!r} declares {nbytes} bytes of data but its member "
+                                f"holds {info.file_size - offset}: the file is truncated or "
+                                f"corrupted")
+            data = m.read(nbytes)
+            if len(data) != nbytes:
+                raise self.fail(f"array {name[:-4]!r} ends after {len(data)} of {nbytes} bytes: "
+                                f"the file is truncated")
+            if m.read(1):
+                raise self.fail(f"member {name!r} has bytes after its array data")
+        arr = np.frombuffer(data, dtype=arr_dtype, count=count)
+        arr = arr.reshape(arr_shape, order="F" if fortran else "C")
+        return _canonical(arr)
+
+
+def _read_header_3_0(fp):
+    """Header of a version-3.0 .npy file (utf-8 text), via numpy's parser."""
+    reader = getattr(_npy, "_read_array_header", None)
+    if reader is None:
+        from numpy.lib import _format_impl
+        reader = _format_impl._read_array_header
+    return reader(fp, version=(3, 0))
+
+
+def _brief(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# Errors that zipfile, zlib and struct raise on corrupt or forged archives.
+_CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, struct.error,
+            OverflowError, NotImplementedError, RuntimeError, KeyError, IndexError,
+            UnicodeDecodeError, OSError)
+
+
+def read_metadata(path) -> dict:
+    """The checked metadata of a model file (architecture, history, ...) without its arrays."""
+    path = Path(path)
+    reader = _Reader(path)
+    with open(path, "rb") as f:
+        reader.file_size = os.fstat(f.fileno()).st_size
+        reader.check_kind(f)
+        try:
+            with reader.open_zip(f) as zf:
+                meta = reader.read_metadata(zf)
+                reader.check_architecture(meta)
+                return meta
+        except ModelFileError:
+            raise
+        except _CORRUPT as exc:
+            raise reader.fail(f"the file is corrupted or truncated ({type(exc).__name__}: "
+                              f"{str(exc)[:120]})") from None
+
+
+def load(path, *, return_state=False):
+    """Read a network from a model file written by :func:`save`; never executes code.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    return_state : bool, default False
+        Also return the optimizer state and the ``extra`` dict.
+
+    Returns
+    -------
+    Network
+        Same architecture, parameters, ``history`` (a dict, or the training module's History
+        when it offers ``from_dict``) and ``training_config``.
+    (Network, dict or None, dict)
+        With ``return_state=True``: the optimizer state as saved (None when none was saved) and
+        ``extra`` (an empty dict when none was saved); arrays are restored as ndarrays.
+
+    Raises
+    ------
+    ModelFileError
+        (a ValueError) when the file is not a valid deltaprop model: empty, truncated, not a zip
+        archive, a pickle, an unsupported format version, a missing or unexpected member, an
+        array of the wrong dtype or shape, a checksum mismatch, or sizes beyond the file's.
+    FileNotFoundError, PermissionError, IsADirectoryError
+        When the file cannot be opened.
+
+    Examples
+    --------
+    >>> net = load("model.npz")                                       # doctest: +SKIP
+    >>> net, opt_state, extra = load("ckpt.npz", return_state=True)   # doctest: +SKIP
+    """
+    path = Path(path)
+    reader = _Reader(path)
+    with open(path, "rb") as f:
+        reader.file_size = os.fstat(f.fileno()).st_size
+        reader.check_kind(f)
+        try:
+            with reader.open_zip(f) as zf:
+                meta, arrays = _read_all(reader, zf)
+        except ModelFileError:
+            raise
+        except _CORRUPT as exc:
+            raise reader.fail(f"the file is corrupted or truncated ({type(exc).__name__}: "
+                              f"{str(exc)[:120]})") from None
+    net = _build(reader, meta, arrays)
+    if not return_state:
+        return net
+    used = set()
+    opt = meta.get("optimizer_state")
+    opt = None if opt is None else _insert_arrays(opt, arrays, used)
+    extra = meta.get("extra")
+    extra = {} if extra is None else _insert_arrays(extra, arrays, used)
+    return net, opt, extra
+
+
+def _read_all(reader, zf):
+    """Metadata and every array, with all sizes and the checksum verified."""
+    meta = reader.read_metadata(zf)
+    sizes, dtype = reader.check_architecture(meta)
+    L = len(sizes) - 1
+    expected = {}
+    for l in range(1, L + 1):
+        expected[f"W{l}"] = (sizes[l], sizes[l - 1])
+        expected[f"b{l}"] = (sizes[l],)
+    n_params = sum(r * c + r for r, c in zip(sizes[1:], sizes[:-1]))
+    param_bytes = n_params * dtype.itemsize
+    # Each parameter member holds its data plus a header; a stored member cannot be larger than
+    # the file, a deflated one not more than ~1000 times its compressed size.
+    if param_bytes > _MAX_DEFLATE_RATIO * reader.file_size:
+        raise reader.fail(f"metadata sizes={_brief(sizes)} describe {n_params} parameters "
+                          f"({param_bytes} bytes) but the file has only {reader.file_size} bytes")
+
+    refs = []
+    try:
+        _array_references(meta.get("optimizer_state"), refs, "optimizer_state")
+        _array_references(meta.get("extra"), refs, "extra")
+    except (ValueError, RecursionError) as exc:
+        raise reader.fail(f"metadata is invalid: {str(exc)[:160]}") from None
+    side = [r for r in refs if r not in expected]
+    if len(side) != len(refs):
+        raise reader.fail("metadata refers to a parameter array from optimizer_state or extra; "
+                          "expected separate arrays")
+
+    members = {i.filename: i for i in zf.infolist()}
+    wanted = {f"{n}.npy" for n in list(expected) + side} | {METADATA_MEMBER}
+    for name in sorted(wanted - set(members), key=_layer_order):
+        raise reader.fail(f"member {name!r} is missing; the metadata's sizes and state require "
+                          f"it")
+    for name in sorted(set(members) - wanted):
+        raise reader.fail(f"member {name!r} is unexpected; a deltaprop model file holds only "
+                          f"metadata.json, W1..W{L}, b1..b{L} and the arrays its metadata refers to")
+
+    # Declared sizes, checked before any array is read.
+    side_cap = 16 * n_params + 2**16        # elements per optimizer/extra array
+    total = 0
+    for name, shape in expected.items():
+        info = members[name + ".npy"]
+        data = math.prod(shape) * dtype.itemsize
+        reader.check_member_bounds(info, data + 12 + _MAX_NPY_HEADER)
+        if info.file_size < data + 10:
+            raise reader.fail(f"member {info.filename!r} declares {info.file_size} bytes; array "
+                              f"{name!r} of shape {shape} needs {data} bytes of data: the file is "
+                              f"truncated or the array has the wrong shape")
+        total += info.file_size
+    for name in side:
+        info = members[name + ".npy"]
+        reader.check_member_bounds(info, side_cap * 16 + 12 + _MAX_NPY_HEADER)
+        total += info.file_size
+    if total > _MAX_DEFLATE_RATIO * reader.file_size + 2**20:
+        raise reader.fail(f"members declare {total} bytes in all but the file has only "
+                          f"{reader.file_size} bytes")
+
+    arrays = {}
+    for name in sorted(expected, key=_layer_order):
+        arrays[name] = reader.read_array(zf, members[name + ".npy"], dtype=dtype,
+                                         shape=expected[name])
+    for name in side:
+        arrays[name] = reader.read_array(zf, members[name + ".npy"], max_elements=side_cap)
+
+    digest = _checksum(arrays)
+    if digest != meta["checksum"]["value"]:
+        raise reader.fail(f"checksum mismatch: the arrays' SHA-256 is {digest[:16]}... but the "
+                          f"metadata records {meta['checksum']['value'][:16]}...; the file is "
+                          f"corrupted or was modified")
+    for name in expected:
+        if not np.isfinite(arrays[name]).all():
+            raise reader.fail(f"array {name!r} contains NaN or infinity; expected finite "
+                              f"parameters")
+    return meta, arrays
+
+
+def _layer_order(name):
+    """W1, b1, W2, b2, ... rather than W1, W10, W2."""
+    stem = name[:-4] if name.endswith(".npy") else name
+    if stem[:1] in "Wb" and stem[1:].isdigit():
+        return (0, int(stem[1:]), stem[0])
+    return (1, 0, stem)
+
+
+def _build(reader, meta, arrays):
+    """A Network from checked metadata and arrays."""
+    from .network import Network
+
+    sizes = meta["sizes"]
+    acts = meta["activations"]
+    seed = meta.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        seed = None
+    try:
+        net = Network(sizes, activation=acts[:-1], output_activation=acts[-1],
+                      loss=meta["loss"], dtype=meta["dtype"], seed=seed)
+    except (ValueError, TypeError) as exc:
+        raise reader.fail(f"metadata describes an invalid network: {exc}") from None
+    for l in range(1, len(sizes)):
+        net.weights[l - 1] = arrays[f"W{l}"]
+        net.biases[l - 1] = arrays[f"b{l}"]
+    if isinstance(meta.get("init"), str):
+        net.init = meta["init"]
+    net.training_config = dict(meta.get("training_config") or {})
+    net.history = _restore_history(reader, meta.get("history"))
+    return net
+
+
+def _restore_history(reader, history):
+    if history is None:
+        return None
+    try:
+        from .training import History
+        from_dict = History.from_dict
+    except (ImportError, AttributeError):
+        return history
+    try:
+        return from_dict(history)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise reader.fail(f"the stored training history is invalid: {exc}") from None
