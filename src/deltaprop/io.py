@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io as _stdio
 import json
 import math
 import numbers
@@ -224,9 +225,9 @@ def _extract_arrays(value, prefix, arrays, where):
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject or value.dtype.kind not in "fiub" or value.dtype.fields:
             raise TypeError(f"{where} has dtype {value.dtype}; expected a numeric array")
-        name = prefix
-        if name in arrays:
-            name = f"{prefix}.{len(arrays)}"
+        name = prefix if len(prefix) <= 150 else prefix.split(".")[0]
+        while name in arrays or len(name) > 150:
+            name = f"{prefix.split('.')[0]}.{len(arrays)}.{secrets.token_hex(2)}"
         arrays[name] = value
         return {_ARRAY_PLACEHOLDER: name}
     if isinstance(value, dict):
@@ -289,11 +290,8 @@ def _valid_member_name(name):
 
 # ---------------------------------------------------------------------------- checksum
 def _canonical(arr):
-    """C-ordered little-endian copy (or view) of a numeric array, as stored and hashed."""
-    dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder not in ("|", "=", "<") else arr.dtype
-    if arr.dtype.byteorder == "=":
-        dt = arr.dtype.newbyteorder("<")
-    return np.ascontiguousarray(arr, dtype=dt)
+    """C-ordered little-endian copy (or the array itself) of a numeric array, as stored and hashed."""
+    return np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
 
 
 def _checksum(arrays):
@@ -304,7 +302,7 @@ def _checksum(arrays):
         h.update(json.dumps([name, arr.dtype.str, list(arr.shape)]).encode("ascii"))
         h.update(b"\n")
         if arr.size:
-            h.update(memoryview(arr).cast("B"))
+            h.update(arr.reshape(-1).view(np.uint8))
     return h.hexdigest()
 
 
@@ -373,7 +371,7 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
         **net.config(),
-        "seed": net.seed if isinstance(net.seed, (int, np.integer)) and not isinstance(
+        "seed": int(net.seed) if isinstance(net.seed, numbers.Integral) and not isinstance(
             net.seed, bool) else None,
         "init": net.init if isinstance(net.init, str) else None,
         "training_config": _to_json(net.training_config or {}, "net.training_config"),
@@ -382,7 +380,6 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
         "extra": extra_json,
         "checksum": {"algorithm": "sha256", "value": _checksum(arrays)},
     }
-    meta["seed"] = _to_json(meta["seed"], "net.seed")
     text = json.dumps(meta, indent=1, allow_nan=True).encode("utf-8")
     if len(text) > _MAX_METADATA_BYTES:
         raise ValueError(f"the metadata takes {len(text)} bytes as JSON; expected at most "
@@ -432,10 +429,9 @@ class _Reader:
             raise self.fail("the file is empty; expected a deltaprop model file (a zip archive)")
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
             return
-        if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}") and b"." not in head[:1]:
-            if head[:1] == b"\x80":
-                raise self.fail("this is a Python pickle, not a deltaprop model file; pickles are "
-                                "never loaded because unpickling can run arbitrary code")
+        if head[:1] == b"\x80":   # the PROTO opcode that starts every pickle of protocol >= 2
+            raise self.fail("this looks like a Python pickle, not a deltaprop model file; pickles "
+                            "are never loaded because unpickling can run arbitrary code")
         if head.startswith(b"\x93NUMPY"):
             raise self.fail("this is a single .npy array, not a deltaprop model file "
                             "(a zip archive with metadata.json)")
@@ -472,7 +468,7 @@ class _Reader:
         if info.file_size > max_size:
             raise self.fail(f"member {info.filename!r} declares {info.file_size} bytes; expected "
                             f"at most {max_size} for this model")
-        if info.compress_size > self.file_size or info.header_offset > self.file_size:
+        if info.header_offset + info.compress_size > self.file_size:
             raise self.fail(f"member {info.filename!r} declares {info.compress_size} bytes at "
                             f"offset {info.header_offset} but the file has only {self.file_size} "
                             f"bytes: the file is truncated or corrupted")
@@ -580,7 +576,6 @@ class _Reader:
             if len(header) != hlen:
                 raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
             try:
-                import io as _stdio
                 buf = _stdio.BytesIO(prefix + raw_len + header)
                 version = _npy.read_magic(buf)
                 reader = (_npy.read_array_header_1_0 if version == (1, 0)
@@ -648,8 +643,8 @@ def _brief(value, limit=60):
 
 # Errors that zipfile, zlib and struct raise on corrupt or forged archives.
 _CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, struct.error,
-            OverflowError, NotImplementedError, RuntimeError, KeyError, IndexError,
-            UnicodeDecodeError, OSError)
+            OverflowError, NotImplementedError, RuntimeError, UnicodeDecodeError, ValueError,
+            OSError)
 
 
 def read_metadata(path) -> dict:
@@ -757,12 +752,15 @@ def _read_all(reader, zf):
 
     members = {i.filename: i for i in zf.infolist()}
     wanted = {f"{n}.npy" for n in list(expected) + side} | {METADATA_MEMBER}
-    for name in sorted(wanted - set(members), key=_layer_order):
-        raise reader.fail(f"member {name!r} is missing; the metadata's sizes and state require "
-                          f"it")
-    for name in sorted(set(members) - wanted):
-        raise reader.fail(f"member {name!r} is unexpected; a deltaprop model file holds only "
-                          f"metadata.json, W1..W{L}, b1..b{L} and the arrays its metadata refers to")
+    missing = sorted(wanted - set(members), key=_layer_order)
+    if missing:
+        raise reader.fail(f"member {missing[0]!r} is missing ({len(missing)} missing in all); the "
+                          f"metadata's sizes and state require it")
+    unexpected = sorted(set(members) - wanted)
+    if unexpected:
+        raise reader.fail(f"member {unexpected[0]!r} is unexpected; a deltaprop model file holds "
+                          f"only metadata.json, W1..W{L}, b1..b{L} and the arrays its metadata "
+                          f"refers to")
 
     # Declared sizes, checked before any array is read.
     side_cap = 16 * n_params + 2**16        # elements per optimizer/extra array

@@ -271,7 +271,11 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
     opt = _optimizers.get(optimizer, lr=lr)
     sched = _schedules.get(schedule)
     sched.start(opt.lr, epochs)
-    opt.init(net._theta)
+    if getattr(opt, "params", None) is not net._theta:
+        # A fresh optimizer (or one used on other parameters) gets new state; passing the same
+        # object to successive fit calls continues its momentum or moment estimates.
+        opt.init(net._theta)
+        opt.params = net._theta
     rng = np.random.default_rng(seed) if seed is not None else net.rng
     history = History()
     best_score, best_theta, wait, start_epoch = -math.inf, None, 0, 0

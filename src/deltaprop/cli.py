@@ -1,0 +1,425 @@
+"""The ``deltaprop`` command: train, evaluate, predict, inspect and explain networks.
+
+Every error the user can cause (bad options, missing or corrupt files, data that does not fit
+the network) ends as one line on stderr and exit code 2; Ctrl-C during training saves the last
+completed epoch's model and exits with 130.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from ._validation import DeltapropError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Fail(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _fail(message):
+    raise _Fail(message)
+
+
+# ---------------------------------------------------------------------- option parsing
+def _parse_layers(text):
+    parts = text.replace(",", "-").split("-")
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        _fail(f"--layers {text!r} is malformed; expected widths joined by '-', e.g. 784-30-10")
+    if len(sizes) < 2 or any(s < 1 for s in sizes):
+        _fail(f"--layers {text!r} is invalid; expected at least two positive widths, "
+              f"e.g. 784-30-10")
+    return sizes
+
+
+def _load_data(dataset, data, target, data_dir, seed):
+    """A Dataset from a named set or a user file."""
+    from . import datasets
+    if data is not None:
+        if not os.path.exists(data):
+            _fail(f"--data {data!r} does not exist; expected a CSV or NPZ file")
+        if data.lower().endswith(".npz"):
+            X, y = datasets.load_npz(data)
+        else:
+            if target is None:
+                _fail("--target is required with a CSV file; expected the name of the label column")
+            X, y = datasets.load_csv(data, target)[:2]
+        return datasets.from_arrays(X, y, name=os.path.basename(data), seed=seed)
+    kwargs = {"path": data_dir} if dataset == "mnist" and data_dir else {}
+    if dataset in ("xor", "moons", "circles", "spirals", "digits"):
+        kwargs["seed"] = seed if seed is not None else 0
+    return datasets.load(dataset, **kwargs)
+
+
+class _Progress:
+    """A rich progress bar per epoch: batches done, running cost, samples per second."""
+
+    def __init__(self, console, batch_size):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
+        self.progress = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]:>3}"), BarColumn(),
+            MofNCompleteColumn(), TextColumn("cost {task.fields[cost]}"),
+            TextColumn("{task.fields[speed]} samples/s"), TimeElapsedColumn(),
+            console=console, transient=False, refresh_per_second=8)
+        self.batch_size = batch_size
+        self.task = None
+
+    def on_train_begin(self, info):
+        self.progress.start()
+
+    def on_epoch_begin(self, epoch, n_batches):
+        self._costs = []
+        self._t0 = time.perf_counter()
+        self.task = self.progress.add_task("", total=n_batches, epoch=epoch, cost="-", speed="-")
+
+    def on_batch_end(self, batch, cost):
+        fields = {}
+        if cost is not None:
+            self._costs.append(cost)
+            fields["cost"] = f"{sum(self._costs) / len(self._costs):.4f}"
+            elapsed = time.perf_counter() - self._t0
+            fields["speed"] = f"{batch * self.batch_size / max(elapsed, 1e-9):,.0f}"
+        self.progress.update(self.task, completed=batch, **fields)
+
+    def on_epoch_end(self, epoch, logs):
+        pass
+
+    def stop(self):
+        self.progress.stop()
+
+
+def _history_table(history):
+    from rich.table import Table
+    table = Table(title="training history")
+    cols = [("epoch", "epoch", "{}"), ("lr", "η", "{:g}"), ("cost", "cost", "{:.4f}"),
+            ("accuracy", "accuracy", "{:.2%}"), ("val_cost", "val cost", "{:.4f}"),
+            ("val_accuracy", "val accuracy", "{:.2%}"), ("time", "time (s)", "{:.2f}")]
+    cols = [c for c in cols if getattr(history, c[0]) and all(
+        v is not None for v in getattr(history, c[0]))]
+    for _, title, _ in cols:
+        table.add_column(title, justify="right")
+    for i in range(len(history.epoch)):
+        style = "bold green" if history.epoch[i] == history.best_epoch else None
+        table.add_row(*[fmt.format(getattr(history, key)[i]) for key, _, fmt in cols],
+                      style=style)
+    return table
+
+
+def _write_json(obj):
+    click.echo(json.dumps(obj, indent=None, default=_json_default))
+
+
+def _json_default(value):
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# ---------------------------------------------------------------------- commands
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deltaprop")
+def main():
+    """deltaprop: dense neural networks trained by backpropagation (BP1-BP4)."""
+
+
+_CHOICE_ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "swish", "softplus",
+                       "softmax"]
+
+
+@main.command()
+@click.option("--preset", default=None, help="Named configuration (see `deltaprop presets`).")
+@click.option("--dataset", default=None,
+              help="digits (embedded, default), mnist, xor, moons, circles, spirals.")
+@click.option("--data", "data", default=None, help="A CSV or NPZ file of your own.")
+@click.option("--target", default=None, help="Label column of --data CSV.")
+@click.option("--data-dir", default=None, help="Directory holding the MNIST IDX files.")
+@click.option("--layers", default=None, help="Widths joined by '-', e.g. 784-30-10.")
+@click.option("--activation", default=None, help="Hidden layers' activation.")
+@click.option("--output-activation", default=None, help="Output layer's activation.")
+@click.option("--loss", default=None,
+              help="quadratic, mse, binary_cross_entropy, cross_entropy.")
+@click.option("--init", "init", default=None,
+              help="normal, scaled_normal, glorot_uniform, glorot_normal, he_normal, he_uniform, auto.")
+@click.option("--optimizer", default=None, help="sgd, momentum, nesterov, adam.")
+@click.option("--momentum", type=float, default=None, help="μ for momentum/nesterov.")
+@click.option("--epochs", type=int, default=None)
+@click.option("--batch-size", type=int, default=None)
+@click.option("--lr", type=float, default=None, help="Learning rate η.")
+@click.option("--l2", type=float, default=None, help="L2 λ (cost + λ/2n Σw²).")
+@click.option("--l1", type=float, default=None, help="L1 λ.")
+@click.option("--dropout", type=float, default=None, help="Dropout rate of hidden layers.")
+@click.option("--schedule", default=None, help="constant, step, cosine, plateau.")
+@click.option("--patience", type=int, default=None, help="Early stopping patience (epochs).")
+@click.option("--restore-best/--no-restore-best", default=None,
+              help="Keep the weights of the best validation epoch.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", default="deltaprop-model.npz", show_default=True,
+              help="Where to write the trained model ('' for nowhere).")
+@click.option("--checkpoint", default=None, help="Write a resumable checkpoint here.")
+@click.option("--checkpoint-every", type=int, default=1, show_default=True)
+@click.option("--resume", default=None, help="Continue the run saved in this checkpoint.")
+@click.option("--diagnostics", is_flag=True, help="Record per-layer statistics.")
+@click.option("--plots", default=None, help="Write plots into this directory.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+def train(preset, dataset, data, target, data_dir, layers, activation, output_activation, loss,
+          init, optimizer, momentum, epochs, batch_size, lr, l2, l1, dropout, schedule, patience,
+          restore_best, dtype, seed, out, checkpoint, checkpoint_every, resume, diagnostics,
+          plots, quiet, as_json):
+    """Train a network; with no options, on the embedded 8x8 digits."""
+    from . import Network, presets
+    from .training import TrainingInterrupted, evaluate, fit
+
+    cfg = presets.get(preset or "default")
+    if dataset or data:
+        # A user data set replaces the preset's, and with it the preset's layer widths.
+        cfg["dataset"] = dataset
+        cfg.pop("layers", None)
+    given = {"layers": _parse_layers(layers) if layers else None, "activation": activation,
+             "output_activation": output_activation, "loss": loss, "init": init,
+             "optimizer": optimizer, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+             "l2": l2, "l1": l1, "dropout": dropout, "schedule": schedule,
+             "early_stopping": patience, "restore_best": restore_best, "momentum": momentum}
+    cfg.update({k: v for k, v in given.items() if v is not None})
+    ds = _load_data(cfg.get("dataset") or "digits", data, target, data_dir, seed)
+    n_features = ds.X_train.shape[1]
+    n_out = ds.n_classes if ds.n_classes else 1
+    sizes = cfg.get("layers") or [n_features, 30, n_out]
+    if sizes[0] != n_features:
+        _fail(f"--layers starts with {sizes[0]} inputs but the data have {n_features} features; "
+              f"expected {n_features}-...")
+    if sizes[-1] != n_out:
+        _fail(f"--layers ends with {sizes[-1]} outputs but the data have {n_out} classes; "
+              f"expected ...-{n_out}")
+
+    opt = cfg.get("optimizer", "sgd")
+    if cfg.get("momentum") is not None:
+        if opt not in ("momentum", "nesterov"):
+            _fail(f"--momentum needs --optimizer momentum or nesterov, not {opt!r}")
+        from .optimizers import get as get_optimizer
+        opt = get_optimizer(opt, lr=cfg["lr"], momentum=cfg["momentum"])
+    fit_kwargs = dict(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
+                      optimizer=opt, l2=cfg.get("l2", 0.0), l1=cfg.get("l1", 0.0),
+                      dropout=cfg.get("dropout", 0.0), schedule=cfg.get("schedule"),
+                      early_stopping=cfg.get("early_stopping"),
+                      restore_best=cfg.get("restore_best"), seed=seed,
+                      diagnostics=diagnostics or bool(plots),
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+    if ds.X_val is not None:
+        fit_kwargs["validation_data"] = (ds.X_val, ds.y_val)
+
+    from rich.console import Console
+    console = Console(stderr=True, quiet=quiet or as_json)
+    callbacks = []
+    progress = None
+    if not (quiet or as_json):
+        progress = _Progress(console, cfg["batch_size"])
+        callbacks.append(progress)
+
+    if resume:
+        if not os.path.exists(resume):
+            _fail(f"--resume {resume!r} does not exist; expected a checkpoint file")
+        net = None
+    else:
+        net = Network(sizes, activation=cfg.get("activation", "sigmoid"),
+                      output_activation=cfg.get("output_activation"), loss=cfg.get("loss", "quadratic"),
+                      init=cfg.get("init", "auto"), dtype=dtype, seed=seed)
+    console.print(f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
+                  f"{ds.X_train.shape[0]} training samples"
+                  + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else ""))
+    t0 = time.perf_counter()
+    interrupted = False
+    try:
+        if resume:
+            from .training import resume as resume_run
+            fit_kwargs["checkpoint"] = checkpoint or resume
+            net, history = resume_run(resume, ds.X_train, ds.y_train, callbacks=callbacks,
+                                      **fit_kwargs)
+        else:
+            history = fit(net, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs)
+    except TrainingInterrupted as exc:
+        interrupted = True
+        history = exc.history
+    finally:
+        if progress is not None:
+            progress.stop()
+    wall = time.perf_counter() - t0
+
+    metrics = {"wall_time": wall, "best_epoch": history.best_epoch,
+               "stop_reason": history.stop_reason}
+    if ds.X_test is not None and net is not None:
+        metrics["test_cost"], metrics["test_accuracy"] = evaluate(net, ds.X_test, ds.y_test)
+    if ds.X_val is not None and net is not None:
+        metrics["val_cost"], metrics["val_accuracy"] = evaluate(net, ds.X_val, ds.y_val)
+    saved = None
+    if out and net is not None:
+        saved = str(net.save(out))
+
+    if as_json:
+        arch = net.config() if net is not None else {}
+        _write_json({"config": {"preset": preset, "dataset": ds.name, "sizes": sizes,
+                                "dtype": dtype, "seed": seed, **arch,
+                                "training": net.training_config if net is not None else {}},
+                     "history": history.to_dict(), "metrics": metrics, "model": saved})
+    elif not quiet:
+        out_console = Console()
+        out_console.print(_history_table(history))
+        summary = [f"best epoch {history.best_epoch}"]
+        if "test_accuracy" in metrics and metrics["test_accuracy"] is not None:
+            summary.append(f"test accuracy {metrics['test_accuracy']:.2%}")
+        if "test_cost" in metrics:
+            summary.append(f"test cost {metrics['test_cost']:.4f}")
+        summary.append(f"{wall:.1f} s")
+        out_console.print(", ".join(summary))
+        if saved:
+            out_console.print(f"model saved to {saved}")
+    if plots and net is not None:
+        from .plots import write_plots
+        write_plots(net, history, plots, dataset=ds)
+    if interrupted:
+        click.echo("interrupted: kept the last completed epoch"
+                   + (f", saved to {saved}" if saved else ""), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@main.command()
+def presets():
+    """List the named training configurations."""
+    from .presets import PRESETS
+    for name, cfg in PRESETS.items():
+        click.echo(f"{name:12s} {cfg['description']}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--dataset", default=None, help="Evaluate on a named data set's test split.")
+@click.option("--data", default=None, help="A CSV or NPZ file.")
+@click.option("--target", default=None, help="Label column of a CSV file.")
+@click.option("--data-dir", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def evaluate(model, dataset, data, target, data_dir, as_json):
+    """Cost and accuracy of a saved model on test data."""
+    from .training import evaluate as evaluate_net
+    net = _load_model(model)
+    if dataset is None and data is None:
+        _fail("evaluate needs --dataset NAME or --data FILE; expected one of them")
+    ds = _load_data(dataset, data, target, data_dir, 0)
+    X, y = (ds.X_test, ds.y_test) if ds.X_test is not None else (ds.X_train, ds.y_train)
+    cost, acc = evaluate_net(net, X, y)
+    if as_json:
+        _write_json({"cost": cost, "accuracy": acc, "samples": int(X.shape[0])})
+    else:
+        click.echo(f"cost {cost:.6f}" + (f"  accuracy {acc:.4%}" if acc is not None else "")
+                   + f"  ({X.shape[0]} samples)")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--input", "input_path", required=True, help="CSV (numbers only) or .npy/.npz file.")
+@click.option("--proba", is_flag=True, help="Print the output activations instead of classes.")
+def predict(model, input_path, proba):
+    """Predict classes (or outputs) for the rows of a file."""
+    import numpy as np
+    net = _load_model(model)
+    X = _read_matrix(input_path)
+    out = net.predict_proba(X) if proba else net.predict(X)
+    for row in np.atleast_1d(out):
+        click.echo(" ".join(f"{v:.6g}" for v in np.atleast_1d(row)))
+
+
+@main.command()
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True)
+def info(model, as_json):
+    """Architecture, parameter count, training configuration and history of a model file."""
+    net = _load_model(model)
+    hist = net.history.to_dict() if hasattr(net.history, "to_dict") else net.history
+    data = {"path": model, **net.config(), "parameters": net.num_parameters,
+            "training": net.training_config, "history": hist}
+    if as_json:
+        _write_json(data)
+        return
+    click.echo(f"model      {model}")
+    click.echo(f"sizes      {net.sizes}")
+    click.echo(f"activations {[a.name for a in net.layer_activations]}")
+    click.echo(f"loss       {net.loss.name}")
+    click.echo(f"dtype      {net.dtype.name}")
+    click.echo(f"parameters {net.num_parameters}")
+    if net.training_config:
+        click.echo(f"training   {json.dumps(net.training_config, default=_json_default)}")
+    if hist and hist.get("epoch"):
+        last = {k: hist[k][-1] for k in ("epoch", "cost", "accuracy", "val_cost",
+                                          "val_accuracy") if hist.get(k)}
+        click.echo(f"last epoch {json.dumps(last)}; best epoch {hist.get('best_epoch')}")
+
+
+def _load_model(path):
+    from .io import load
+    if not os.path.exists(path):
+        _fail(f"model file {path!r} does not exist")
+    return load(path)
+
+
+def _read_matrix(path):
+    import numpy as np
+    if not os.path.exists(path):
+        _fail(f"--input {path!r} does not exist; expected a CSV, .npy or .npz file")
+    if path.lower().endswith(".npy"):
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            _fail(f"--input {path!r} is not a valid .npy file ({exc})")
+    if path.lower().endswith(".npz"):
+        from .datasets import load_npz
+        return load_npz(path, require_y=False)[0]
+    try:
+        return np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as exc:
+        _fail(f"--input {path!r} is not a numeric CSV file ({exc}); expected numbers only")
+
+
+def run(argv=None):
+    """Entry point: click's parsing with deltaprop's one-line errors and exit codes."""
+    try:
+        main.main(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        cmd = f"deltaprop {ctx.info_name}" if ctx is not None and ctx.info_name != "main" else "deltaprop"
+        click.echo(f"error: {exc.format_message()} (see `{cmd} --help`)", err=True)
+        return EXIT_USAGE
+    except (_Fail, DeltapropError, ValueError, TypeError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"error: {message}", err=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def entry():
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    entry()
