@@ -321,7 +321,9 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
                 cb.on_epoch_begin(epoch + 1, n_batches)
             t0 = time.perf_counter()
             order = rng.permutation(n) if shuffle else np.arange(n)
-            with np.errstate(over="ignore"):
+            # Overflow and NaN are caught by the explicit finiteness checks below, which stop
+            # the run with a clear error instead of a warning per batch.
+            with np.errstate(over="ignore", invalid="ignore"):
                 for i in range(n_batches):
                     idx = order[i * batch_size:(i + 1) * batch_size]
                     ws = workspace(idx.size)
