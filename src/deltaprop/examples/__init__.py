@@ -1,0 +1,333 @@
+"""Example networks for ``deltaprop.explain``: the shipped JSON/TOML files and their loader.
+
+``load_example`` builds a network, input, target and learning rate from a small JSON or TOML
+file (or a dict); ``builtin_example("mazur")`` is Matt Mazur's 2-2-2 sigmoid network and
+``builtin_examples()`` lists every file shipped in this folder. An example file, with every key
+(``sizes``, ``activation``, ``output_activation``, ``loss`` and ``learning_rate`` may be left
+out)::
+
+    sizes = [2, 2, 2]                 # inferred from the weights when absent
+    activation = "sigmoid"            # one name, or one per layer (output included)
+    # output_activation = "softmax"   # the output layer's, when it differs
+    loss = "quadratic"
+    weights = [ [[0.15, 0.20], [0.25, 0.30]],      # W^1, shape (n_1, n_0)
+                [[0.40, 0.45], [0.50, 0.55]] ]     # W^2, shape (n_2, n_1)
+    biases = [ [0.35, 0.35], [0.60, 0.60] ]
+    input = [0.05, 0.10]              # or a list of up to 8 samples; alias x
+    target = [0.01, 0.99]             # alias y; class labels also accepted
+    learning_rate = 0.5               # alias lr; default 0.5
+
+TOML needs Python 3.11 (tomllib) or the tomli package on 3.10; JSON always works.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import activations as _activations
+from .. import losses as _losses
+from .._validation import _short
+from ..network import Network
+
+__all__ = ["load_example", "builtin_example", "builtin_examples", "builtin_example_path",
+           "Example", "DEFAULT_LR"]
+
+#: Learning rate used when neither the call nor the example file gives one (Mazur's η).
+DEFAULT_LR = 0.5
+
+
+class Example(NamedTuple):
+    """What ``load_example`` returns: unpack as ``net, x, y, lr = load_example(path)``."""
+
+    net: Network
+    x: np.ndarray
+    y: np.ndarray
+    lr: float
+
+
+_KEYS = {
+    "sizes": "sizes", "weights": "weights", "biases": "biases", "activation": "activation",
+    "activations": "activation", "output_activation": "output_activation", "loss": "loss",
+    "input": "input", "x": "input", "target": "target", "y": "target",
+    "learning_rate": "learning_rate", "lr": "learning_rate",
+    "name": None, "description": None, "source": None,
+}
+
+
+class _SpecError(ValueError):
+    pass
+
+
+def load_example(source) -> Example:
+    """Build (net, x, y, lr) from an example file (JSON or TOML) or a dict.
+
+    Parameters
+    ----------
+    source : str, path or mapping
+        A ``.json`` or ``.toml`` file (other suffixes: JSON if the text starts with "{",
+        otherwise TOML) or the parsed dict. Keys: ``weights`` (list of per-layer nested lists,
+        shape (n_l, n_{l−1})), ``biases``, ``input`` (alias ``x``), ``target`` (alias ``y``)
+        are required; ``sizes`` (checked against the weights, inferred when absent),
+        ``activation`` (one name for all layers, or a list: one per layer including the
+        output, or one per hidden layer with ``output_activation``; default "sigmoid"),
+        ``output_activation``, ``loss`` (default "quadratic"), ``learning_rate`` (alias ``lr``,
+        default 0.5) are optional; ``name``, ``description`` and ``source`` are ignored.
+
+    Returns
+    -------
+    Example
+        A named tuple (net, x, y, lr): a float64 Network carrying the given parameters, the
+        input and target as arrays, and the learning rate.
+
+    Raises
+    ------
+    ValueError
+        One line naming the key and what was expected, prefixed by the file's name, e.g.
+        "ex.json: weights[1] has shape (2, 3); expected (2, 2) for sizes [2, 2, 2]".
+    """
+    if isinstance(source, Mapping):
+        spec, where = dict(source), ""
+    elif isinstance(source, (str, Path)) or hasattr(source, "__fspath__"):
+        path = Path(source)
+        spec, where = _read_spec(path), f"{path.name}: "
+    else:
+        raise TypeError(f"source={_short(source)} is invalid; expected a path to a .json or "
+                        f".toml file, or a dict")
+    try:
+        return _build_example(spec)
+    except (_SpecError, ValueError, TypeError) as exc:
+        msg = " ".join(str(exc).split("\n"))
+        raise ValueError(f"{where}{msg}") from None
+
+
+def _read_spec(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path.name}: not a UTF-8 text file ({exc.reason} at byte "
+                         f"{exc.start}); expected a JSON or TOML example") from None
+    suffix = path.suffix.lower()
+    as_json = suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{"))
+    if as_json:
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path.name}: invalid JSON: {exc.msg} at line {exc.lineno}, "
+                             f"column {exc.colno}") from None
+    else:
+        toml = _toml_module()
+        if toml is None:
+            raise ValueError(f"{path.name}: reading TOML needs Python 3.11 or the 'tomli' "
+                             f"package; install tomli or write the example as JSON")
+        try:
+            spec = toml.loads(text)
+        except toml.TOMLDecodeError as exc:
+            raise ValueError(f"{path.name}: invalid TOML: {' '.join(str(exc).split())}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path.name}: the top level is a {type(spec).__name__}; expected an "
+                         f"object (table) with keys such as weights, biases, input, target")
+    return spec
+
+
+def _toml_module():
+    try:
+        import tomllib
+        return tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli
+            return tomli
+        except ImportError:
+            return None
+
+
+def _build_example(raw: dict) -> Example:
+    spec = {}
+    for key, value in raw.items():
+        if key not in _KEYS:
+            close = difflib.get_close_matches(str(key), list(_KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(k for k, v in _KEYS.items() if v == k)
+            raise _SpecError(f"unknown key {key!r}{hint}; expected keys: {known}")
+        canon = _KEYS[key]
+        if canon is None:
+            continue
+        if canon in spec:
+            raise _SpecError(f"keys {canon!r} and {key!r} both given; expected one of them")
+        spec[canon] = value
+    for key, what in (("weights", "a list of per-layer weight matrices, shape (n_l, n_{l-1})"),
+                      ("biases", "a list of per-layer bias vectors, length n_l"),
+                      ("input", "the input x: a list of n_0 numbers (or of samples)"),
+                      ("target", "the target y: a list of n_L numbers (or of samples)")):
+        if key not in spec:
+            raise _SpecError(f"missing key {key!r}; expected {what}")
+
+    weights = spec["weights"]
+    if not isinstance(weights, (list, tuple, np.ndarray)) or len(weights) == 0:
+        raise _SpecError(f"weights is {_short(weights)}; expected a non-empty list of "
+                         f"per-layer weight matrices, shape (n_l, n_{{l-1}})")
+    Ws = [_numbers(w, f"weights[{i}]", 2) for i, w in enumerate(weights)]
+    if "sizes" in spec:
+        sizes = spec["sizes"]
+        if not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or not all(
+                isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+                for n in sizes):
+            raise _SpecError(f"sizes is {_short(sizes)}; expected a list of at least 2 "
+                             f"positive integers such as [2, 2, 2]")
+        sizes, origin = [int(n) for n in sizes], ""
+    else:
+        sizes = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
+        origin = " (inferred from the weights' rows)"
+    L = len(sizes) - 1
+    if len(Ws) != L:
+        raise _SpecError(f"weights has {len(Ws)} matrices; expected {L} (one per layer after "
+                         f"the input) for sizes {sizes}")
+    for i, W in enumerate(Ws):
+        want = (sizes[i + 1], sizes[i])
+        if W.shape != want:
+            raise _SpecError(f"weights[{i}] has shape {W.shape}; expected {want} for sizes "
+                             f"{sizes}{origin}")
+    biases = spec["biases"]
+    if not isinstance(biases, (list, tuple, np.ndarray)) or len(biases) != L:
+        n = len(biases) if isinstance(biases, (list, tuple, np.ndarray)) else None
+        got = f"has {n} vectors" if n is not None else f"is {_short(biases)}"
+        raise _SpecError(f"biases {got}; expected a list of {L} vectors (one per layer after "
+                         f"the input) for sizes {sizes}")
+    bs = [_numbers(b, f"biases[{i}]", 1) for i, b in enumerate(biases)]
+    for i, b in enumerate(bs):
+        if b.shape != (sizes[i + 1],):
+            raise _SpecError(f"biases[{i}] has {b.shape[0]} entries; expected {sizes[i + 1]} "
+                             f"for sizes {sizes}{origin}")
+
+    hidden, output = _example_activations(spec.get("activation", "sigmoid"),
+                                          spec.get("output_activation"), L)
+    loss = spec.get("loss", "quadratic")
+    try:
+        loss = _losses.get(loss)
+    except ValueError as exc:
+        raise _SpecError(str(exc)) from None
+    try:
+        net = Network(sizes, activation=hidden, output_activation=output, loss=loss, seed=0)
+    except (ValueError, TypeError) as exc:
+        raise _SpecError(f"loss/activation: {exc}") from None
+    net.weights = Ws
+    net.biases = bs
+
+    x = _numbers(spec["input"], "input", (1, 2))
+    X, single = net._check_X(x, "input")
+    y_raw = _numbers(spec["target"], "target", (0, 1, 2))
+    if single and y_raw.size != sizes[-1]:
+        raise _SpecError(f"target has {y_raw.size} entries; expected {sizes[-1]} (one per output "
+                         f"neuron) for sizes {sizes}")
+    y = net._check_Y(y_raw, X.shape[0], single, "target")
+    if single:
+        y = y[0]
+    lr = spec.get("learning_rate", DEFAULT_LR)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
+        raise _SpecError(f"learning_rate is {_short(lr)}; expected a number >= 0 such as 0.5")
+    return Example(net=net, x=x, y=y, lr=float(lr))
+
+
+def _example_activations(activation, output_activation, L):
+    """(hidden, output) for the Network constructor from the example's activation keys."""
+    def one(value, key):
+        try:
+            return _activations.get(value)
+        except (ValueError, TypeError) as exc:
+            raise _SpecError(f"{key}: {exc}") from None
+
+    out = one(output_activation, "output_activation") if output_activation is not None else None
+    if isinstance(activation, (list, tuple)):
+        acts = [one(a, f"activation[{i}]") for i, a in enumerate(activation)]
+        if len(acts) == L:
+            if out is not None and out != acts[-1]:
+                raise _SpecError(f"activation[{L - 1}] is {acts[-1].name!r} but "
+                                 f"output_activation is {out.name!r}; expected them to agree "
+                                 f"(or {L - 1} hidden activations in the list)")
+            return acts[:-1], acts[-1]
+        if len(acts) == L - 1 and out is not None:
+            return acts, out
+        raise _SpecError(f"activation has {len(acts)} names; expected {L} (one per layer, output "
+                         f"included) or {L - 1} with output_activation")
+    act = one(activation, "activation")
+    return act, out if out is not None else act
+
+
+def _numbers(value, key: str, ndim) -> np.ndarray:
+    """A nested list of finite numbers as a float64 array with one of the allowed ``ndim``."""
+    ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+
+    def walk(v, path, depth):
+        if isinstance(v, (list, tuple)):
+            if len(v) == 0:
+                raise _SpecError(f"{path} is empty; expected numbers")
+            shapes = [walk(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(v)]
+            for i, shp in enumerate(shapes[1:], 1):
+                if shp != shapes[0]:
+                    raise _SpecError(f"{path}[{i}] has {_describe(shp)}; expected "
+                                     f"{_describe(shapes[0])} like {path}[0] (rows must have "
+                                     f"equal length)")
+            return (len(v),) + shapes[0]
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise _SpecError(f"{path} is {_short(v)}; expected a number")
+        if not math.isfinite(v):
+            raise _SpecError(f"{path} is {v}; expected a finite number")
+        return ()
+
+    shape = walk(value, key, 0)
+    if len(shape) not in ndims:
+        want = " or ".join(_NDIM_WORDS[d] for d in ndims)
+        raise _SpecError(f"{key} has shape {shape}; expected {want}")
+    return np.asarray(value, dtype=np.float64)
+
+
+_NDIM_WORDS = {0: "a number", 1: "a list of numbers", 2: "a list of lists of numbers (rows)"}
+
+
+def _describe(shape):
+    return "a number" if shape == () else f"{shape[0]} entries" if len(shape) == 1 \
+        else f"shape {shape}"
+
+
+def builtin_examples() -> list:
+    """Names of the examples shipped with deltaprop (for ``builtin_example``)."""
+    return sorted(p.stem for p in _examples_dir().iterdir()
+                  if p.suffix in (".json", ".toml"))
+
+
+def builtin_example_path(name: str = "mazur") -> Path:
+    """The file of a shipped example (copy it to start your own)."""
+    names = builtin_examples()
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"example {_short(name)} is unknown; expected one of: "
+                         f"{', '.join(names)}")
+    for suffix in (".json", ".toml"):
+        path = _examples_dir() / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(name)  # pragma: no cover - names come from the directory
+
+
+def builtin_example(name: str = "mazur") -> Example:
+    """A shipped example as (net, x, y, lr).
+
+    "mazur": Matt Mazur's step-by-step example, a 2-2-2 sigmoid network with biases and the
+    quadratic cost, x = (0.05, 0.10), y = (0.01, 0.99), η = 0.5 (C = 0.298371109; after the
+    step w^2_11 = 0.35891648). "relu-softmax": a 2-2-2 network with a ReLU hidden layer (one
+    unit dead), softmax output and cross-entropy, worked by hand in the tests.
+    """
+    return load_example(builtin_example_path(name))
+
+
+def _examples_dir() -> Path:
+    return Path(__file__).resolve().parent
