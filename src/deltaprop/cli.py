@@ -368,6 +368,79 @@ def info(model, as_json):
         click.echo(f"last epoch {json.dumps(last)}; best epoch {hist.get('best_epoch')}")
 
 
+@main.command()
+@click.argument("example", required=False)
+@click.option("--builtin", "builtin", default=None,
+              help="A built-in worked example (mazur, relu-softmax).")
+@click.option("--model", default=None, help="A saved model file instead of an example file.")
+@click.option("--input", "input_values", default=None,
+              help="With --model: the input x as comma-separated numbers.")
+@click.option("--target", "target_values", default=None,
+              help="With --model: the target y as comma-separated numbers or one class label.")
+@click.option("--lr", type=float, default=None, help="Learning rate η of the step shown.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "latex", "html"]),
+              default="text", show_default=True)
+@click.option("--precision", type=int, default=6, show_default=True,
+              help="Digits after the decimal point.")
+@click.option("--nudge", "nudge_spec", default=None,
+              help="LAYER,NEURON[,DELTA]: nudge z_j^l and compare ΔC with δ_j^l Δ.")
+@click.option("--gradients", is_flag=True,
+              help="Show finite differences beside backprop for every parameter.")
+@click.option("--out", default=None, help="Write the rendering to this file.")
+def explain(example, builtin, model, input_values, target_values, lr, fmt, precision, nudge_spec,
+            gradients, out):
+    """Show one gradient step worked out: every z, a, δ and ∂C/∂w (BP1-BP4)."""
+    from .explain import (builtin_example, explain as trace_step, gradient_table, load_example,
+                          nudge, nudge_series, parse_nudge, render, to_rich)
+    if precision < 0 or precision > 17:
+        _fail(f"--precision {precision} is invalid; expected 0..17 digits")
+    sources = [s for s in (example, builtin, model) if s]
+    if len(sources) > 1:
+        _fail("give one of EXAMPLE, --builtin or --model; expected a single source")
+    if model:
+        if not input_values or target_values is None:
+            _fail("--model needs --input X1,X2,... and --target Y1,... (or a class label)")
+        net = _load_model(model)
+        x = _parse_numbers(input_values, "--input")
+        y = _parse_numbers(target_values, "--target")
+        if y.size == 1 and net.sizes[-1] > 1:
+            y = net._one_hot(y, "--target")[0]
+        step_lr = 0.5 if lr is None else lr
+    else:
+        if example:
+            if not os.path.exists(example):
+                _fail(f"example file {example!r} does not exist; expected a JSON or TOML file")
+            ex = load_example(example)
+        else:
+            ex = builtin_example(builtin or "mazur")
+        net, x, y, step_lr = ex.net, ex.x, ex.y, (ex.lr if lr is None else lr)
+    if nudge_spec:
+        layer, neuron, delta = parse_nudge(nudge_spec)
+        obj = (nudge(net, x, y, layer, neuron, delta) if delta is not None
+               else nudge_series(net, x, y, layer, neuron))
+    elif gradients:
+        obj = gradient_table(net, x, y)
+    else:
+        obj = trace_step(net, x, y, lr=step_lr)
+    if out:
+        from .io import atomic_write_bytes
+        atomic_write_bytes(out, render(obj, fmt, precision).encode("utf-8"))
+        click.echo(f"written to {out}")
+    elif fmt == "text" and sys.stdout.isatty():
+        from rich.console import Console
+        Console().print(to_rich(obj, precision))
+    else:
+        click.echo(render(obj, fmt, precision))
+
+
+def _parse_numbers(text, option):
+    import numpy as np
+    try:
+        return np.array([float(v) for v in text.split(",")], dtype=float)
+    except ValueError:
+        _fail(f"{option} {text!r} is malformed; expected comma-separated numbers")
+
+
 def _load_model(path):
     from .io import load
     if not os.path.exists(path):

@@ -56,7 +56,7 @@ PRESETS = {
         "restore_best": True,
     },
     "modern": {
-        "description": "ReLU hidden layers, softmax + cross-entropy, He init, Adam",
+        "description": "ReLU hidden layers, softmax + cross-entropy, He init, Adam, cosine decay",
         "dataset": "mnist",
         "layers": [784, 256, 128, 10],
         "activation": "relu",
@@ -65,6 +65,7 @@ PRESETS = {
         "init": "he_normal",
         "optimizer": "adam",
         "lr": 0.001,
+        "schedule": "cosine",
         "batch_size": 64,
         "epochs": 10,
         "restore_best": True,
