@@ -41,6 +41,7 @@ import math
 import numbers
 import os
 import secrets
+import stat
 import struct
 import zipfile
 import zlib
@@ -99,6 +100,8 @@ def _fsync_directory(directory):
 def _create_temp(directory, name):
     """A new file next to the target, created with 0o666 & ~umask like an ordinary file."""
     base = name[:200]
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {name!r}: directory {directory!r} does not exist")
     for _ in range(100):
         tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
         try:
@@ -208,8 +211,8 @@ def _to_json(value, where):
         return [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if hasattr(value, "to_dict"):
         return _to_json(value.to_dict(), where)
-    raise TypeError(f"{where} is a {type(value).__name__} ({value!r:.60}); expected JSON-ready data "
-                    f"(numbers, strings, lists, dicts)")
+    raise TypeError(f"{where} is a {type(value).__name__} ({value!r:.60}); expected JSON-ready "
+                    f"data (numbers, strings, lists, dicts)")
 
 
 def _json_key(key, where):
@@ -225,9 +228,9 @@ def _extract_arrays(value, prefix, arrays, where):
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject or value.dtype.kind not in "fiub" or value.dtype.fields:
             raise TypeError(f"{where} has dtype {value.dtype}; expected a numeric array")
-        name = prefix if len(prefix) <= 150 else prefix.split(".")[0]
-        while name in arrays or len(name) > 150:
-            name = f"{prefix.split('.')[0]}.{len(arrays)}.{secrets.token_hex(2)}"
+        name, i = prefix, len(arrays)
+        while name in arrays or len(name) > 150:   # sanitised keys can collide; names stay short
+            name, i = f"{prefix.split('.')[0]}.{i}", i + 1
         arrays[name] = value
         return {_ARRAY_PLACEHOLDER: name}
     if isinstance(value, dict):
@@ -249,16 +252,14 @@ def _member_part(key):
     return text[:60] or "_"
 
 
-def _insert_arrays(value, arrays, used):
+def _insert_arrays(value, arrays):
     """Inverse of ``_extract_arrays``: replace references by the arrays loaded from the file."""
     if isinstance(value, dict):
         if set(value) == {_ARRAY_PLACEHOLDER}:
-            name = value[_ARRAY_PLACEHOLDER]
-            used.add(name)
-            return arrays[name]
-        return {k: _insert_arrays(v, arrays, used) for k, v in value.items()}
+            return arrays[value[_ARRAY_PLACEHOLDER]]
+        return {k: _insert_arrays(v, arrays) for k, v in value.items()}
     if isinstance(value, list):
-        return [_insert_arrays(v, arrays, used) for v in value]
+        return [_insert_arrays(v, arrays) for v in value]
     return value
 
 
@@ -290,7 +291,7 @@ def _valid_member_name(name):
 
 # ---------------------------------------------------------------------------- checksum
 def _canonical(arr):
-    """C-ordered little-endian copy (or the array itself) of a numeric array, as stored and hashed."""
+    """C-ordered little-endian copy (or the array itself) of an array, as stored and hashed."""
     return np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
 
 
@@ -420,6 +421,13 @@ class _Reader:
     def fail(self, problem):
         return ModelFileError(f"{self.path}: {problem}")
 
+    def corrupt(self, exc):
+        """The error for an exception raised by zipfile/zlib on a damaged archive."""
+        text = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        if "CRC" in text:
+            return self.fail(f"checksum mismatch: {text}; the file is corrupted")
+        return self.fail(f"the file is corrupted or truncated ({type(exc).__name__}: {text})")
+
     # -- the container
     def check_kind(self, f):
         """Recognise non-zip files before zipfile guesses, and name what they are."""
@@ -515,9 +523,9 @@ class _Reader:
             lib = meta.get("library_version")
             by = f" (written by deltaprop {lib})" if isinstance(lib, str) else ""
             newer = "newer than" if version > FORMAT_VERSION else "not"
+            hint = "; upgrade deltaprop to load it" if version > FORMAT_VERSION else ""
             raise self.fail(f"model file format version {version}{by} is {newer} supported: this "
-                            f"deltaprop reads format version {FORMAT_VERSION} only"
-                            + ("; upgrade deltaprop to load it" if version > FORMAT_VERSION else ""))
+                            f"deltaprop reads format version {FORMAT_VERSION} only{hint}")
         return meta
 
     def check_architecture(self, meta):
@@ -543,7 +551,7 @@ class _Reader:
                 or not isinstance(checksum.get("value"), str) or len(checksum["value"]) != 64):
             raise self.fail(f"metadata checksum={_brief(checksum)} is invalid; expected "
                             f"{{'algorithm': 'sha256', 'value': <64 hex digits>}}")
-        for key in ("training_config", "extra"):
+        for key in ("training_config", "extra", "history"):
             if meta.get(key) is not None and not isinstance(meta[key], dict):
                 raise self.fail(f"metadata {key} is a {type(meta[key]).__name__}; expected an "
                                 f"object or null")
@@ -561,9 +569,10 @@ class _Reader:
             if len(prefix) < 8 or prefix[:6] != b"\x93NUMPY":
                 raise self.fail(f"member {name!r} is not a .npy array (bad magic bytes)")
             major, minor = prefix[6], prefix[7]
-            if (major, minor) not in ((1, 0), (2, 0), (3, 0)):
+            # 3.0 differs from 2.0 only by utf-8 field names, which numeric arrays never have.
+            if (major, minor) not in ((1, 0), (2, 0)):
                 raise self.fail(f"member {name!r} has .npy format version {major}.{minor}; "
-                                f"expected 1.0, 2.0 or 3.0")
+                                f"expected 1.0 or 2.0")
             len_fmt = "<H" if major == 1 else "<I"
             raw_len = m.read(struct.calcsize(len_fmt))
             if len(raw_len) != struct.calcsize(len_fmt):
@@ -580,9 +589,6 @@ class _Reader:
                 version = _npy.read_magic(buf)
                 reader = (_npy.read_array_header_1_0 if version == (1, 0)
                           else _npy.read_array_header_2_0)
-                if version == (3, 0):
-                    # numpy reads 3.0 headers through the same private helper with utf-8 text.
-                    reader = _read_header_3_0
                 arr_shape, fortran, arr_dtype = reader(buf)
             except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError,
                     UnicodeDecodeError, struct.error, OverflowError) as exc:
@@ -613,9 +619,9 @@ class _Reader:
             nbytes = count * arr_dtype.itemsize
             offset = 8 + len(raw_len) + hlen
             if offset + nbytes != info.file_size:
-                raise self.fail(f"array {name[:-4]!r} declares {nbytes} bytes of data but its member "
-                                f"holds {info.file_size - offset}: the file is truncated or "
-                                f"corrupted")
+                raise self.fail(f"array {name[:-4]!r} declares {nbytes} bytes of data but its "
+                                f"member holds {info.file_size - offset}: the file is truncated "
+                                f"or corrupted")
             data = m.read(nbytes)
             if len(data) != nbytes:
                 raise self.fail(f"array {name[:-4]!r} ends after {len(data)} of {nbytes} bytes: "
@@ -623,17 +629,9 @@ class _Reader:
             if m.read(1):
                 raise self.fail(f"member {name!r} has bytes after its array data")
         arr = np.frombuffer(data, dtype=arr_dtype, count=count)
-        arr = arr.reshape(arr_shape, order="F" if fortran else "C")
-        return _canonical(arr)
-
-
-def _read_header_3_0(fp):
-    """Header of a version-3.0 .npy file (utf-8 text), via numpy's parser."""
-    reader = getattr(_npy, "_read_array_header", None)
-    if reader is None:
-        from numpy.lib import _format_impl
-        reader = _format_impl._read_array_header
-    return reader(fp, version=(3, 0))
+        arr = _canonical(arr.reshape(arr_shape, order="F" if fortran else "C"))
+        # Optimizer state is updated in place after a resume, so hand out writable arrays.
+        return arr if arr.flags.writeable else arr.copy()
 
 
 def _brief(value, limit=60):
@@ -647,12 +645,25 @@ _CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, stru
             OSError)
 
 
+def _open_regular(path, reader):
+    """Open `path` for reading; refuse FIFOs and devices, which could block or never end."""
+    f = open(path, "rb")
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise reader.fail("not a regular file; expected a deltaprop model file")
+    reader.file_size = st.st_size
+    return f
+
+
 def read_metadata(path) -> dict:
-    """The checked metadata of a model file (architecture, history, ...) without its arrays."""
+    """The metadata of a model file (architecture, history, ...), checked, without its arrays.
+
+    The arrays and their checksum are not read; use :func:`load` for that.
+    """
     path = Path(path)
     reader = _Reader(path)
-    with open(path, "rb") as f:
-        reader.file_size = os.fstat(f.fileno()).st_size
+    with _open_regular(path, reader) as f:
         reader.check_kind(f)
         try:
             with reader.open_zip(f) as zf:
@@ -662,8 +673,7 @@ def read_metadata(path) -> dict:
         except ModelFileError:
             raise
         except _CORRUPT as exc:
-            raise reader.fail(f"the file is corrupted or truncated ({type(exc).__name__}: "
-                              f"{str(exc)[:120]})") from None
+            raise reader.corrupt(exc) from None
 
 
 def load(path, *, return_state=False):
@@ -700,8 +710,7 @@ def load(path, *, return_state=False):
     """
     path = Path(path)
     reader = _Reader(path)
-    with open(path, "rb") as f:
-        reader.file_size = os.fstat(f.fileno()).st_size
+    with _open_regular(path, reader) as f:
         reader.check_kind(f)
         try:
             with reader.open_zip(f) as zf:
@@ -709,16 +718,14 @@ def load(path, *, return_state=False):
         except ModelFileError:
             raise
         except _CORRUPT as exc:
-            raise reader.fail(f"the file is corrupted or truncated ({type(exc).__name__}: "
-                              f"{str(exc)[:120]})") from None
+            raise reader.corrupt(exc) from None
     net = _build(reader, meta, arrays)
     if not return_state:
         return net
-    used = set()
     opt = meta.get("optimizer_state")
-    opt = None if opt is None else _insert_arrays(opt, arrays, used)
+    opt = None if opt is None else _insert_arrays(opt, arrays)
     extra = meta.get("extra")
-    extra = {} if extra is None else _insert_arrays(extra, arrays, used)
+    extra = {} if extra is None else _insert_arrays(extra, arrays)
     return net, opt, extra
 
 
@@ -843,5 +850,5 @@ def _restore_history(reader, history):
         return history
     try:
         return from_dict(history)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise reader.fail(f"the stored training history is invalid: {exc}") from None
