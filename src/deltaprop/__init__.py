@@ -13,16 +13,11 @@ from .explain import explain, nudge
 
 __version__ = "0.1.0"
 
-
-
-def load(path):
-    """Read a model file written by ``Network.save``; see ``deltaprop.io.load``."""
-    from .io import load as _load
-    return _load(path)
+from .io import ModelFileError, load, save
 
 
 __all__ = [
     "Network", "Gradients", "gradcheck", "GradcheckReport", "DeltapropError", "activations",
     "losses", "fit", "evaluate", "resume", "History", "TrainingDiverged", "TrainingInterrupted",
-    "explain", "nudge", "load", "__version__",
+    "explain", "nudge", "load", "save", "ModelFileError", "__version__",
 ]
