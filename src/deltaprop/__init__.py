@@ -4,7 +4,7 @@ The engine imports numpy only; the command line, plots and scikit-learn estimato
 modules that are imported on demand.
 """
 
-from . import activations, losses
+from . import activations, datasets, losses
 from ._validation import DeltapropError
 from .gradcheck import GradcheckReport, gradcheck
 from .network import Gradients, Network
@@ -18,6 +18,6 @@ from .io import ModelFileError, load, save
 
 __all__ = [
     "Network", "Gradients", "gradcheck", "GradcheckReport", "DeltapropError", "activations",
-    "losses", "fit", "evaluate", "resume", "History", "TrainingDiverged", "TrainingInterrupted",
+    "datasets", "losses", "fit", "evaluate", "resume", "History", "TrainingDiverged", "TrainingInterrupted",
     "explain", "nudge", "load", "save", "ModelFileError", "__version__",
 ]

@@ -74,7 +74,11 @@ class _Progress:
         self.batch_size = batch_size
         self.task = None
 
+    header = None
+
     def on_train_begin(self, info):
+        if self.header:
+            self.progress.console.print(self.header)
         self.progress.start()
 
     def on_epoch_begin(self, epoch, n_batches):
@@ -103,7 +107,7 @@ def _history_table(history):
     table = Table(title="training history")
     cols = [("epoch", "epoch", "{}"), ("lr", "η", "{:g}"), ("cost", "cost", "{:.4f}"),
             ("accuracy", "accuracy", "{:.2%}"), ("val_cost", "val cost", "{:.4f}"),
-            ("val_accuracy", "val accuracy", "{:.2%}"), ("time", "time (s)", "{:.2f}")]
+            ("val_accuracy", "val accuracy", "{:.2%}"), ("time", "time (s)", "{:.3f}")]
     cols = [c for c in cols if getattr(history, c[0]) and all(
         v is not None for v in getattr(history, c[0]))]
     for _, title, _ in cols:
@@ -239,9 +243,11 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
         net = Network(sizes, activation=cfg.get("activation", "sigmoid"),
                       output_activation=cfg.get("output_activation"), loss=cfg.get("loss", "quadratic"),
                       init=cfg.get("init", "auto"), dtype=dtype, seed=seed)
-    console.print(f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
-                  f"{ds.X_train.shape[0]} training samples"
-                  + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else ""))
+    header = (f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
+              f"{ds.X_train.shape[0]} training samples"
+              + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else ""))
+    if progress is not None:
+        progress.header = header   # printed once fit has accepted every argument
     t0 = time.perf_counter()
     interrupted = False
     try:

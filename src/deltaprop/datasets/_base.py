@@ -1,4 +1,4 @@
-"""The Dataset container, the errors of the data loaders and `make_dataset`."""
+"""The Dataset container, the errors of the data loaders and `from_arrays`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import DeltapropError, _short, check_dtype
+from .._validation import DeltapropError, _short, check_dtype, check_int
 
-__all__ = ["Dataset", "DatasetError", "ChecksumError", "make_dataset"]
+__all__ = ["Dataset", "DatasetError", "ChecksumError", "from_arrays"]
 
 
 class DatasetError(DeltapropError):
@@ -39,7 +39,7 @@ class Dataset:
     Attributes
     ----------
     name : str
-        Registry name ("digits", "mnist", "moons", ...) or the name given to `make_dataset`.
+        Registry name ("digits", "mnist", "moons", ...) or the name given to `from_arrays`.
     X_train, X_val, X_test : ndarray, shape (n, n_features)
         Features, floating point. `X_val`/`X_test` are None when the data set has no such part.
     y_train, y_val, y_test : ndarray, shape (n,)
@@ -138,9 +138,9 @@ def _resolve_count(size, n: int, name: str) -> int:
     return int(np.ceil(round(float(size) * n, 9)))
 
 
-def make_dataset(X, y, *, name: str = "data", validation=0.2, test=0.2, seed: int = 0,
-                 stratify=None, dtype="float32", classes=None, feature_names=None,
-                 image_shape=None, description: str = "") -> Dataset:
+def from_arrays(X, y, *, name: str = "data", validation=0.2, test=0.2, seed: int | None = 0,
+                stratify=None, dtype="float32", classes=None, feature_names=None,
+                image_shape=None, description: str = "") -> Dataset:
     """Split arrays into a `Dataset` with training, validation and test parts.
 
     Parameters
@@ -154,8 +154,8 @@ def make_dataset(X, y, *, name: str = "data", validation=0.2, test=0.2, seed: in
     validation, test : float or int
         Size of the validation and test parts: a fraction of all n samples in [0, 1)
         (rounded up) or a count. 0 gives no such part (X_val/X_test None).
-    seed : int
-        Seed of the shuffle; the same seed gives the same split.
+    seed : int or None
+        Seed of the shuffle; the same seed gives the same split. None means 0.
     stratify : bool or None
         Keep the class proportions in every part. None: when y holds class indices.
     dtype : {"float32", "float64"}
@@ -171,13 +171,15 @@ def make_dataset(X, y, *, name: str = "data", validation=0.2, test=0.2, seed: in
     Example
     -------
     >>> import numpy as np
-    >>> ds = make_dataset(np.arange(20.0).reshape(10, 2), np.arange(10) % 2, test=0.2, validation=0)
+    >>> ds = from_arrays(np.arange(20.0).reshape(10, 2), np.arange(10) % 2, test=0.2,
+    ...                  validation=0)
     >>> ds.X_train.shape, ds.X_test.shape
     ((8, 2), (2, 2))
     """
     from .preprocessing import _check_X, _check_y, train_test_split
 
     dt = check_dtype(dtype)
+    seed = 0 if seed is None else check_int(seed, "seed", minimum=0)
     X = _check_X(X, "X", dtype=dt)
     y = _check_y(y, "y", len(X))
     n = len(X)

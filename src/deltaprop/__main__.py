@@ -1,0 +1,5 @@
+"""``python -m deltaprop`` runs the ``deltaprop`` command."""
+
+from .cli import entry
+
+entry()

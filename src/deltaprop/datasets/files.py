@@ -1,0 +1,435 @@
+"""User data files: CSV with a header row, and NPZ archives holding arrays X and y."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+import operator
+import os
+import re
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from .._validation import _short
+from ._base import DatasetError, _fspath
+
+__all__ = ["DataFile", "load_csv", "load_npz", "save_npz", "MAX_NPZ_BYTES"]
+
+#: Default cap on the total uncompressed size of the arrays in an NPZ file (4 GiB).
+MAX_NPZ_BYTES = 4 << 30
+_DEFLATE_MAX_RATIO = 1032
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+class DataFile(tuple):
+    """``(X, y)`` read from a user file, with the label mapping and column names as attributes.
+
+    Unpacks like the toy generators (``X, y = load_csv(...)``).
+
+    Attributes
+    ----------
+    X : ndarray of float64, shape (n, n_features)
+    y : ndarray, shape (n,) or (n, k), or None
+        Class indices (int64) -- or float targets when the target values are not whole
+        numbers -- or None when there is no target.
+    classes : ndarray or None
+        The original label of each class index when labels were mapped (strings, negative
+        numbers, or a `classes` argument); None when y holds the file's own class indices.
+    feature_names : tuple of str
+    path : str
+    """
+
+    def __new__(cls, X, y, classes=None, feature_names=(), path=""):
+        self = super().__new__(cls, (X, y))
+        self.classes = classes
+        self.feature_names = tuple(feature_names)
+        self.path = path
+        return self
+
+    @property
+    def X(self) -> np.ndarray:
+        return self[0]
+
+    @property
+    def y(self):
+        return self[1]
+
+    def __repr__(self) -> str:
+        y = "None" if self.y is None else f"{self.y.shape} {self.y.dtype}"
+        return (f"DataFile({self.path!r}, X={self.X.shape}, y={y}, "
+                f"classes={None if self.classes is None else self.classes.tolist()})")
+
+
+def _normalize_label(text: str) -> str:
+    """'3', '3.0', ' 3 ' -> '3'; anything else stripped as is."""
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(value) and value == int(value) and abs(value) < 2 ** 53:
+        return str(int(value))
+    return text
+
+
+def _encode_labels(values: list, classes, path: str, where) -> tuple:
+    """Strings -> (y, classes). `where(i)` names the row of values[i] in error messages."""
+    if classes is not None:
+        known = [_normalize_label(str(c)) for c in np.asarray(classes).ravel().tolist()]
+        index = {label: i for i, label in enumerate(known)}
+        if len(index) != len(known):
+            raise ValueError(f"classes={_short(list(classes))} has repeated labels; expected "
+                             f"distinct labels")
+        y = np.empty(len(values), dtype=np.int64)
+        for i, v in enumerate(values):
+            j = index.get(_normalize_label(v))
+            if j is None:
+                raise DatasetError(f"{path}: {where(i)}: label {v!r} is not one of the known "
+                                   f"classes {_short(known, 200)}; expected one of them")
+            y[i] = j
+        return y, np.asarray(classes)
+    stripped = [v.strip() for v in values]
+    if all(_INT_RE.match(v) for v in stripped):
+        y = np.array([int(v) for v in stripped], dtype=np.int64)
+        if y.size and y.min() >= 0:
+            return y, None  # already class indices: keep them, never shift them
+        uniq, y = np.unique(y, return_inverse=True)
+        return y.astype(np.int64), uniq
+    try:
+        floats = np.array([float(v) for v in stripped], dtype=np.float64)
+    except ValueError:
+        floats = None
+    if floats is not None and np.isfinite(floats).all():
+        if np.all(floats == np.round(floats)):
+            return _encode_labels([str(int(v)) for v in floats], None, path, where)
+        return floats, None  # regression targets
+    uniq, y = np.unique(np.array(stripped, dtype=str), return_inverse=True)
+    return y.astype(np.int64), uniq
+
+
+def load_csv(path, target: str | None = None, *, delimiter: str = ",", features=None,
+             classes=None) -> DataFile:
+    """Read a CSV file with a header row: numeric feature columns and a target column.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        UTF-8 text (a byte-order mark is ignored); blank lines are skipped.
+    target : str, optional
+        Name of the target column. None: no target (y is None), e.g. for prediction inputs.
+    delimiter : str
+        One character.
+    features : sequence of str, optional
+        Feature columns to use, in this order. Default: every column except the target.
+    classes : sequence, optional
+        Known labels in class-index order (e.g. those a model was trained with): each target
+        value must be one of them and y holds its position. Default: labels that are whole
+        numbers >= 0 are class indices already; otherwise (strings, negative numbers) the
+        distinct labels are sorted and numbered 0..k-1, and returned as `classes`.
+
+    Returns
+    -------
+    DataFile
+        Unpacks as ``(X, y)``: X float64 (n, n_features), y as described above (None without
+        a target); attributes ``classes``, ``feature_names``, ``path``.
+
+    Raises
+    ------
+    DatasetError
+        Missing or undecodable file, empty file or no data rows, duplicate column names, a
+        missing target or feature column (the message lists the columns there are), a row with
+        the wrong number of fields, an empty, non-numeric or non-finite feature value (the
+        message gives the line and column).
+
+    Example
+    -------
+    >>> data = load_csv("iris.csv", target="species")  # doctest: +SKIP
+    >>> data.X.shape, data.classes  # doctest: +SKIP
+    ((150, 4), array(['setosa', 'versicolor', 'virginica'], dtype='<U10'))
+    """
+    path = _fspath(path)
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ValueError(f"delimiter={_short(delimiter)} is invalid; expected one character")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header, rows, lines = _read_rows(reader, path)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file; expected a CSV file") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: is a directory; expected a CSV file") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected "
+                           f"a CSV text file") from None
+    except csv.Error as exc:
+        raise DatasetError(f"{path}: malformed CSV ({exc}); expected a CSV text file") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}); expected a "
+                           f"readable CSV file") from None
+
+    columns = {}
+    for j, name in enumerate(header):
+        if name in columns:
+            raise DatasetError(f"{path}: line 1: column name {name!r} appears twice (columns "
+                               f"{columns[name] + 1} and {j + 1}); expected distinct names")
+        columns[name] = j
+    available = ", ".join(repr(c) for c in header)
+
+    def column(name, what):
+        if not isinstance(name, str):
+            raise TypeError(f"{what}={_short(name)} is invalid; expected a column name (str)")
+        if name not in columns:
+            raise DatasetError(f"{path}: no column named {name!r} ({what}); the header has "
+                               f"{available}")
+        return columns[name]
+
+    t = None if target is None else column(target, "target")
+    if features is None:
+        feat = [j for j in range(len(header)) if j != t]
+    else:
+        if isinstance(features, str):
+            raise TypeError(f"features={features!r} is a string; expected a list of column names")
+        feat = [column(name, "features") for name in features]
+        if t is not None and t in feat:
+            raise ValueError(f"features includes the target column {target!r}; expected "
+                             f"feature columns only")
+    if not feat:
+        raise DatasetError(f"{path}: no feature columns (the header has {available}); expected "
+                           f"at least one besides the target")
+    names = tuple(header[j] for j in feat)
+
+    pick = operator.itemgetter(*feat)
+    cells = (itertools.chain.from_iterable(map(pick, rows)) if len(feat) > 1
+             else map(pick, rows))
+    try:
+        X = np.fromiter(map(float, cells), dtype=np.float64, count=len(rows) * len(feat))
+    except ValueError:
+        X = None
+    if X is None or not np.isfinite(X).all():
+        _raise_bad_cell(rows, lines, feat, header, path)
+    X = X.reshape(len(rows), len(feat))
+
+    y = labels = None
+    if t is not None:
+        values = [r[t] for r in rows]
+        for i, v in enumerate(values):
+            if not v.strip():
+                raise DatasetError(f"{path}: line {lines[i]}, column {target!r}: empty target "
+                                   f"value; expected a label")
+        y, labels = _encode_labels(values, classes, path,
+                                   lambda i: f"line {lines[i]}, column {target!r}")
+    return DataFile(X, y, labels, names, path)
+
+
+def _read_rows(reader, path):
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DatasetError(f"{path}: the file is empty; expected a header row of column names "
+                           f"and data rows") from None
+    header = [h.strip() for h in header]
+    rows, lines = [], []
+    width = len(header)
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        if len(row) != width:
+            raise DatasetError(f"{path}: line {reader.line_num}: {len(row)} fields; expected "
+                               f"{width} like the header")
+        rows.append(row)
+        lines.append(reader.line_num)
+    if not rows:
+        raise DatasetError(f"{path}: a header but no data rows; expected at least one row")
+    return header, rows, lines
+
+
+def _raise_bad_cell(rows, lines, feat, header, path):
+    for i, row in enumerate(rows):
+        for j in feat:
+            text = row[j]
+            try:
+                value = float(text)
+            except ValueError:
+                what = "empty value" if not text.strip() else f"non-numeric value {text!r}"
+                raise DatasetError(f"{path}: line {lines[i]}, column {header[j]!r}: {what}; "
+                                   f"expected a number") from None
+            if not math.isfinite(value):
+                raise DatasetError(f"{path}: line {lines[i]}, column {header[j]!r}: {text!r}; "
+                                   f"expected a finite number") from None
+    raise DatasetError(f"{path}: a feature value could not be read; expected numbers")
+
+
+def _check_npz_sizes(path: str, max_bytes: int) -> None:
+    """Check every .npy header in the archive against its member's real size before loading."""
+    try:
+        file_size = os.path.getsize(path)
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file; expected an NPZ file") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: is a directory; expected an NPZ file") from None
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+        raise DatasetError(f"{path}: not an NPZ (zip) archive ({exc}); expected a file written "
+                           f"by numpy.savez or save_npz") from None
+    total = 0
+    with zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            where = f"{path}: member {info.filename!r}"
+            if info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1) \
+                    or info.compress_size > file_size:
+                raise DatasetError(f"{where} declares {info.file_size:,} bytes, more than its "
+                                   f"stored data can hold; the archive is corrupt or forged")
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    header_len = f.tell()
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error,
+                    NotImplementedError) as exc:
+                raise DatasetError(f"{where} is not a valid .npy array ({exc}); expected "
+                                   f"arrays written by numpy") from None
+            if dtype.hasobject:
+                raise DatasetError(f"{where} holds Python objects (dtype {dtype}); expected "
+                                   f"numeric or string arrays (objects would need pickle)")
+            nbytes = math.prod(shape) * dtype.itemsize
+            total += nbytes
+            if total > max_bytes:
+                raise DatasetError(f"{where} declares shape {shape} ({nbytes:,} bytes), beyond "
+                                   f"max_bytes={max_bytes:,}; expected a smaller file")
+            if header_len + nbytes != info.file_size:
+                raise DatasetError(f"{where} declares shape {shape} of {dtype} ({nbytes:,} "
+                                   f"bytes) but holds {info.file_size - header_len:,} bytes; "
+                                   f"the file is truncated or corrupt")
+
+
+def load_npz(path, *, classes=None, require_y: bool = True,
+             max_bytes: int = MAX_NPZ_BYTES) -> DataFile:
+    """Read arrays X and y from an NPZ file, without pickle.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Archive from ``numpy.savez``/``savez_compressed`` or `save_npz` with arrays ``X``
+        (n, n_features) and ``y`` (n,) -- integer class indices, string labels or float
+        targets -- or (n, k) float targets. Optional arrays ``feature_names`` and ``classes``.
+    classes : sequence, optional
+        Known labels in class-index order; string labels are mapped through it.
+        Default: the file's ``classes`` array if present, else the sorted distinct labels.
+    require_y : bool
+        False: a file without ``y`` is accepted (y is None), e.g. inputs to predict.
+    max_bytes : int
+        Cap on the total size the array headers may declare; checked before any allocation.
+
+    Returns
+    -------
+    DataFile
+        Unpacks as ``(X, y)`` (X float64); attributes ``classes``, ``feature_names`` (from the
+        file, else x1, x2, ...), ``path``.
+
+    Raises
+    ------
+    DatasetError
+        Missing file, not an NPZ archive, pickled or object arrays, a header declaring more
+        data than the archive holds, missing ``X`` or ``y`` (the message lists the arrays
+        present), X not 2-D numeric and finite, y not one label per row of X.
+
+    Example
+    -------
+    >>> save_npz("data.npz", X, y)  # doctest: +SKIP
+    >>> load_npz("data.npz").X.shape  # doctest: +SKIP
+    (100, 4)
+    """
+    path = _fspath(path)
+    _check_npz_sizes(path, max_bytes)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = list(npz.files)
+            missing = [k for k in (("X", "y") if require_y else ("X",)) if k not in keys]
+            if missing:
+                raise DatasetError(f"{path}: no array named {' or '.join(map(repr, missing))}; "
+                                   f"the file has {', '.join(map(repr, keys)) or 'no arrays'}; "
+                                   f"expected arrays 'X' and 'y'")
+            arrays = {k: npz[k] for k in ("X", "y", "feature_names", "classes") if k in keys}
+    except DatasetError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
+            NotImplementedError) as exc:
+        raise DatasetError(f"{path}: cannot be read as NPZ without pickle ({exc}); expected "
+                           f"numeric arrays X and y") from None
+    X, y = arrays["X"], arrays.get("y")
+    if X.dtype.kind not in "iuf" or X.ndim != 2:
+        raise DatasetError(f"{path}: X has shape {X.shape} and dtype {X.dtype}; expected a 2-D "
+                           f"array of real numbers (n_samples, n_features)")
+    X = X.astype(np.float64)
+    if not np.isfinite(X).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        raise DatasetError(f"{path}: X{list(where)} is {X[where]}; expected finite numbers")
+    names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
+    if "feature_names" in arrays and arrays["feature_names"].size == X.shape[1]:
+        names = tuple(str(s) for s in arrays["feature_names"].ravel().tolist())
+    if y is None:
+        return DataFile(X, None, None, names, path)
+    if y.ndim not in (1, 2) or len(y) != len(X):
+        raise DatasetError(f"{path}: y has shape {y.shape} but X has {len(X)} rows; expected "
+                           f"one label per row of X: shape ({len(X)},) or ({len(X)}, k)")
+    if classes is None and "classes" in arrays:
+        classes = arrays["classes"]
+    labels = None
+    if y.ndim == 2 or y.dtype.kind == "f":
+        if y.dtype.kind not in "iuf" or not np.isfinite(y.astype(np.float64)).all():
+            raise DatasetError(f"{path}: y has dtype {y.dtype} with non-finite values; "
+                               f"expected finite targets")
+        if y.ndim == 1 and np.all(y == np.round(y)):
+            y, labels = _encode_labels([str(int(v)) for v in y], classes, path,
+                                       lambda i: f"y[{i}]")
+        else:
+            y = y.astype(np.float64)
+    elif y.dtype.kind in "iuUS":
+        y, labels = _encode_labels([v.decode() if isinstance(v, bytes) else str(v)
+                                    for v in y.tolist()], classes, path, lambda i: f"y[{i}]")
+    else:
+        raise DatasetError(f"{path}: y has dtype {y.dtype}; expected integer labels, strings "
+                           f"or float targets")
+    return DataFile(X, y, labels, names, path)
+
+
+def save_npz(path, X, y, *, feature_names=None, classes=None) -> None:
+    """Write X, y (and optional feature_names, classes) to a compressed NPZ file atomically.
+
+    The archive is written to a temporary file in the same directory and renamed into place,
+    so a crash never leaves a partial file under `path`.
+
+    Example
+    -------
+    >>> save_npz("data.npz", np.zeros((3, 2)), np.array([0, 1, 0]))  # doctest: +SKIP
+    """
+    path = _fspath(path)
+    arrays = {"X": np.asarray(X), "y": np.asarray(y)}
+    if feature_names is not None:
+        arrays["feature_names"] = np.asarray(list(feature_names), dtype=str)
+    if classes is not None:
+        arrays["classes"] = np.asarray(classes)
+    for name, arr in arrays.items():
+        if arr.dtype.hasobject:
+            raise TypeError(f"{name} has dtype object; expected numbers or strings (object "
+                            f"arrays would need pickle)")
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".deltaprop-", suffix=".npz.part", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
