@@ -1,0 +1,97 @@
+"""End-to-end tests of the ``deltaprop`` command through subprocess."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "deltaprop", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "model.npz"
+    proc = run("train", "--epochs", "5", "--json", "--out", str(out), "--seed", "1")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def test_train_json_reports_config_history_and_test_metrics(trained):
+    out, report = trained
+    assert report["config"]["sizes"] == [64, 30, 10]
+    assert report["history"]["epoch"] == [1, 2, 3, 4, 5]
+    assert len(report["history"]["val_accuracy"]) == 5
+    # The reported test accuracy is that of the saved model on the digits test split.
+    net = dp.load(out)
+    ds = dp.datasets.load("digits")
+    cost, acc = net.evaluate(ds.X_test, ds.y_test)
+    assert report["metrics"]["test_accuracy"] == pytest.approx(acc, abs=1e-12)
+    assert report["metrics"]["test_cost"] == pytest.approx(cost, rel=1e-6)
+    assert report["metrics"]["test_accuracy"] > 0.5
+
+
+def test_default_run_reaches_a_good_test_accuracy(tmp_path):
+    proc = run("train", "--json", "--out", "")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metrics"]["test_accuracy"] >= 0.9
+
+
+def test_info_evaluate_predict_round_trip(trained, tmp_path):
+    out, report = trained
+    info = run("info", str(out), "--json")
+    assert info.returncode == 0, info.stderr
+    meta = json.loads(info.stdout)
+    assert meta["sizes"] == [64, 30, 10] and meta["parameters"] == 64 * 30 + 30 + 30 * 10 + 10
+    assert meta["history"]["epoch"][-1] == 5
+
+    ev = run("evaluate", str(out), "--dataset", "digits", "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["accuracy"] == pytest.approx(report["metrics"]["test_accuracy"])
+
+    ds = dp.datasets.load("digits")
+    rows = ds.X_test[:5]
+    csv = tmp_path / "x.csv"
+    np.savetxt(csv, rows, delimiter=",")
+    pred = run("predict", str(out), "--input", str(csv))
+    assert pred.returncode == 0, pred.stderr
+    got = [int(line) for line in pred.stdout.split()]
+    assert got == list(dp.load(out).predict(rows))
+
+
+def test_explain_builtin_prints_the_worked_example():
+    proc = run("explain", "--builtin", "mazur", "--precision", "9")
+    assert proc.returncode == 0, proc.stderr
+    assert "0.298371109" in proc.stdout     # the total cost of the hand-worked example
+    assert "0.358916480" in proc.stdout     # w^2_11 after one step
+
+
+def test_presets_lists_the_book_presets():
+    proc = run("presets")
+    assert proc.returncode == 0
+    for name in ("nielsen-ch1", "nielsen-ch3", "modern"):
+        assert name in proc.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "--layers", "64-x-10"], "--layers '64-x-10' is malformed"),
+    (["train", "--layers", "64-30-3"], "expected ...-10"),
+    (["train", "--preset", "nope"], "preset='nope' is unknown"),
+    (["train", "--activation", "nope"], "activation='nope' is unknown"),
+    (["train", "--lr", "-1"], "lr=-1.0 is invalid"),
+    (["train", "--bogus"], "No such option"),
+    (["evaluate", "missing.npz", "--dataset", "digits"], "does not exist"),
+])
+def test_bad_input_gives_one_line_and_exit_code_2(args, fragment, tmp_path):
+    proc = run(*args, "--out", str(tmp_path / "m.npz")) if args[0] == "train" else run(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "m.npz").exists()
