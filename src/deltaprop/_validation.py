@@ -37,7 +37,8 @@ def check_dtype(dtype) -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError:
         dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+    # ``dt is None`` first: np.dtype('float64') == None is True, so ``None in (...)`` would pass.
+    if dt is None or dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype={_short(dtype)} is not supported; expected 'float32' or 'float64'")
     return dt
 
@@ -69,10 +70,16 @@ def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=Fa
         raise ValueError(f"{name} has shape {arr.shape} ({arr.ndim}-D); expected a {want} array")
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
-    arr = np.asarray(arr, dtype=dtype)
+    src = arr
+    with np.errstate(over="ignore"):   # a value beyond the dtype's range is reported below
+        arr = np.asarray(arr, dtype=dtype)
     if arr.size and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = tuple(int(i) for i in bad)
+        if np.isfinite(src[where]):
+            raise ValueError(f"{name} contains {src[where]} at index {where}, beyond the range of "
+                             f"{arr.dtype} (largest {np.finfo(arr.dtype).max:.4g}); expected "
+                             f"smaller numbers")
         raise ValueError(f"{name} contains {arr[where]} at index {where}; expected finite numbers "
                          f"(no NaN or infinity)")
     return arr
