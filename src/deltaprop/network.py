@@ -126,6 +126,8 @@ class Network:
         self.layer_activations = _layer_activations(activation, output_activation, L)
         self.loss = _losses.get(loss)
         _check_loss_pair(self.loss, self.layer_activations[-1])
+        if seed is not None and not isinstance(seed, np.random.Generator):
+            check_int(seed, "seed", minimum=0)
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.seed = None if isinstance(seed, np.random.Generator) else seed
         self.init = init
@@ -139,7 +141,12 @@ class Network:
         shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
         n_w = sum(r * c for r, c in shapes)
         n_b = sum(self.sizes[1:])
-        self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
+        try:
+            self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
+        except (MemoryError, ValueError):
+            raise ValueError(f"sizes={_short(self.sizes)} describe {n_w + n_b} parameters "
+                             f"({(n_w + n_b) * self.dtype.itemsize / 2**30:.3g} GiB), more than "
+                             f"can be allocated; expected smaller layers") from None
         self._n_weights = n_w
         self._weights, self._biases = self._views(self._theta)
 
@@ -153,6 +160,17 @@ class Network:
             bs.append(flat[pos:pos + r])
             pos += r
         return Ws, bs
+
+    def __getstate__(self):
+        # ``_weights``/``_biases`` are views into ``_theta``; pickled on their own they would
+        # come back as detached copies that training no longer updates.
+        state = self.__dict__.copy()
+        del state["_weights"], state["_biases"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._weights, self._biases = self._views(self._theta)
 
     def reset_parameters(self, init="auto"):
         """Draw fresh weights and biases with the given initialiser and the network's generator."""
@@ -237,7 +255,9 @@ class Network:
         Y = check_array(Y, name, dtype=None, ndim=(0, 1, 2))
         if single and Y.ndim <= 1 and Y.size == n_out:
             Y = Y.reshape(1, n_out)
-        elif Y.ndim == 1 and Y.shape[0] == m:
+        elif single and Y.ndim == 0:
+            Y = Y.reshape(1)          # one sample's class label
+        if Y.ndim == 1 and Y.shape[0] == m:
             if n_out == 1:
                 Y = Y.reshape(m, 1)
             else:
@@ -246,7 +266,7 @@ class Network:
             raise ValueError(f"{name} has shape {Y.shape}; expected ({m}, {n_out}) to match "
                              f"{m} samples and the output layer's {n_out} neurons (or {m} "
                              f"integer class labels)")
-        Y = np.asarray(Y, dtype=self.dtype)
+        Y = check_array(Y, name, dtype=self.dtype)   # also catches values beyond float32's range
         self.loss.check_targets(Y, name)
         return Y
 
@@ -435,7 +455,10 @@ def _layer_activations(activation, output_activation, L):
         hidden = [_activations.get(activation)] * (L - 1)
         if output_activation is None:
             output_activation = activation
-    output = _activations.get(output_activation)
+    try:
+        output = _activations.get(output_activation)
+    except ValueError as exc:   # the registry's message says activation=...; name the argument
+        raise ValueError(f"output_activation: {exc}") from None
     for i, act in enumerate(hidden):
         if not act.elementwise:
             raise ValueError(f"activation {act.name!r} on hidden layer {i + 1} is not allowed; "
