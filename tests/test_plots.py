@@ -1,0 +1,234 @@
+"""Tests of deltaprop.plots: the confusion matrix, the figures' data, and the PNG files."""
+
+import importlib.resources
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from deltaprop import Network
+from deltaprop import plots
+from deltaprop.plots import confusion_matrix, infer_image_shape
+from deltaprop.training import fit
+
+DIGITS_NPZ = Path(str(importlib.resources.files("deltaprop") / "datasets" / "data" / "digits.npz"))
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+# ---------------------------------------------------------------------- no matplotlib needed
+def test_importing_deltaprop_does_not_import_matplotlib():
+    code = ("import sys, deltaprop, deltaprop.plots, deltaprop.diagnostics, deltaprop.report; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_confusion_matrix_against_hand_count():
+    y_true = [0, 0, 1, 1, 1, 2, 2, 2, 2]
+    y_pred = [0, 1, 1, 1, 2, 2, 0, 2, 2]
+    # true 0: predicted 0 once, 1 once; true 1: 1 twice, 2 once; true 2: 0 once, 2 three times
+    expected = np.array([[1, 1, 0],
+                         [0, 2, 1],
+                         [1, 0, 3]])
+    cm = confusion_matrix(y_true, y_pred, 3)
+    np.testing.assert_array_equal(cm, expected)
+    assert cm.dtype == np.int64
+    np.testing.assert_array_equal(confusion_matrix(y_true, y_pred), expected)
+    padded = confusion_matrix(y_true, y_pred, 5)
+    assert padded.shape == (5, 5) and padded[:3, :3].tolist() == expected.tolist()
+    assert padded[3:].sum() == 0 and padded[:, 3:].sum() == 0
+    np.testing.assert_array_equal(confusion_matrix(np.array([2.0, 0.0]), [2, 2], 3),
+                                  [[0, 0, 1], [0, 0, 0], [0, 0, 1]])
+
+
+def test_confusion_matrix_random_against_loop():
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 7, size=500)
+    p = rng.integers(0, 7, size=500)
+    ref = np.zeros((7, 7), dtype=int)
+    for a, b in zip(t, p):
+        ref[a, b] += 1
+    np.testing.assert_array_equal(confusion_matrix(t, p, 7), ref)
+
+
+@pytest.mark.parametrize("y_true, y_pred, k, match", [
+    ([0, 1], [0], 2, "one prediction per label"),
+    ([0, 3], [0, 1], 3, "class 3"),
+    ([0, -1], [0, 1], 2, "non-negative"),
+    ([0, 0.5], [0, 1], 2, "non-negative integer"),
+    ([[0, 1]], [[0, 1]], 2, "1-D"),
+    ([0, 1], [0, 1], 0, "n_classes"),
+])
+def test_confusion_matrix_bad_input(y_true, y_pred, k, match):
+    with pytest.raises(ValueError, match=match):
+        confusion_matrix(y_true, y_pred, k)
+
+
+@pytest.mark.parametrize("n, expected", [(784, (28, 28)), (64, (8, 8)), (2, None), (16, None),
+                                         (50, None), (100, (10, 10))])
+def test_infer_image_shape_from_feature_count(n, expected):
+    assert infer_image_shape(None, n) == expected
+
+
+def test_infer_image_shape_prefers_the_dataset():
+    ds = SimpleNamespace(image_shape=(3, 5), X_train=np.zeros((2, 15)))
+    assert infer_image_shape(ds) == (3, 5)
+    assert infer_image_shape(SimpleNamespace(image_shape=None, X_train=np.zeros((2, 64)))) == (8, 8)
+
+
+# ---------------------------------------------------------------------- figures
+requires_mpl = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
+                                  reason="matplotlib (the plots extra) is not installed")
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    """A small sigmoid network trained 4 epochs on the embedded digits, with diagnostics."""
+    if not DIGITS_NPZ.is_file():
+        pytest.skip("the embedded digits file is absent")
+    d = np.load(DIGITS_NPZ)
+    X, y = d["X"] / 16.0, d["y"].astype(np.int64)
+    ds = SimpleNamespace(name="digits", X_train=X[:1200], y_train=y[:1200], X_val=X[1200:1500],
+                         y_val=y[1200:1500], X_test=X[1500:], y_test=y[1500:], image_shape=(8, 8),
+                         classes=None)
+    net = Network([64, 20, 15, 10], activation="sigmoid", loss="binary_cross_entropy", seed=0)
+    history = fit(net, ds.X_train, ds.y_train, epochs=4, batch_size=10, lr=0.5,
+                  validation_data=(ds.X_val, ds.y_val), diagnostics=True, seed=0)
+    return net, history, ds
+
+
+@requires_mpl
+def test_write_plots_writes_valid_pngs(digits_run, tmp_path):
+    net, history, ds = digits_run
+    out = tmp_path / "new" / "plots"
+    paths = plots.write_plots(net, history, out, dataset=ds)
+    names = [p.name for p in paths]
+    assert names == [n + ".png" for n in plots.PLOT_NAMES]
+    assert sorted(f.name for f in out.iterdir()) == sorted(names)   # no temporary files left
+    sizes = {p.stem: _png_size(p) for p in paths}
+    assert sizes["cost"] == (640, 400) and sizes["accuracy"] == (640, 400)
+    assert sizes["gradients"] == (1000, 400)
+    assert sizes["weights"] == (960, 280)                      # 3 layers side by side
+    assert sizes["confusion"] == (800, 700)                    # 10 classes
+    w, h = sizes["misclassified"]
+    assert 300 <= w <= 1100 and 150 <= h <= 3000
+    from matplotlib.image import imread
+    for p in paths:
+        assert p.stat().st_size > 5000
+        pixels = imread(p)
+        assert pixels.shape[:2] == sizes[p.stem][::-1]
+        assert pixels[..., :3].std() > 0.02, p.name            # not a blank canvas
+
+
+@requires_mpl
+def test_write_plots_skips_what_has_no_data(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    net = Network([3, 4, 2], activation="tanh", output_activation="sigmoid", seed=0)
+    history = fit(net, X, y, epochs=2, batch_size=10, lr=0.5, train_metrics=False)
+    assert [p.name for p in plots.write_plots(net, history, tmp_path)] == ["weights.png"]
+    history = fit(net, X, y, epochs=2, batch_size=10, lr=0.5)
+    ds = SimpleNamespace(X_train=X, y_train=y, X_val=None, y_val=None, X_test=X[:20],
+                         y_test=y[:20])
+    names = [p.name for p in plots.write_plots(net, history, tmp_path / "b", dataset=ds)]
+    # 3 features are no image; training curves but no validation curve
+    assert names == ["cost.png", "accuracy.png", "weights.png", "confusion.png"]
+    fig = plots.plot_curves(history, "cost")
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["training"]
+
+
+@requires_mpl
+def test_regression_targets_get_no_confusion_matrix(tmp_path):
+    X = np.linspace(-1, 1, 40).reshape(20, 2)
+    y = np.sin(X[:, 0]) * 0.3
+    net = Network([2, 3, 1], activation="tanh", output_activation="identity", loss="mse", seed=0)
+    ds = SimpleNamespace(X_train=X, y_train=y, X_test=X, y_test=y)
+    names = [p.name for p in plots.write_plots(net, None, tmp_path, dataset=ds)]
+    assert names == ["weights.png"]
+
+
+@requires_mpl
+def test_write_plots_replaces_an_existing_file(digits_run, tmp_path):
+    net, history, _ = digits_run
+    (tmp_path / "weights.png").write_bytes(b"old")
+    plots.write_plots(net, history, tmp_path)
+    assert (tmp_path / "weights.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+@requires_mpl
+def test_curves_and_gradient_figures_plot_the_history(digits_run):
+    net, history, _ = digits_run
+    fig = plots.plot_curves(history, "accuracy")
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == ["training", "validation"]
+    np.testing.assert_allclose(lines[0].get_ydata(), history.accuracy)
+    np.testing.assert_allclose(lines[1].get_ydata(), history.val_accuracy)
+    np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3, 4])
+    fig = plots.plot_gradient_norms(history.to_dict())
+    ax_w, ax_b = fig.axes[:2]
+    assert ax_w.get_yscale() == "log" and ax_b.get_yscale() == "log"
+    for l, line in enumerate(ax_w.get_lines()):
+        np.testing.assert_allclose(line.get_ydata(),
+                                   [r["grad_w_norm"][l] for r in history.diagnostics])
+    assert len(ax_b.get_lines()) == 3
+
+
+@requires_mpl
+def test_confusion_figure_shows_the_counts(digits_run):
+    net, _, ds = digits_run
+    cm = confusion_matrix(ds.y_test, net.predict(ds.X_test), 10)
+    fig = plots.plot_confusion_matrix(cm)
+    texts = [int(t.get_text()) for t in fig.axes[0].texts]
+    assert texts == cm.ravel().tolist()
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), cm)
+
+
+@requires_mpl
+def test_misclassified_grid():
+    X = np.arange(10 * 64, dtype=float).reshape(10, 64)
+    y_true = np.arange(10)
+    y_pred = y_true.copy()
+    assert plots.plot_misclassified(X, y_true, y_pred, (8, 8)) is None
+    y_pred[[1, 4, 7]] = [0, 5, 2]
+    fig = plots.plot_misclassified(X, y_true, y_pred, (8, 8))
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["1→0", "4→5", "7→2"]
+    np.testing.assert_array_equal(shown[1].images[0].get_array(), X[4].reshape(8, 8))
+    assert fig._suptitle.get_text().startswith("misclassified: 3 of 10")
+    fig = plots.plot_misclassified(np.zeros((50, 4)), np.zeros(50), np.ones(50), (2, 2),
+                                   max_images=12)
+    assert sum(ax.get_visible() for ax in fig.axes) == 12
+
+
+def test_missing_matplotlib_is_a_clear_import_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    net = Network([64, 3, 2], seed=0)
+    with pytest.raises(ImportError, match=r"pip install 'deltaprop\[plots\]'"):
+        plots.write_plots(net, None, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@requires_mpl
+def test_single_output_classifier_uses_the_output_threshold(tmp_path):
+    # tanh output: class 1 when a ≥ 0; sigmoid output: class 1 when a ≥ 0.5
+    X = np.array([[-2.0], [-0.1], [0.1], [2.0]])
+    y = np.array([0, 1, 0, 1])
+    for out, bias in (("tanh", 0.0), ("sigmoid", 0.0)):
+        net = Network([1, 1], activation=out, loss="mse", seed=0)
+        net.weights[0] = np.array([[1.0]])
+        net.biases[0] = np.array([bias])
+        np.testing.assert_array_equal(plots._predicted_labels(net, X), [0, 0, 1, 1])
+        ds = SimpleNamespace(X_test=X, y_test=y)
+        figs = plots.render_plots(net, None, ds)
+        assert "confusion" in figs and "misclassified" not in figs
