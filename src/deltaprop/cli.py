@@ -296,9 +296,17 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
         out_console.print(", ".join(summary))
         if saved:
             out_console.print(f"model saved to {saved}")
+    if diagnostics and history.diagnostics and not (quiet or as_json):
+        from .diagnostics import format_table
+        click.echo(format_table(history, epochs="last"))
     if plots and net is not None:
-        from .plots import write_plots
-        write_plots(net, history, plots, dataset=ds)
+        try:
+            from .plots import write_plots
+            written = write_plots(net, history, plots, dataset=ds)
+        except ImportError as exc:
+            _fail(str(exc))
+        if not (quiet or as_json):
+            click.echo(f"{len(written)} plots written to {plots}")
     if interrupted:
         click.echo("interrupted: kept the last completed epoch"
                    + (f", saved to {saved}" if saved else ""), err=True)
@@ -439,6 +447,30 @@ def explain(example, builtin, model, input_values, target_values, lr, fmt, preci
         Console().print(to_rich(obj, precision))
     else:
         click.echo(render(obj, fmt, precision))
+
+
+@main.command()
+@click.argument("model")
+@click.option("--out", "-o", default=None, help="HTML file (default: MODEL with .html).")
+@click.option("--dataset", default=None,
+              help="Add test metrics, confusion matrix and misclassified images.")
+@click.option("--data", default=None, help="A CSV or NPZ file instead of --dataset.")
+@click.option("--target", default=None, help="Label column of a CSV file.")
+@click.option("--data-dir", default=None, help="Directory holding the MNIST IDX files.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Split seed of generated data sets (use train's).")
+@click.option("--title", default=None)
+def report(model, out, dataset, data, target, data_dir, seed, title):
+    """Write a self-contained HTML report of a saved model and its training run."""
+    from .report import write_report
+    net = _load_model(model)
+    ds = _load_data(dataset, data, target, data_dir, seed) if (dataset or data) else None
+    if ds is not None and ds.X_train.shape[1] != net.sizes[0]:
+        _fail(f"the data have {ds.X_train.shape[1]} features but the model's input layer has "
+              f"{net.sizes[0]} neurons; expected data of the kind the model was trained on")
+    path = write_report(model, out or os.path.splitext(model)[0] + ".html", dataset=ds,
+                        title=title)
+    click.echo(f"report written to {path}")
 
 
 def _parse_numbers(text, option):
