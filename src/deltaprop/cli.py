@@ -517,7 +517,9 @@ def run(argv=None):
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
-        cmd = f"deltaprop {ctx.info_name}" if ctx is not None and ctx.info_name != "main" else "deltaprop"
+        # The group's own context (no parent) carries the program name, not a subcommand.
+        cmd = (f"deltaprop {ctx.info_name}" if ctx is not None and ctx.parent is not None
+               else "deltaprop")
         click.echo(f"error: {exc.format_message()} (see `{cmd} --help`)", err=True)
         return EXIT_USAGE
     except (_Fail, DeltapropError, ValueError, TypeError, OSError) as exc:
