@@ -73,7 +73,8 @@ def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=Fa
     src = arr
     with np.errstate(over="ignore"):   # a value beyond the dtype's range is reported below
         arr = np.asarray(arr, dtype=dtype)
-    if arr.size and not np.isfinite(arr).all():
+    # min and max propagate NaN and reach ±inf: no boolean temporary the size of the data.
+    if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = tuple(int(i) for i in bad)
         if np.isfinite(src[where]):

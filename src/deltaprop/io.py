@@ -145,7 +145,9 @@ def atomic_open(path, mode="wb", *, encoding=None, newline=None):
     """
     if mode not in ("wb", "w", "wt"):
         raise ValueError(f"mode={mode!r} is not supported; expected 'wb', 'w' or 'wt'")
-    path = os.fspath(path)
+    path = _fspath(path)
+    if os.path.isdir(path):   # os.replace would fail only after the whole file was written
+        raise IsADirectoryError(f"cannot write {path!r}: it is a directory; expected a file path")
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = _create_temp(directory, os.path.basename(path))
     try:
@@ -167,6 +169,15 @@ def atomic_open(path, mode="wb", *, encoding=None, newline=None):
         _remove_quietly(tmp)
         raise
     _fsync_directory(directory)
+
+
+def _fspath(path):
+    """os.fspath(path), or a TypeError that names the argument."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path={_brief(path)} is not a path; expected a str or os.PathLike "
+                        f"naming a file") from None
 
 
 def _remove_quietly(path):
@@ -661,7 +672,7 @@ def read_metadata(path) -> dict:
 
     The arrays and their checksum are not read; use :func:`load` for that.
     """
-    path = Path(path)
+    path = Path(_fspath(path))
     reader = _Reader(path)
     with _open_regular(path, reader) as f:
         reader.check_kind(f)
@@ -708,7 +719,7 @@ def load(path, *, return_state=False):
     >>> net = load("model.npz")                                       # doctest: +SKIP
     >>> net, opt_state, extra = load("ckpt.npz", return_state=True)   # doctest: +SKIP
     """
-    path = Path(path)
+    path = Path(_fspath(path))
     reader = _Reader(path)
     with _open_regular(path, reader) as f:
         reader.check_kind(f)

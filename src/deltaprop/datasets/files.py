@@ -94,7 +94,13 @@ def _encode_labels(values: list, classes, path: str, where) -> tuple:
         return y, np.asarray(classes)
     stripped = [v.strip() for v in values]
     if all(_INT_RE.match(v) for v in stripped):
-        y = np.array([int(v) for v in stripped], dtype=np.int64)
+        ints = [int(v) for v in stripped]
+        for i, v in enumerate(ints):
+            if not -2**63 <= v < 2**63:
+                raise DatasetError(f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
+                                   f"the 64-bit integer range; expected class labels that fit "
+                                   f"in int64")
+        y = np.array(ints, dtype=np.int64)
         if y.size and y.min() >= 0:
             return y, None  # already class indices: keep them, never shift them
         uniq, y = np.unique(y, return_inverse=True)
@@ -294,7 +300,7 @@ def _check_npz_sizes(path: str, max_bytes: int) -> None:
                         shape, _, dtype = np.lib.format.read_array_header_2_0(f)
                     header_len = f.tell()
             except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error,
-                    NotImplementedError) as exc:
+                    NotImplementedError, RuntimeError) as exc:   # RuntimeError: "encrypted"
                 raise DatasetError(f"{where} is not a valid .npy array ({exc}); expected "
                                    f"arrays written by numpy") from None
             if dtype.hasobject:
@@ -362,7 +368,7 @@ def load_npz(path, *, classes=None, require_y: bool = True,
     except DatasetError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
-            NotImplementedError) as exc:
+            NotImplementedError, RuntimeError) as exc:
         raise DatasetError(f"{path}: cannot be read as NPZ without pickle ({exc}); expected "
                            f"numeric arrays X and y") from None
     X, y = arrays["X"], arrays.get("y")
@@ -381,21 +387,36 @@ def load_npz(path, *, classes=None, require_y: bool = True,
     if y.ndim not in (1, 2) or len(y) != len(X):
         raise DatasetError(f"{path}: y has shape {y.shape} but X has {len(X)} rows; expected "
                            f"one label per row of X: shape ({len(X)},) or ({len(X)}, k)")
-    if classes is None and "classes" in arrays:
+    file_classes = classes is None and "classes" in arrays
+    if file_classes:
         classes = arrays["classes"]
+
+    def encode(texts):
+        try:
+            return _encode_labels(texts, classes, path, lambda i: f"y[{i}]")
+        except DatasetError:
+            raise
+        except ValueError as exc:   # the classes array is the file's, not an argument
+            if not file_classes:
+                raise
+            raise DatasetError(f"{path}: the array 'classes' is invalid: {exc}") from None
+
     labels = None
     if y.ndim == 2 or y.dtype.kind == "f":
         if y.dtype.kind not in "iuf" or not np.isfinite(y.astype(np.float64)).all():
             raise DatasetError(f"{path}: y has dtype {y.dtype} with non-finite values; "
                                f"expected finite targets")
         if y.ndim == 1 and np.all(y == np.round(y)):
-            y, labels = _encode_labels([str(int(v)) for v in y], classes, path,
-                                       lambda i: f"y[{i}]")
+            y, labels = encode([str(int(v)) for v in y])
         else:
             y = y.astype(np.float64)
     elif y.dtype.kind in "iuUS":
-        y, labels = _encode_labels([v.decode() if isinstance(v, bytes) else str(v)
-                                    for v in y.tolist()], classes, path, lambda i: f"y[{i}]")
+        try:
+            texts = [v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()]
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{path}: y holds byte strings that are not UTF-8 ({exc.reason} "
+                               f"at byte {exc.start}); expected numbers or UTF-8 labels") from None
+        y, labels = encode(texts)
     else:
         raise DatasetError(f"{path}: y has dtype {y.dtype}; expected integer labels, strings "
                            f"or float targets")
