@@ -84,7 +84,9 @@ def test_presets_lists_the_book_presets():
     (["train", "--layers", "64-30-3"], "expected ...-10"),
     (["train", "--preset", "nope"], "preset='nope' is unknown"),
     (["train", "--activation", "nope"], "activation='nope' is unknown"),
-    (["train", "--lr", "-1"], "lr=-1.0 is invalid"),
+    (["train", "--lr", "-1"], "--lr -1.0 is invalid"),
+    (["train", "--patience", "0"], "--patience 0 is invalid"),
+    (["train", "--checkpoint", "/nonexistent-dir/ck.npz"], "does not exist"),
     (["train", "--bogus"], "No such option"),
     (["evaluate", "missing.npz", "--dataset", "digits"], "does not exist"),
 ])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -202,6 +203,8 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
              "l2": l2, "l1": l1, "dropout": dropout, "schedule": schedule,
              "early_stopping": patience, "restore_best": restore_best, "momentum": momentum}
     cfg.update({k: v for k, v in given.items() if v is not None})
+    for option, path in (("--out", out), ("--checkpoint", checkpoint)):
+        _check_writable(option, path)
     ds = _load_data(cfg.get("dataset") or "digits", data, target, data_dir, seed)
     n_features = ds.X_train.shape[1]
     n_out = ds.n_classes if ds.n_classes else 1
@@ -485,7 +488,38 @@ def _load_model(path):
     from .io import load
     if not os.path.exists(path):
         _fail(f"model file {path!r} does not exist")
+    if os.path.isdir(path):
+        _fail(f"model file {path!r} is a directory; expected a model file written by "
+              f"`deltaprop train --out`")
     return load(path)
+
+
+def _check_writable(option, path):
+    """Fail before training when an output path cannot be written."""
+    if not path:
+        return
+    if os.path.isdir(path):
+        _fail(f"{option} {path!r} is a directory; expected a file path")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        _fail(f"{option} {path!r}: directory {parent!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        _fail(f"{option} {path!r}: directory {parent!r} is not writable")
+
+
+# API argument names as the train command spells its options, for error messages.
+_OPTION_NAMES = {"early_stopping": "--patience", "batch_size": "--batch-size", "lr": "--lr",
+                 "epochs": "--epochs", "l2": "--l2", "l1": "--l1", "dropout": "--dropout",
+                 "momentum": "--momentum", "checkpoint_every": "--checkpoint-every",
+                 "seed": "--seed"}
+
+
+def _option_message(message):
+    """'lr=-0.5 is invalid; ...' → '--lr -0.5 is invalid; ...' for the train command's options."""
+    match = re.match(r"(\w+)=", message)
+    if match and match.group(1) in _OPTION_NAMES:
+        return f"{_OPTION_NAMES[match.group(1)]} {message[match.end():]}"
+    return message
 
 
 def _read_matrix(path):
@@ -524,6 +558,8 @@ def run(argv=None):
         return EXIT_USAGE
     except (_Fail, DeltapropError, ValueError, TypeError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if not isinstance(exc, _Fail):
+            message = _option_message(message)
         click.echo(f"error: {message}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
