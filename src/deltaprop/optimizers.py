@@ -4,6 +4,11 @@
 ∂C/∂θ of the batch cost (the batch mean of the per-sample gradients). ``lr`` is an attribute
 so that a learning-rate schedule can change it between epochs. Every update writes into
 preallocated state; nothing is allocated per step.
+
+Optimizers whose step is linear in η ∂C/∂θ (SGD, momentum, Nesterov) also have
+``update_scaled(params, step)``, which takes ``step`` = η ∂C/∂θ already scaled: the training
+kernel folds η into the output error Δ^L together with the batch mean 1/m, which saves a pass
+over every parameter per step. ``folds_lr`` says whether an object supports it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,22 @@ class Optimizer:
     def update(self, params, grads):
         """Change `params` in place by one step; `grads` may be overwritten."""
         raise NotImplementedError
+
+    def update_scaled(self, params, step):
+        """The same step as ``update`` from ``step`` = lr · grads; `step` may be overwritten."""
+        raise NotImplementedError
+
+    @property
+    def folds_lr(self) -> bool:
+        """Whether ``update_scaled`` may replace ``update``.
+
+        True only when the class that defines the ``update`` in use also defines
+        ``update_scaled``, so that a subclass overriding ``update`` alone is never bypassed.
+        """
+        for klass in type(self).__mro__:
+            if "update" in vars(klass):
+                return "update_scaled" in vars(klass)
+        return False
 
     def state_dict(self) -> dict:
         """Arrays and numbers that, with ``load_state_dict``, resume the optimizer exactly."""
@@ -63,6 +84,9 @@ class SGD(Optimizer):
         grads *= self.lr
         params -= grads
 
+    def update_scaled(self, params, step):
+        params -= step
+
 
 class Momentum(SGD):
     r"""Momentum (the book's chapter 3 form).
@@ -86,10 +110,13 @@ class Momentum(SGD):
         self.velocity = np.zeros_like(params)
 
     def update(self, params, grads):
+        grads *= self.lr
+        self.update_scaled(params, grads)
+
+    def update_scaled(self, params, step):
         v = self.velocity
         v *= self.momentum
-        grads *= self.lr
-        v -= grads
+        v -= step
         params += v
 
     def state_dict(self):
@@ -109,14 +136,16 @@ class Nesterov(Momentum):
     name = "nesterov"
 
     def update(self, params, grads):
+        grads *= self.lr
+        self.update_scaled(params, grads)
+
+    def update_scaled(self, params, step):
         v = self.velocity
         v *= self.momentum
-        grads *= self.lr
-        v -= grads
-        params -= grads
-        grads[...] = v
-        grads *= self.momentum
-        params += grads
+        v -= step
+        params -= step
+        np.multiply(v, self.momentum, out=step)
+        params += step
 
 
 class Adam(Optimizer):
