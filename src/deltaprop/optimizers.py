@@ -82,7 +82,7 @@ class SGD(Optimizer):
 
     def update(self, params, grads):
         grads *= self.lr
-        params -= grads
+        self.update_scaled(params, grads)
 
     def update_scaled(self, params, step):
         params -= step
@@ -109,10 +109,6 @@ class Momentum(SGD):
     def init(self, params):
         self.velocity = np.zeros_like(params)
 
-    def update(self, params, grads):
-        grads *= self.lr
-        self.update_scaled(params, grads)
-
     def update_scaled(self, params, step):
         v = self.velocity
         v *= self.momentum
@@ -134,10 +130,6 @@ class Nesterov(Momentum):
     """
 
     name = "nesterov"
-
-    def update(self, params, grads):
-        grads *= self.lr
-        self.update_scaled(params, grads)
 
     def update_scaled(self, params, step):
         v = self.velocity
