@@ -19,6 +19,7 @@ operation, and L2 decay touches the weights' contiguous slice only.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -232,9 +233,11 @@ class Network:
         other.layer_activations = list(self.layer_activations)
         other._allocate()
         other._theta[...] = self._theta
-        other.rng = np.random.default_rng(self.rng.bit_generator.random_raw())
-        other.history = self.history
-        other.training_config = dict(self.training_config)
+        # Copies of the generator and history: the copy's training neither advances nor
+        # rewrites the original's.
+        other.rng = copy.deepcopy(self.rng)
+        other.history = copy.deepcopy(self.history)
+        other.training_config = copy.deepcopy(self.training_config)
         return other
 
     # ------------------------------------------------------------------ checks

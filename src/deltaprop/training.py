@@ -471,7 +471,6 @@ def resume(path, X, Y, **kwargs):
     ends with exactly the weights an uninterrupted run would have had.
     """
     from .io import load
-    from .training import History as _History
     net, state, extra = load(path, return_state=True)
     if not extra or not extra.get("checkpoint"):
         raise DeltapropError(f"{path} is a model file without training state; expected a "
@@ -488,10 +487,10 @@ def resume(path, X, Y, **kwargs):
     defaults.update(kwargs)
     history = net.history
     if isinstance(history, dict):
-        history = _History.from_dict(history)
+        history = History.from_dict(history)
     opt_state = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("optimizer.")}
     run_state = {
-        "history": history or _History(), "optimizer": opt_state,
+        "history": history or History(), "optimizer": opt_state,
         "schedule": extra.get("schedule", {}), "rng": extra["rng"], "epoch": extra["epoch"],
         "best_score": extra.get("best_score", -math.inf), "wait": extra.get("wait", 0),
         "best_theta": state.get("best_theta"),
