@@ -170,11 +170,18 @@ class _System:
         # Warm-up: a twentieth of the data, at least 20 batches.
         self.warm_n = min(self.n, max(self.n // 20, 20 * cfg["batch"]))
 
+    def _epoch(self, n):
+        """Train on the first `n` samples' worth of batches (systems that time whole epochs)."""
+        raise NotImplementedError
+
     def warmup(self):
-        pass
+        self._epoch(self.warm_n)
 
     def run(self):
-        raise NotImplementedError
+        t0 = time.perf_counter()
+        for _ in range(self.epochs):
+            self._epoch(self.n)
+        return time.perf_counter() - t0, self.epochs * self.n
 
 
 class _Deltaprop(_System):
@@ -252,15 +259,6 @@ class _Torch(_System):
                 loss = F.cross_entropy(out, yb)
             loss.backward()
             opt.step()
-
-    def warmup(self):
-        self._epoch(self.warm_n)
-
-    def run(self):
-        t0 = time.perf_counter()
-        for _ in range(self.epochs):
-            self._epoch(self.n)
-        return time.perf_counter() - t0, self.epochs * self.n
 
 
 class _Sklearn(_System):
@@ -439,15 +437,6 @@ class _Bound(_System):
             for _ in range(count):
                 for op in prog:
                     op()
-
-    def warmup(self):
-        self._epoch(self.warm_n)
-
-    def run(self):
-        t0 = time.perf_counter()
-        for _ in range(self.epochs):
-            self._epoch(self.n)
-        return time.perf_counter() - t0, self.epochs * self.n
 
 
 def calls_per_batch(net, cfg):
