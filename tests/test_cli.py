@@ -97,3 +97,42 @@ def test_bad_input_gives_one_line_and_exit_code_2(args, fragment, tmp_path):
     assert len(lines) == 1 and fragment in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_explain_from_a_saved_model_matches_backprop(trained):
+    out, _ = trained
+    net = dp.load(out)
+    ds = dp.datasets.load("digits")
+    x, label = ds.X_test[0], int(ds.y_test[0])
+    values = ",".join(repr(float(v)) for v in x)
+    proc = run("explain", "--model", str(out), "--input", values, "--target", str(label),
+               "--format", "markdown", "--precision", "9", "--max-parameters", "0")
+    assert proc.returncode == 0, proc.stderr
+    cost = net.backprop(x[None, :].astype(np.float64), [label]).cost
+    # The model is float32, so compare the printed cost to 6 significant digits.
+    assert f"{cost:.6f}"[:7] in proc.stdout
+
+
+def test_explain_example_file_to_html(tmp_path):
+    spec = {"sizes": [2, 2, 1], "weights": [[[0.5, -0.25], [0.1, 0.3]], [[1.0, -1.0]]],
+            "biases": [[0.0, 0.1], [0.2]], "activation": "tanh", "output_activation": "identity",
+            "input": [1.0, 2.0], "target": [0.5], "learning_rate": 0.1}
+    path = tmp_path / "ex.json"
+    path.write_text(json.dumps(spec))
+    html = tmp_path / "trace.html"
+    proc = run("explain", str(path), "--format", "html", "--out", str(html))
+    assert proc.returncode == 0, proc.stderr
+    text = html.read_text()
+    # z^1_1 = 0.5·1 − 0.25·2 + 0 = 0 and z^1_2 = 0.1·1 + 0.3·2 + 0.1 = 0.8 (hand computed).
+    assert text.startswith("<!DOCTYPE html>") or text.lstrip().lower().startswith("<!doctype")
+    assert "0.800000" in text
+
+
+def test_report_command_writes_a_self_contained_page(trained, tmp_path):
+    out, _ = trained
+    html = tmp_path / "report.html"
+    proc = run("report", str(out), "--dataset", "digits", "--out", str(html))
+    assert proc.returncode == 0, proc.stderr
+    text = html.read_text()
+    assert text.count("<img") >= 3 and "data:image/png;base64," in text
+    assert "http://" not in text and "https://" not in text

@@ -406,8 +406,10 @@ def info(model, as_json):
 @click.option("--gradients", is_flag=True,
               help="Show finite differences beside backprop for every parameter.")
 @click.option("--out", default=None, help="Write the rendering to this file.")
+@click.option("--max-parameters", type=int, default=2000, show_default=True,
+              help="Refuse to list more parameters than this (0: no limit).")
 def explain(example, builtin, model, input_values, target_values, lr, fmt, precision, nudge_spec,
-            gradients, out):
+            gradients, out, max_parameters):
     """Show one gradient step worked out: every z, a, δ and ∂C/∂w (BP1-BP4)."""
     from .explain import (builtin_example, explain as trace_step, gradient_table, load_example,
                           nudge, nudge_series, parse_nudge, render, to_rich)
@@ -440,7 +442,13 @@ def explain(example, builtin, model, input_values, target_values, lr, fmt, preci
     elif gradients:
         obj = gradient_table(net, x, y)
     else:
-        obj = trace_step(net, x, y, lr=step_lr)
+        if max_parameters < 0:
+            _fail(f"--max-parameters {max_parameters} is invalid; expected a count >= 0")
+        try:
+            obj = trace_step(net, x, y, lr=step_lr, max_parameters=max_parameters or None)
+        except ValueError as exc:
+            _fail(str(exc).replace("max_parameters=None", "--max-parameters 0")
+                  .replace("max_parameters=", "--max-parameters "))
     if out:
         from .io import atomic_write_bytes
         atomic_write_bytes(out, render(obj, fmt, precision).encode("utf-8"))
