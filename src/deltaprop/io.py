@@ -672,15 +672,23 @@ def read_metadata(path) -> dict:
 
     The arrays and their checksum are not read; use :func:`load` for that.
     """
+    def read(reader, zf):
+        meta = reader.read_metadata(zf)
+        reader.check_architecture(meta)
+        return meta
+
+    return _read_model_file(path, read)[1]
+
+
+def _read_model_file(path, read):
+    """(reader, read(reader, zf)) for the model file at `path`, damage reported as ModelFileError."""
     path = Path(_fspath(path))
     reader = _Reader(path)
     with _open_regular(path, reader) as f:
         reader.check_kind(f)
         try:
             with reader.open_zip(f) as zf:
-                meta = reader.read_metadata(zf)
-                reader.check_architecture(meta)
-                return meta
+                return reader, read(reader, zf)
         except ModelFileError:
             raise
         except _CORRUPT as exc:
@@ -719,17 +727,7 @@ def load(path, *, return_state=False):
     >>> net = load("model.npz")                                       # doctest: +SKIP
     >>> net, opt_state, extra = load("ckpt.npz", return_state=True)   # doctest: +SKIP
     """
-    path = Path(_fspath(path))
-    reader = _Reader(path)
-    with _open_regular(path, reader) as f:
-        reader.check_kind(f)
-        try:
-            with reader.open_zip(f) as zf:
-                meta, arrays = _read_all(reader, zf)
-        except ModelFileError:
-            raise
-        except _CORRUPT as exc:
-            raise reader.corrupt(exc) from None
+    reader, (meta, arrays) = _read_model_file(path, _read_all)
     net = _build(reader, meta, arrays)
     if not return_state:
         return net
