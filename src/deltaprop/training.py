@@ -393,7 +393,10 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
                 if score > best_score:
                     best_score, wait, history.best_epoch = score, 0, epoch + 1
                     if restore_best:
-                        best_theta = net._theta.copy()
+                        if best_theta is None:
+                            best_theta = net._theta.copy()
+                        else:
+                            np.copyto(best_theta, net._theta)   # reuse: no copy per improvement
                 else:
                     wait += 1
             for cb in callbacks:
