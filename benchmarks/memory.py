@@ -52,8 +52,7 @@ from pathlib import Path
 CONFIGS = {
     # name: (sizes, hidden activation, output activation, loss, optimizer, lr, batch size)
     "book-30": ([784, 30, 10], "sigmoid", "sigmoid", "quadratic", "sgd", 3.0, 10),
-    "relu-256-128": ([784, 256, 128, 10], "relu", "softmax", "cross_entropy", "momentum", 0.05,
-                     64),
+    "relu-256-128": ([784, 256, 128, 10], "relu", "softmax", "cross_entropy", "momentum", 0.05, 64),
 }
 DEFAULT_MNIST = "/work/shared/datasets/mnist"
 K0, N_WINDOW = 50, 400
@@ -97,8 +96,9 @@ def child(name, mnist, epochs):
     X, y = ds.X_train, ds.y_train
     n = X.shape[0]
 
-    net = dp.Network(sizes, activation=act, output_activation=out, loss=loss, dtype="float32",
-                     seed=0)
+    net = dp.Network(
+        sizes, activation=act, output_activation=out, loss=loss, dtype="float32", seed=0
+    )
     s = net.dtype.itemsize
     widths = sum(sizes[1:])
     bound = {
@@ -130,9 +130,11 @@ def child(name, mnist, epochs):
                 self.cur0 = tracemalloc.get_traced_memory()[0]
             elif b == K0 + N_WINDOW:
                 cur, peak = tracemalloc.get_traced_memory()
-                self.result = {"net_bytes_per_batch": (cur - self.cur0) / N_WINDOW,
-                               "net_bytes_window": cur - self.cur0,
-                               "transient_peak_bytes": peak - self.cur0}
+                self.result = {
+                    "net_bytes_per_batch": (cur - self.cur0) / N_WINDOW,
+                    "net_bytes_window": cur - self.cur0,
+                    "transient_peak_bytes": peak - self.cur0,
+                }
 
     meter = Meter()
     gc_cur = tracemalloc.get_traced_memory()[0]
@@ -140,8 +142,18 @@ def child(name, mnist, epochs):
     rss_reset = _reset_peak_rss()
     rss_before_fit = _status("VmRSS")
     t0 = time.perf_counter()
-    history = fit(net, X, y, epochs=epochs, batch_size=batch, lr=lr, optimizer=opt, seed=0,
-                  callbacks=[meter], cost_every=10**9)
+    history = fit(
+        net,
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch,
+        lr=lr,
+        optimizer=opt,
+        seed=0,
+        callbacks=[meter],
+        cost_every=10**9,
+    )
     fit_s = time.perf_counter() - t0
     traced_train_peak = max(meter.peak_before, tracemalloc.get_traced_memory()[1])
     rss_train_peak = _status("VmHWM") if rss_reset else None
@@ -156,37 +168,68 @@ def child(name, mnist, epochs):
                 raise KeyboardInterrupt
 
     snap = Snap()
-    net2 = dp.Network(sizes, activation=act, output_activation=out, loss=loss, dtype="float32",
-                      seed=1)
+    net2 = dp.Network(
+        sizes, activation=act, output_activation=out, loss=loss, dtype="float32", seed=1
+    )
     try:
-        fit(net2, X, y, epochs=1, batch_size=batch, lr=lr, optimizer=opt, seed=0,
-            callbacks=[snap], cost_every=10**9, train_metrics=False)
+        fit(
+            net2,
+            X,
+            y,
+            epochs=1,
+            batch_size=batch,
+            lr=lr,
+            optimizer=opt,
+            seed=0,
+            callbacks=[snap],
+            cost_every=10**9,
+            train_metrics=False,
+        )
     except TrainingInterrupted:
         pass
     filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
     diff = snap.s1.filter_traces(filters).compare_to(snap.s0.filter_traces(filters), "lineno")
-    allocators = [{"where": str(st.traceback), "size_diff": st.size_diff,
-                   "count_diff": st.count_diff} for st in diff if st.size_diff][:8]
+    allocators = [
+        {"where": str(st.traceback), "size_diff": st.size_diff, "count_diff": st.count_diff}
+        for st in diff
+        if st.size_diff
+    ][:8]
     tracemalloc.stop()
 
     bound_total = sum(bound.values())
     pixels = (ds.X_train.shape[0] + ds.X_test.shape[0]) * ds.X_train.shape[1]
     load_bound = data_bytes + pixels + 16 * 2**20
     return {
-        "load_bound": load_bound, "traced_load_within_bound": traced_load_peak <= load_bound,
-        "config": name, "sizes": sizes, "batch_size": batch, "optimizer": opt, "epochs": epochs,
-        "n_train": n, "accuracy_last_epoch": history.accuracy[-1],
-        "load_seconds": load_s, "fit_seconds": fit_s,
-        "data_bytes": data_bytes, "bound_terms": bound, "bound_bytes": bound_total,
-        "traced_load_peak": traced_load_peak, "traced_before_fit": gc_cur,
+        "load_bound": load_bound,
+        "traced_load_within_bound": traced_load_peak <= load_bound,
+        "config": name,
+        "sizes": sizes,
+        "batch_size": batch,
+        "optimizer": opt,
+        "epochs": epochs,
+        "n_train": n,
+        "accuracy_last_epoch": history.accuracy[-1],
+        "load_seconds": load_s,
+        "fit_seconds": fit_s,
+        "data_bytes": data_bytes,
+        "bound_terms": bound,
+        "bound_bytes": bound_total,
+        "traced_load_peak": traced_load_peak,
+        "traced_before_fit": gc_cur,
         "traced_train_peak": traced_train_peak,
         "traced_within_bound": traced_train_peak <= bound_total,
-        "rss_after_imports": rss_imports, "rss_load_peak": rss_load_peak,
-        "rss_before_fit": rss_before_fit, "rss_train_peak": rss_train_peak,
+        "rss_after_imports": rss_imports,
+        "rss_load_peak": rss_load_peak,
+        "rss_before_fit": rss_before_fit,
+        "rss_train_peak": rss_train_peak,
         "rss_bound": None if rss_imports is None else rss_imports + bound_total + 32 * 2**20,
-        "rss_within_bound": (None if rss_train_peak is None else
-                             rss_train_peak <= rss_imports + bound_total + 32 * 2**20),
-        "per_batch": meter.result, "allocations_k0_k1": allocators,
+        "rss_within_bound": (
+            None
+            if rss_train_peak is None
+            else rss_train_peak <= rss_imports + bound_total + 32 * 2**20
+        ),
+        "per_batch": meter.result,
+        "allocations_k0_k1": allocators,
     }
 
 
@@ -208,40 +251,66 @@ def main(argv=None):
     results = []
     for name in args.config or list(CONFIGS):
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-        proc = subprocess.run([sys.executable, __file__, "--child", name, "--mnist", args.mnist,
-                               "--epochs", str(args.epochs)], capture_output=True, text=True,
-                              env=env)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                name,
+                "--mnist",
+                args.mnist,
+                "--epochs",
+                str(args.epochs),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)
             return proc.returncode
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(r)
-        print(f"\n== {name}: {r['sizes']} batch {r['batch_size']} {r['optimizer']}, "
-              f"{r['epochs']} epochs on {r['n_train']} images (float32) "
-              f"in {r['fit_seconds']:.1f} s, accuracy {r['accuracy_last_epoch']:.4f}")
+        print(
+            f"\n== {name}: {r['sizes']} batch {r['batch_size']} {r['optimizer']}, "
+            f"{r['epochs']} epochs on {r['n_train']} images (float32) "
+            f"in {r['fit_seconds']:.1f} s, accuracy {r['accuracy_last_epoch']:.4f}"
+        )
         print(f"   data as loaded            {_mb(r['data_bytes'])}")
         for term, value in r["bound_terms"].items():
             print(f"     bound term {term:24s} {_mb(value)}")
         print(f"   bound                     {_mb(r['bound_bytes'])}")
-        print(f"   traced peak, loading      {_mb(r['traced_load_peak'])}   load bound "
-              f"{_mb(r['load_bound'])}, within: {r['traced_load_within_bound']}")
-        print(f"   traced peak, training     {_mb(r['traced_train_peak'])}   "
-              f"within bound: {r['traced_within_bound']}")
+        print(
+            f"   traced peak, loading      {_mb(r['traced_load_peak'])}   load bound "
+            f"{_mb(r['load_bound'])}, within: {r['traced_load_within_bound']}"
+        )
+        print(
+            f"   traced peak, training     {_mb(r['traced_train_peak'])}   "
+            f"within bound: {r['traced_within_bound']}"
+        )
         print(f"   RSS after imports         {_mb(r['rss_after_imports'])}")
         print(f"   RSS peak, loading         {_mb(r['rss_load_peak'])}")
-        print(f"   RSS peak, training        {_mb(r['rss_train_peak'])}   bound "
-              f"{_mb(r['rss_bound'])}, within: {r['rss_within_bound']}")
+        print(
+            f"   RSS peak, training        {_mb(r['rss_train_peak'])}   bound "
+            f"{_mb(r['rss_bound'])}, within: {r['rss_within_bound']}"
+        )
         pb = r["per_batch"]
-        print(f"   per batch after warm-up (batches {K0}..{K0 + N_WINDOW}): "
-              f"{pb['net_bytes_per_batch']:.2f} B kept per batch "
-              f"({pb['net_bytes_window']} B over {N_WINDOW}), transient peak "
-              f"{pb['transient_peak_bytes']} B")
+        print(
+            f"   per batch after warm-up (batches {K0}..{K0 + N_WINDOW}): "
+            f"{pb['net_bytes_per_batch']:.2f} B kept per batch "
+            f"({pb['net_bytes_window']} B over {N_WINDOW}), transient peak "
+            f"{pb['transient_peak_bytes']} B"
+        )
         for a in r["allocations_k0_k1"]:
             print(f"     {a['size_diff']:+8d} B {a['count_diff']:+5d}  {a['where']}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
-    ok = all(r["traced_within_bound"] and r["traced_load_within_bound"]
-             and r["rss_within_bound"] is not False for r in results)
+    ok = all(
+        r["traced_within_bound"]
+        and r["traced_load_within_bound"]
+        and r["rss_within_bound"] is not False
+        for r in results
+    )
     return 0 if ok else 1
 
 

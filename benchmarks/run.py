@@ -11,7 +11,7 @@ from pathlib import Path
 
 try:
     from deltaprop.bench import main
-except ImportError:     # a checkout that is not installed: use its src/ directory
+except ImportError:  # a checkout that is not installed: use its src/ directory
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from deltaprop.bench import main
 

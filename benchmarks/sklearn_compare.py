@@ -35,6 +35,7 @@ import numpy as np
 def load_digits_split():
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
+
     X, y = load_digits(return_X_y=True)
     return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
 
@@ -47,7 +48,7 @@ def _read_idx_gz(path):
     if data[:2] != b"\x00\x00" or data[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file")
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if arr.size != int(np.prod(shape)):
         raise ValueError(f"{path} holds {arr.size} values; its header declares {shape}")
@@ -58,31 +59,47 @@ def load_mnist_split(directory):
     directory = Path(directory)
     try:
         from deltaprop.datasets import load_mnist
+
         ds = load_mnist(directory, download=False, validation=0, dtype="float64")
         return ds.X_train, ds.X_test, ds.y_train, ds.y_test
     except ImportError:
         pass
-    names = ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-labels-idx1-ubyte")
+    names = (
+        "train-images-idx3-ubyte",
+        "t10k-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-labels-idx1-ubyte",
+    )
     arrays = []
     for name in names:
-        path = next((directory / f for f in (name + ".gz", name) if (directory / f).exists()),
-                    None)
+        path = next((directory / f for f in (name + ".gz", name) if (directory / f).exists()), None)
         if path is None:
             raise FileNotFoundError(f"{name}(.gz) not found in {directory}")
         arrays.append(_read_idx_gz(path))
     Xtr, Xte, ytr, yte = arrays
-    return (Xtr.reshape(len(Xtr), -1) / 255.0, Xte.reshape(len(Xte), -1) / 255.0,
-            ytr.astype(np.int64), yte.astype(np.int64))
+    return (
+        Xtr.reshape(len(Xtr), -1) / 255.0,
+        Xte.reshape(len(Xte), -1) / 255.0,
+        ytr.astype(np.int64),
+        yte.astype(np.int64),
+    )
 
 
 def variants(args):
     from sklearn.neural_network import MLPClassifier as SkMLP
 
     from deltaprop.sklearn import MLPClassifier as DpMLP
-    common = dict(hidden_layer_sizes=tuple(args.hidden), activation="relu", solver="adam",
-                  alpha=args.alpha, batch_size=args.batch_size,
-                  learning_rate_init=args.learning_rate, tol=0.0, n_iter_no_change=np.inf)
+
+    common = dict(
+        hidden_layer_sizes=tuple(args.hidden),
+        activation="relu",
+        solver="adam",
+        alpha=args.alpha,
+        batch_size=args.batch_size,
+        learning_rate_init=args.learning_rate,
+        tol=0.0,
+        n_iter_no_change=np.inf,
+    )
     return {
         "sklearn float64": (SkMLP, common, np.float64),
         "sklearn float32": (SkMLP, common, np.float32),
@@ -97,13 +114,16 @@ def run_one(cls, params, dtype, data, epochs, seed):
     Xte = np.ascontiguousarray(X_test, dtype=dtype)
     clf = cls(max_iter=epochs, random_state=seed, **params)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # ConvergenceWarning: the epoch count is fixed on purpose
+        warnings.simplefilter("ignore")  # ConvergenceWarning: the epoch count is fixed on purpose
         t0 = time.perf_counter()
         clf.fit(Xtr, y_train)
         fit_time = time.perf_counter() - t0
     assert clf.n_iter_ == epochs, (cls, clf.n_iter_)
-    return {"fit_time": fit_time, "accuracy": float(clf.score(Xte, y_test)),
-            "final_loss": float(clf.loss_curve_[-1])}
+    return {
+        "fit_time": fit_time,
+        "accuracy": float(clf.score(Xte, y_test)),
+        "final_loss": float(clf.loss_curve_[-1]),
+    }
 
 
 def bench(name, data, epochs, args):
@@ -116,30 +136,44 @@ def bench(name, data, epochs, args):
         times = [r["fit_time"] for r in runs]
         rows[label] = {
             "accuracy_mean": statistics.mean(acc),
-            "accuracy_min": min(acc), "accuracy_max": max(acc),
-            "fit_time_median": statistics.median(times), "fit_times": times,
+            "accuracy_min": min(acc),
+            "accuracy_max": max(acc),
+            "fit_time_median": statistics.median(times),
+            "fit_times": times,
             "final_loss_mean": statistics.mean(r["final_loss"] for r in runs),
         }
-        print(f"  {label:<18} accuracy {100 * rows[label]['accuracy_mean']:6.2f} % "
-              f"[{100 * min(acc):.2f}, {100 * max(acc):.2f}]   "
-              f"fit {statistics.median(times):8.3f} s"
-              f"   final loss {rows[label]['final_loss_mean']:.4f}", flush=True)
+        print(
+            f"  {label:<18} accuracy {100 * rows[label]['accuracy_mean']:6.2f} % "
+            f"[{100 * min(acc):.2f}, {100 * max(acc):.2f}]   "
+            f"fit {statistics.median(times):8.3f} s"
+            f"   final loss {rows[label]['final_loss_mean']:.4f}",
+            flush=True,
+        )
     sk = rows.get("sklearn float64", {}).get("fit_time_median")
     for label, row in rows.items():
         if sk and label.startswith("deltaprop"):
             row["speedup_vs_sklearn_float64"] = sk / row["fit_time_median"]
-            print(f"  sklearn float64 / {label}: {row['speedup_vs_sklearn_float64']:.2f}x "
-                  f"faster (fit time ratio)")
-    return {"dataset": name, "n_train": int(len(data[0])), "n_test": int(len(data[1])),
-            "epochs": epochs, "results": rows}
+            print(
+                f"  sklearn float64 / {label}: {row['speedup_vs_sklearn_float64']:.2f}x "
+                f"faster (fit time ratio)"
+            )
+    return {
+        "dataset": name,
+        "n_train": int(len(data[0])),
+        "n_test": int(len(data[1])),
+        "epochs": epochs,
+        "results": rows,
+    }
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--datasets", nargs="+", default=["digits", "mnist"],
-                   choices=["digits", "mnist"])
-    p.add_argument("--mnist-dir", default=os.environ.get("DELTAPROP_MNIST",
-                                                         "/work/shared/datasets/mnist"))
+    p.add_argument(
+        "--datasets", nargs="+", default=["digits", "mnist"], choices=["digits", "mnist"]
+    )
+    p.add_argument(
+        "--mnist-dir", default=os.environ.get("DELTAPROP_MNIST", "/work/shared/datasets/mnist")
+    )
     p.add_argument("--hidden", type=int, nargs="+", default=[100])
     p.add_argument("--alpha", type=float, default=1e-4)
     p.add_argument("--batch-size", type=int, default=200)
@@ -158,24 +192,39 @@ def main(argv=None):
     from threadpoolctl import threadpool_info, threadpool_limits
 
     import deltaprop.sklearn  # noqa: F401
+
     limiter = None
     if args.threads is not None:
         limiter = threadpool_limits(args.threads, user_api="blas")
-    blas = [f"{i.get('internal_api')} {i.get('version')} threads={i.get('num_threads')}"
-            for i in threadpool_info() if i.get("user_api") == "blas"]
-    env = {"python": platform.python_version(), "numpy": np.__version__,
-           "sklearn": sklearn.__version__, "machine": platform.machine(),
-           "cpus": os.cpu_count(), "blas": blas}
+    blas = [
+        f"{i.get('internal_api')} {i.get('version')} threads={i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    env = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "blas": blas,
+    }
     print(f"environment: {env}")
-    out = {"environment": env, "settings": {k: v for k, v in vars(args).items()
-                                             if k not in ("json",)}, "benchmarks": []}
+    out = {
+        "environment": env,
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json",)},
+        "benchmarks": [],
+    }
     for name in args.datasets:
         if name == "digits":
             data, epochs = load_digits_split(), args.digits_epochs
         else:
             data, epochs = load_mnist_split(args.mnist_dir), args.mnist_epochs
-        print(f"{name}: {len(data[0])} train / {len(data[1])} test, {epochs} epochs, "
-              f"hidden {args.hidden}, batch {args.batch_size}, alpha {args.alpha}", flush=True)
+        print(
+            f"{name}: {len(data[0])} train / {len(data[1])} test, {epochs} epochs, "
+            f"hidden {args.hidden}, batch {args.batch_size}, alpha {args.alpha}",
+            flush=True,
+        )
         out["benchmarks"].append(bench(name, data, epochs, args))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))

@@ -28,14 +28,17 @@ from deltaprop.sklearn import MLPClassifier
 def main(address=None):
     X, y = load_digits(return_X_y=True)
     pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=40, random_state=0))
-    grid = {"mlpclassifier__hidden_layer_sizes": [(32,), (64,), (128,)],
-            "mlpclassifier__activation": ["relu", "tanh"],
-            "mlpclassifier__alpha": [1e-4, 1e-2]}
+    grid = {
+        "mlpclassifier__hidden_layer_sizes": [(32,), (64,), (128,)],
+        "mlpclassifier__activation": ["relu", "tanh"],
+        "mlpclassifier__alpha": [1e-4, 1e-2],
+    }
     search = GridSearchCV(pipe, grid, cv=3, n_jobs=-1)
 
     if address is None:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=":0")
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
+        )
         client = Client(cluster)
     else:
         cluster, client = None, Client(address)
@@ -45,8 +48,10 @@ def main(address=None):
         with joblib.parallel_backend("dask"), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             search.fit(X, y)
-        print(f"{len(search.cv_results_['params'])} candidates x 3 folds in "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(
+            f"{len(search.cv_results_['params'])} candidates x 3 folds in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
         print(f"best: {search.best_params_}, cv accuracy {search.best_score_:.3f}")
     finally:
         client.close()

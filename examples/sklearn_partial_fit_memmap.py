@@ -15,7 +15,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from sklearn.exceptions import ConvergenceWarning
 
 from deltaprop.sklearn import MLPClassifier
@@ -44,8 +43,10 @@ with tempfile.TemporaryDirectory() as tmp:
     X.flush()
     y.flush()
     del X, y
-    print(f"wrote {args.rows} x {n_features} float32 ({X_path.stat().st_size / 2**20:.0f} MiB) "
-          f"to {X_path}")
+    print(
+        f"wrote {args.rows} x {n_features} float32 ({X_path.stat().st_size / 2**20:.0f} MiB) "
+        f"to {X_path}"
+    )
 
     # Read-only views of the files: slicing reads only the rows asked for.
     X = np.memmap(X_path, dtype=np.float32, mode="r", shape=(args.rows, n_features))
@@ -57,12 +58,16 @@ with tempfile.TemporaryDirectory() as tmp:
             stop = min(start + args.chunk, args.rows)
             clf.partial_fit(X[start:stop], y[start:stop], classes=np.arange(n_classes))
         acc = clf.score(X[:n_test], y[:n_test])
-        print(f"pass {p + 1}: {clf.t_} samples seen, last chunk's loss {clf.loss_:.4f}, "
-              f"held-out accuracy {acc:.3f}")
+        print(
+            f"pass {p + 1}: {clf.t_} samples seen, last chunk's loss {clf.loss_:.4f}, "
+            f"held-out accuracy {acc:.3f}"
+        )
     print(f"network: {clf.network_} ({clf.network_.dtype}: follows the memmap's float32)")
     # For comparison only (the demo data are small enough): fit on everything in memory, with
     # as many epochs as passes above.
     whole = MLPClassifier((64,), learning_rate_init=3e-3, max_iter=args.passes, random_state=0)
     whole.fit(np.asarray(X[n_test:]), np.asarray(y[n_test:]))
-    print(f"fit on the whole array in memory: held-out accuracy "
-          f"{whole.score(X[:n_test], y[:n_test]):.3f}")
+    print(
+        f"fit on the whole array in memory: held-out accuracy "
+        f"{whole.score(X[:n_test], y[:n_test]):.3f}"
+    )

@@ -139,7 +139,9 @@ def test_non_string_name_is_rejected(bad):
         activations.get(bad)
 
 
-@pytest.mark.parametrize("cls, param", [(activations.LeakyReLU, "alpha"), (activations.Swish, "beta")])
+@pytest.mark.parametrize(
+    "cls, param", [(activations.LeakyReLU, "alpha"), (activations.Swish, "beta")]
+)
 @pytest.mark.parametrize("bad", [0, -0.5, float("nan"), float("inf"), "big", True])
 def test_invalid_parameter_is_rejected(cls, param, bad):
     with pytest.raises(ValueError, match=rf"{param}=.*expected a finite number > 0"):
@@ -147,9 +149,14 @@ def test_invalid_parameter_is_rejected(cls, param, bad):
 
 
 def test_unexpected_parameter_is_rejected():
-    with pytest.raises(ValueError, match=r"'relu' got parameters \{'alpha': 0.1\}; ReLU accepts no"):
+    with pytest.raises(
+        ValueError, match=r"'relu' got parameters \{'alpha': 0.1\}; ReLU accepts no"
+    ):
         activations.get({"name": "relu", "alpha": 0.1})
-    with pytest.raises(ValueError, match=r"'leaky_relu' got parameters \{'beta': 1\}; LeakyReLU accepts \('alpha',\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'leaky_relu' got parameters \{'beta': 1\}; LeakyReLU accepts \('alpha',\)",
+    ):
         activations.get({"name": "leaky_relu", "beta": 1})
 
 
@@ -166,7 +173,9 @@ def test_forward_matches_reference_formula(spec, rng):
 def test_known_values():
     z = np.array([[-2.0, -0.5, 0.5, 3.0]])
     np.testing.assert_allclose(activations.get("relu").forward(z), [[0.0, 0.0, 0.5, 3.0]])
-    np.testing.assert_allclose(activations.get("leaky_relu").forward(z), [[-0.02, -0.005, 0.5, 3.0]])
+    np.testing.assert_allclose(
+        activations.get("leaky_relu").forward(z), [[-0.02, -0.005, 0.5, 3.0]]
+    )
     np.testing.assert_allclose(activations.LeakyReLU(0.25).forward(z), [[-0.5, -0.125, 0.5, 3.0]])
     # sigmoid(0) = 1/2, softplus(0) = ln 2, swish(0) = 0, tanh(0) = 0
     zero = np.zeros((1, 1))
@@ -175,7 +184,8 @@ def test_known_values():
     assert activations.get("swish").forward(zero)[0, 0] == 0.0
     # swish with β = 2 at z = 1: 1/(1 + e^{-2}) = 0.8807970779778823
     assert activations.Swish(2.0).forward(np.ones((1, 1)))[0, 0] == pytest.approx(
-        0.8807970779778823, abs=1e-15)
+        0.8807970779778823, abs=1e-15
+    )
     # ReLU's subgradient at 0 is 0; leaky ReLU's is α
     assert activations.get("relu").derivative(zero, zero)[0, 0] == 0.0
     assert activations.LeakyReLU(0.2).derivative(zero, zero)[0, 0] == 0.2
@@ -186,7 +196,9 @@ def test_derivative_matches_reference_formula(spec, rng):
     act = activations.get(dict(spec))
     z = away_from_zero(rng, (4, 5))
     a = act.forward(z)
-    np.testing.assert_allclose(act.derivative(z, a), ref_derivative(spec, z), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        act.derivative(z, a), ref_derivative(spec, z), rtol=1e-12, atol=1e-15
+    )
 
 
 @pytest.mark.parametrize("spec", ELEMENTWISE_SPECS, ids=spec_id)
@@ -216,7 +228,9 @@ def test_backward_agrees_with_derivative_at_zero(spec):
     z = np.array([[0.0, -0.0, 1.0, -1.0]])
     a = act.forward(z)
     g = np.array([[2.0, 3.0, 5.0, 7.0]])
-    np.testing.assert_allclose(act.backward(g.copy(), z, a), g * act.derivative(z, a), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(
+        act.backward(g.copy(), z, a), g * act.derivative(z, a), rtol=1e-15, atol=0
+    )
     np.testing.assert_allclose(act.derivative(z, a), ref_derivative(spec, z), rtol=1e-15)
 
 
@@ -293,11 +307,15 @@ def test_float32_in_float32_out(spec, rng):
     if act.elementwise:
         d = act.derivative(z, a)
         assert d.dtype == np.float32
-        np.testing.assert_allclose(d, ref_derivative(spec, z.astype(np.float64)), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            d, ref_derivative(spec, z.astype(np.float64)), rtol=1e-5, atol=1e-6
+        )
 
 
 # --------------------------------------------------------------------------- stability
-EXTREME = np.array([[-1e3, -800.0, -710.0, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 710.0, 800.0, 1e3]])
+EXTREME = np.array(
+    [[-1e3, -800.0, -710.0, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 710.0, 800.0, 1e3]]
+)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -333,8 +351,12 @@ def test_limits_at_large_z(strict_numerics):
         np.testing.assert_array_equal(activations.get("leaky_relu").forward(z), [[-10.0, 1e3]])
         # softmax of [1000, -1000, 0, 999]: only the two top logits survive, in ratio e : 1
         sm = activations.get("softmax").forward(np.array([[1e3, -1e3, 0.0, 999.0]]))
-        np.testing.assert_allclose(sm, [[1 / (1 + np.exp(-1)), 0.0, 0.0, np.exp(-1) / (1 + np.exp(-1))]],
-                                   rtol=1e-15, atol=1e-300)
+        np.testing.assert_allclose(
+            sm,
+            [[1 / (1 + np.exp(-1)), 0.0, 0.0, np.exp(-1) / (1 + np.exp(-1))]],
+            rtol=1e-15,
+            atol=1e-300,
+        )
 
 
 def test_softplus_derivative_keeps_precision_for_very_negative_z():

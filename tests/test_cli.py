@@ -11,8 +11,13 @@ import deltaprop as dp
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "deltaprop", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "deltaprop", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +73,8 @@ def test_info_evaluate_predict_round_trip(trained, tmp_path):
 def test_explain_builtin_prints_the_worked_example():
     proc = run("explain", "--builtin", "mazur", "--precision", "9")
     assert proc.returncode == 0, proc.stderr
-    assert "0.298371109" in proc.stdout     # the total cost of the hand-worked example
-    assert "0.358916480" in proc.stdout     # w^2_11 after one step
+    assert "0.298371109" in proc.stdout  # the total cost of the hand-worked example
+    assert "0.358916480" in proc.stdout  # w^2_11 after one step
 
 
 def test_presets_lists_the_book_presets():
@@ -79,17 +84,20 @@ def test_presets_lists_the_book_presets():
         assert name in proc.stdout
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["train", "--layers", "64-x-10"], "--layers '64-x-10' is malformed"),
-    (["train", "--layers", "64-30-3"], "expected ...-10"),
-    (["train", "--preset", "nope"], "preset='nope' is unknown"),
-    (["train", "--activation", "nope"], "activation='nope' is unknown"),
-    (["train", "--lr", "-1"], "--lr -1.0 is invalid"),
-    (["train", "--patience", "0"], "--patience 0 is invalid"),
-    (["train", "--checkpoint", "/nonexistent-dir/ck.npz"], "does not exist"),
-    (["train", "--bogus"], "No such option"),
-    (["evaluate", "missing.npz", "--dataset", "digits"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["train", "--layers", "64-x-10"], "--layers '64-x-10' is malformed"),
+        (["train", "--layers", "64-30-3"], "expected ...-10"),
+        (["train", "--preset", "nope"], "preset='nope' is unknown"),
+        (["train", "--activation", "nope"], "activation='nope' is unknown"),
+        (["train", "--lr", "-1"], "--lr -1.0 is invalid"),
+        (["train", "--patience", "0"], "--patience 0 is invalid"),
+        (["train", "--checkpoint", "/nonexistent-dir/ck.npz"], "does not exist"),
+        (["train", "--bogus"], "No such option"),
+        (["evaluate", "missing.npz", "--dataset", "digits"], "does not exist"),
+    ],
+)
 def test_bad_input_gives_one_line_and_exit_code_2(args, fragment, tmp_path):
     proc = run(*args, "--out", str(tmp_path / "m.npz")) if args[0] == "train" else run(*args)
     assert proc.returncode == 2
@@ -105,8 +113,21 @@ def test_explain_from_a_saved_model_matches_backprop(trained):
     ds = dp.datasets.load("digits")
     x, label = ds.X_test[0], int(ds.y_test[0])
     values = ",".join(repr(float(v)) for v in x)
-    proc = run("explain", "--model", str(out), "--input", values, "--target", str(label),
-               "--format", "markdown", "--precision", "9", "--max-parameters", "0")
+    proc = run(
+        "explain",
+        "--model",
+        str(out),
+        "--input",
+        values,
+        "--target",
+        str(label),
+        "--format",
+        "markdown",
+        "--precision",
+        "9",
+        "--max-parameters",
+        "0",
+    )
     assert proc.returncode == 0, proc.stderr
     cost = net.backprop(x[None, :].astype(np.float64), [label]).cost
     # The model is float32, so compare the printed cost to 6 significant digits.
@@ -114,9 +135,16 @@ def test_explain_from_a_saved_model_matches_backprop(trained):
 
 
 def test_explain_example_file_to_html(tmp_path):
-    spec = {"sizes": [2, 2, 1], "weights": [[[0.5, -0.25], [0.1, 0.3]], [[1.0, -1.0]]],
-            "biases": [[0.0, 0.1], [0.2]], "activation": "tanh", "output_activation": "identity",
-            "input": [1.0, 2.0], "target": [0.5], "learning_rate": 0.1}
+    spec = {
+        "sizes": [2, 2, 1],
+        "weights": [[[0.5, -0.25], [0.1, 0.3]], [[1.0, -1.0]]],
+        "biases": [[0.0, 0.1], [0.2]],
+        "activation": "tanh",
+        "output_activation": "identity",
+        "input": [1.0, 2.0],
+        "target": [0.5],
+        "learning_rate": 0.1,
+    }
     path = tmp_path / "ex.json"
     path.write_text(json.dumps(spec))
     html = tmp_path / "trace.html"

@@ -30,13 +30,17 @@ from deltaprop.datasets import mnist as mnist_mod
 from deltaprop.datasets.mnist import MnistFile
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_CANDIDATES = [Path("/work/shared/datasets/mnist"), REPO.parent / "shared" / "datasets" / "mnist"]
+SHARED_CANDIDATES = [
+    Path("/work/shared/datasets/mnist"),
+    REPO.parent / "shared" / "datasets" / "mnist",
+]
 REAL_URLOPEN = mnist_mod._urlopen  # saved before the autouse fixture replaces it
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 # --------------------------------------------------------------------------------- fixtures
+
 
 def _no_network(url, timeout):
     raise AssertionError(f"a test tried to open {url}")
@@ -122,6 +126,7 @@ class FakeOpener:
 
 
 # ------------------------------------------------------------------------------ IDX reader
+
 
 @pytest.mark.parametrize("dtype", ["u1", "i1", "i2", "i4", "f4", "f8"])
 @pytest.mark.parametrize("suffix", ["", ".gz"])
@@ -217,7 +222,7 @@ def test_idx_forged_header_fails_without_allocating(tmp_path, compress):
     assert _peak_bytes(read) < 2 << 20
     # Far beyond the cap: (2^32-1)^3 bytes.
     huge = tmp_path / "huge"
-    huge.write_bytes(pack(struct.pack(">IIII", 0x803, *[2 ** 32 - 1] * 3)))
+    huge.write_bytes(pack(struct.pack(">IIII", 0x803, *[2**32 - 1] * 3)))
 
     def read_huge():
         with pytest.raises(ds.DatasetError, match="max_bytes"):
@@ -250,6 +255,7 @@ def test_idx_missing_and_bad_path(tmp_path):
 
 
 # ------------------------------------------------------------------------------- MNIST real
+
 
 def test_mnist_shared_copy_shapes_and_labels(real_mnist):
     m = real_mnist
@@ -284,7 +290,9 @@ def test_mnist_checksum_detects_modified_file(shared_mnist_dir, tmp_path):
     assert raw[8] == 5
     raw[8] = 3  # first training label 5 -> 3, the format stays valid
     (d / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(raw)))
-    with pytest.raises(ds.ChecksumError, match=r"train-labels-idx1-ubyte.gz: SHA-256.*verify=False"):
+    with pytest.raises(
+        ds.ChecksumError, match=r"train-labels-idx1-ubyte.gz: SHA-256.*verify=False"
+    ):
         ds.load_mnist(d, download=False)
     # The format is still valid, so verify=False loads it (first label now 3).
     m = ds.load_mnist(d, download=False, verify=False, validation=0)
@@ -293,10 +301,13 @@ def test_mnist_checksum_detects_modified_file(shared_mnist_dir, tmp_path):
 
 # ------------------------------------------------------------------------------- MNIST tiny
 
+
 def test_mnist_tiny_split_and_scaling(tiny_mnist):
     directory, arrays = tiny_mnist
     m = ds.load_mnist(directory, validation=12, dtype="float64")
-    assert m.X_train.shape == (18, 784) and m.X_val.shape == (12, 784) and m.X_test.shape == (10, 784)
+    assert (
+        m.X_train.shape == (18, 784) and m.X_val.shape == (12, 784) and m.X_test.shape == (10, 784)
+    )
     assert m.X_train.dtype == np.float64
     flat = arrays["train_images"].reshape(30, 784) / 255.0
     np.testing.assert_array_equal(m.X_train, flat[:18])
@@ -337,7 +348,9 @@ def test_mnist_env_var_lookup(tiny_mnist, tmp_path, monkeypatch):
     monkeypatch.setenv("DELTAPROP_DATA", str(root))  # files in DELTAPROP_DATA/mnist
     m = ds.load_mnist(download=False, validation=0)
     np.testing.assert_array_equal(m.y_test, arrays["test_labels"])
-    monkeypatch.setenv("DELTAPROP_DATA", os.pathsep.join([str(tmp_path / "missing"), str(root / "mnist")]))
+    monkeypatch.setenv(
+        "DELTAPROP_DATA", os.pathsep.join([str(tmp_path / "missing"), str(root / "mnist")])
+    )
     assert ds.load_mnist(download=False, validation=5).X_test.shape == (10, 784)
 
 
@@ -374,6 +387,7 @@ def _serve_from(directory: Path, corrupt: str | None = None):
             raw[-1] ^= 1
             data = gzip.compress(bytes(raw))
         return data
+
     return serve
 
 
@@ -388,9 +402,12 @@ def test_mnist_download_with_fake_opener(tiny_mnist, monkeypatch):
     np.testing.assert_array_equal(m.y_test, arrays["test_labels"])
     cache = ds.mnist_cache_dir()
     assert sorted(p.name for p in cache.iterdir()) == sorted(
-        s.name + ".gz" for s in ds.MNIST_FILES.values())  # no .part files left
-    assert opener.urls[:2] == [mirrors[0] + "train-images-idx3-ubyte.gz",
-                               mirrors[1] + "train-images-idx3-ubyte.gz"]
+        s.name + ".gz" for s in ds.MNIST_FILES.values()
+    )  # no .part files left
+    assert opener.urls[:2] == [
+        mirrors[0] + "train-images-idx3-ubyte.gz",
+        mirrors[1] + "train-images-idx3-ubyte.gz",
+    ]
     # Second call: served from the cache, no download.
     monkeypatch.setattr(mnist_mod, "_urlopen", _no_network)
     assert ds.load_mnist(validation=10).X_train.shape == (20, 784)
@@ -398,7 +415,9 @@ def test_mnist_download_with_fake_opener(tiny_mnist, monkeypatch):
 
 def test_mnist_download_rejects_checksum_mismatch(tiny_mnist, monkeypatch):
     directory, _ = tiny_mnist
-    monkeypatch.setattr(mnist_mod, "_urlopen", FakeOpener(_serve_from(directory, corrupt="t10k-labels")))
+    monkeypatch.setattr(
+        mnist_mod, "_urlopen", FakeOpener(_serve_from(directory, corrupt="t10k-labels"))
+    )
     with pytest.raises(ds.DatasetError, match=r"t10k-labels-idx1-ubyte.gz.*SHA-256") as info:
         ds.load_mnist()
     assert "DELTAPROP_DATA" in str(info.value)
@@ -416,7 +435,9 @@ def test_mnist_download_rejects_oversized_response(tiny_mnist, monkeypatch):
 
 
 def test_mnist_not_found_message(tmp_path, monkeypatch):
-    monkeypatch.setattr(mnist_mod, "_urlopen", FakeOpener(lambda url: OSError("network unreachable")))
+    monkeypatch.setattr(
+        mnist_mod, "_urlopen", FakeOpener(lambda url: OSError("network unreachable"))
+    )
     (tmp_path / "empty").mkdir()
     with pytest.raises(ds.DatasetError) as info:
         ds.load_mnist(tmp_path / "empty")
@@ -431,7 +452,9 @@ def test_mnist_not_found_message(tmp_path, monkeypatch):
 def test_mnist_partial_directory_is_reported(tiny_mnist, monkeypatch):
     directory, _ = tiny_mnist
     (directory / "t10k-images-idx3-ubyte.gz").unlink()
-    with pytest.raises(ds.DatasetError, match=r"only 3 of 4 files, missing t10k-images-idx3-ubyte.gz"):
+    with pytest.raises(
+        ds.DatasetError, match=r"only 3 of 4 files, missing t10k-images-idx3-ubyte.gz"
+    ):
         ds.load_mnist(directory, download=False)
 
 
@@ -440,7 +463,9 @@ def test_mnist_corrupt_cache_file_hint(tiny_mnist, monkeypatch):
     cache = ds.mnist_cache_dir()
     cache.parent.mkdir(parents=True)
     directory.rename(cache)
-    (cache / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(struct.pack(">II", 0x801, 10) + bytes(10)))
+    (cache / "t10k-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(struct.pack(">II", 0x801, 10) + bytes(10))
+    )
     with pytest.raises(ds.ChecksumError, match="delete it to download it again"):
         ds.load_mnist()
 
@@ -453,8 +478,11 @@ def test_mnist_download_through_local_http_server(tiny_mnist, monkeypatch):
     thread.start()
     try:
         port = server.server_address[1]
-        monkeypatch.setattr(mnist_mod, "MNIST_MIRRORS", (f"http://127.0.0.1:{port}/missing/",
-                                                         f"http://127.0.0.1:{port}/"))
+        monkeypatch.setattr(
+            mnist_mod,
+            "MNIST_MIRRORS",
+            (f"http://127.0.0.1:{port}/missing/", f"http://127.0.0.1:{port}/"),
+        )
         monkeypatch.setattr(mnist_mod, "_urlopen", REAL_URLOPEN)
         m = ds.load_mnist(validation=5)
     finally:
@@ -469,6 +497,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 # ---------------------------------------------------------------------------------- digits
+
 
 def test_digits_shape_split_and_scaling():
     d = ds.load_digits()
@@ -487,7 +516,9 @@ def test_digits_shape_split_and_scaling():
     # the parts are a partition of the 1797 samples
     full = ds.load_digits(validation=0, test=0)
     key = lambda X, y: sorted(map(bytes, np.column_stack([X * 16, y]).astype(np.uint8)))
-    assert key(allX, np.concatenate([d.y_train, d.y_val, d.y_test])) == key(full.X_train, full.y_train)
+    assert key(allX, np.concatenate([d.y_train, d.y_val, d.y_test])) == key(
+        full.X_train, full.y_train
+    )
 
 
 def test_digits_split_reproducible_and_seeded():
@@ -510,14 +541,18 @@ def test_digits_matches_sklearn():
 def test_digits_package_has_no_heavy_imports():
     import subprocess
     import sys
-    code = ("import sys, deltaprop.datasets as d; d.load('digits'); "
-            "bad = [m for m in ('sklearn', 'pandas', 'urllib.request', 'scipy') if m in sys.modules];"
-            "print(bad)")
+
+    code = (
+        "import sys, deltaprop.datasets as d; d.load('digits'); "
+        "bad = [m for m in ('sklearn', 'pandas', 'urllib.request', 'scipy') if m in sys.modules];"
+        "print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 # ------------------------------------------------------------------------------- toy sets
+
 
 def test_xor_truth_table_and_noisy_sample():
     X, y = ds.make_xor()
@@ -562,21 +597,25 @@ def test_spirals_arms_follow_the_formula():
     np.testing.assert_array_equal(ds.make_spirals(seed=2)[0], ds.make_spirals(seed=2)[0])
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: ds.make_moons(1), "n_samples=1"),
-    (lambda: ds.make_moons(noise=-0.1), "noise=-0.1"),
-    (lambda: ds.make_xor(0), "n_samples=0"),
-    (lambda: ds.make_spirals(n_arms=1), "n_arms=1"),
-    (lambda: ds.make_spirals(2, n_arms=3), "n_samples=2"),
-    (lambda: ds.make_xor(seed=-1), "seed=-1"),
-    (lambda: ds.make_circles(noise=float("nan")), "noise=nan"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: ds.make_moons(1), "n_samples=1"),
+        (lambda: ds.make_moons(noise=-0.1), "noise=-0.1"),
+        (lambda: ds.make_xor(0), "n_samples=0"),
+        (lambda: ds.make_spirals(n_arms=1), "n_arms=1"),
+        (lambda: ds.make_spirals(2, n_arms=3), "n_samples=2"),
+        (lambda: ds.make_xor(seed=-1), "seed=-1"),
+        (lambda: ds.make_circles(noise=float("nan")), "noise=nan"),
+    ],
+)
 def test_toy_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
 
 # ---------------------------------------------------------------------------------- registry
+
 
 @pytest.mark.parametrize("name", ["digits", "xor", "moons", "circles", "spirals"])
 def test_registry_loads_datasets(name):
@@ -591,9 +630,14 @@ def test_registry_options_and_errors(tiny_mnist):
     assert ds.load("moons", n_samples=100, noise=0.2, seed=1).X_train.shape == (60, 2)
     assert ds.load("spirals", n_arms=5).n_classes == 5
     assert ds.load("xor").X_val is None
-    with pytest.raises(ValueError, match=r"unknown data set 'mnsit'; expected one of 'digits', 'mnist', 'xor', 'moons', 'circles', 'spirals'"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown data set 'mnsit'; expected one of 'digits', 'mnist', 'xor', 'moons', 'circles', 'spirals'",
+    ):
         ds.load("mnsit")
-    with pytest.raises(TypeError, match=r"data set 'moons' has no option 'n_arms'; expected some of n_samples"):
+    with pytest.raises(
+        TypeError, match=r"data set 'moons' has no option 'n_arms'; expected some of n_samples"
+    ):
         ds.load("moons", n_arms=3)
 
 
@@ -608,6 +652,7 @@ def test_dataset_checks_consistency():
 
 
 # --------------------------------------------------------------------------------------- CSV
+
 
 def _write_csv(path, header, rows, delimiter=","):
     with open(path, "w", newline="") as f:
@@ -639,7 +684,9 @@ def test_csv_roundtrip_with_string_labels(tmp_path):
     no_target = ds.load_csv(path, features=["a", "b", "c"])
     assert no_target.y is None and no_target.classes is None
     np.testing.assert_array_equal(no_target.X, X)
-    with pytest.raises(ds.DatasetError, match="line 2, column 'species': non-numeric value 'virginica'"):
+    with pytest.raises(
+        ds.DatasetError, match="line 2, column 'species': non-numeric value 'virginica'"
+    ):
         ds.load_csv(path)  # without a target, every column is a feature
 
 
@@ -663,16 +710,26 @@ def test_csv_bad_files(tmp_path):
         return tmp_path / name
 
     cases = [
-        (write("word.csv", "a,b,y\n1,2,x\n3,four,y\n"), "y",
-         r"word.csv: line 3, column 'b': non-numeric value 'four'; expected a number"),
+        (
+            write("word.csv", "a,b,y\n1,2,x\n3,four,y\n"),
+            "y",
+            r"word.csv: line 3, column 'b': non-numeric value 'four'; expected a number",
+        ),
         (write("blank.csv", "a,b,y\n1,,x\n"), "y", r"line 2, column 'b': empty value"),
-        (write("nan.csv", "a,b,y\n1,2,x\n1,nan,x\n"), "y", r"line 3, column 'b': 'nan'; expected a finite"),
+        (
+            write("nan.csv", "a,b,y\n1,2,x\n1,nan,x\n"),
+            "y",
+            r"line 3, column 'b': 'nan'; expected a finite",
+        ),
         (write("ragged.csv", "a,b,y\n1,2,x\n1,2\n"), "y", r"line 3: 2 fields; expected 3"),
         (write("empty.csv", ""), "y", r"empty.csv: the file is empty"),
         (write("header.csv", "a,b,y\n"), "y", r"a header but no data rows"),
         (write("dup.csv", "a,a,y\n1,2,x\n"), "y", r"column name 'a' appears twice"),
-        (write("target.csv", "a,b,label\n1,2,x\n"), "y",
-         r"no column named 'y' \(target\); the header has 'a', 'b', 'label'"),
+        (
+            write("target.csv", "a,b,label\n1,2,x\n"),
+            "y",
+            r"no column named 'y' \(target\); the header has 'a', 'b', 'label'",
+        ),
         (write("notarget.csv", "a,b,y\n1,2,\n"), "y", r"line 2, column 'y': empty target"),
         (write("quoted.csv", 'a,b,y\n1,2,"multi\nline"\n1,z,x\n'), "y", r"line 4, column 'b'"),
         (write("only.csv", "y\nx\n"), "y", r"no feature columns"),
@@ -694,6 +751,7 @@ def test_csv_bad_files(tmp_path):
 
 
 # --------------------------------------------------------------------------------------- NPZ
+
 
 def test_npz_roundtrip(tmp_path):
     X = np.arange(12.0).reshape(4, 3)
@@ -763,8 +821,9 @@ def test_npz_pickle_never_executes(tmp_path):
 def _npz_with_forged_X(path, shape):
     """An NPZ whose X.npy header declares `shape` (float64) but holds 16 bytes of data."""
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False,
-                                               "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
     ybuf = io.BytesIO()
     np.save(ybuf, np.zeros(2, int))
     with zipfile.ZipFile(path, "w") as z:
@@ -772,10 +831,19 @@ def _npz_with_forged_X(path, shape):
         z.writestr("y.npy", ybuf.getvalue())
 
 
-@pytest.mark.parametrize("shape, message", [
-    ((10 ** 7, 10), r"declares shape \(10000000, 10\) of float64 \(800,000,000 bytes\) but holds 16"),
-    ((10 ** 9, 10), r"declares shape \(1000000000, 10\) \(80,000,000,000 bytes\), beyond max_bytes"),
-])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        (
+            (10**7, 10),
+            r"declares shape \(10000000, 10\) of float64 \(800,000,000 bytes\) but holds 16",
+        ),
+        (
+            (10**9, 10),
+            r"declares shape \(1000000000, 10\) \(80,000,000,000 bytes\), beyond max_bytes",
+        ),
+    ],
+)
 def test_npz_forged_header_fails_without_allocating(tmp_path, shape, message):
     _npz_with_forged_X(tmp_path / "forged.npz", shape)
 
@@ -795,9 +863,11 @@ def test_npz_max_bytes(tmp_path):
 
 # ----------------------------------------------------------------------------------- helpers
 
+
 def test_one_hot():
-    np.testing.assert_array_equal(ds.one_hot([2, 0, 1, 2]),
-                                  [[0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(
+        ds.one_hot([2, 0, 1, 2]), [[0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    )
     Y = ds.one_hot(np.array([1.0, 0.0]), 4, dtype="float32")
     assert Y.dtype == np.float32 and Y.tolist() == [[0, 1, 0, 0], [1, 0, 0, 0]]
     with pytest.raises(ValueError, match=r"y\[1\] = 3 is out of range for n_classes=3"):
@@ -853,8 +923,13 @@ def test_train_test_split_sizes_and_partition():
     np.testing.assert_array_equal(again[3], yte)
     assert not np.array_equal(ds.train_test_split(X, y, 0.25, seed=4)[3], yte)
     assert len(ds.train_test_split(X, y, 4)[1]) == 4
-    for bad, message in [(0, "gives no test samples"), (10, r"count in \[0, 9\]"),
-                         (1.0, r"fraction in \[0, 1\)"), ("a", "test_size='a'"), (-0.5, "test_size=-0.5")]:
+    for bad, message in [
+        (0, "gives no test samples"),
+        (10, r"count in \[0, 9\]"),
+        (1.0, r"fraction in \[0, 1\)"),
+        ("a", "test_size='a'"),
+        (-0.5, "test_size=-0.5"),
+    ]:
         with pytest.raises((ValueError, TypeError), match=message):
             ds.train_test_split(X, y, bad)
     with pytest.raises(ValueError, match="y has 9 labels but X has 10 rows"):
@@ -897,6 +972,7 @@ def test_from_arrays():
 
 # -------------------------------------------------------------------------------------- fuzz
 
+
 def test_readers_fuzzed_inputs_load_or_raise_dataset_error(tmp_path):
     """Byte flips, truncations, insertions and trailing junk: every outcome is a load or a
     DatasetError -- never another exception from zlib, zipfile, csv or numpy."""
@@ -905,8 +981,12 @@ def test_readers_fuzzed_inputs_load_or_raise_dataset_error(tmp_path):
     ds.write_idx(tmp_path / "b", rng.integers(0, 256, (3, 5), dtype=np.uint8))
     ds.save_npz(tmp_path / "c.npz", rng.normal(size=(5, 3)), np.array(list("abacb")))
     (tmp_path / "d.csv").write_text('x,y,t\n1,2,a\n3,4,b\n5,6,"c"\n')
-    readers = {"a.gz": ds.read_idx, "b": ds.read_idx, "c.npz": ds.load_npz,
-               "d.csv": lambda p: ds.load_csv(p, "t")}
+    readers = {
+        "a.gz": ds.read_idx,
+        "b": ds.read_idx,
+        "c.npz": ds.load_npz,
+        "d.csv": lambda p: ds.load_csv(p, "t"),
+    }
     outcomes = {}
     for name, read in readers.items():
         base = (tmp_path / name).read_bytes()
@@ -917,7 +997,7 @@ def test_readers_fuzzed_inputs_load_or_raise_dataset_error(tmp_path):
                 for _ in range(rng.integers(1, 5)):
                     b[rng.integers(len(b))] = rng.integers(256)
             elif kind == 1:
-                b = b[:rng.integers(len(b))]
+                b = b[: rng.integers(len(b))]
             elif kind == 2:
                 b += rng.bytes(int(rng.integers(1, 50)))
             else:

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from deltaprop import Network
-from deltaprop.diagnostics import (METRICS, Recorder, format_table, gradient_ratio, record,
-                                   summarize)
+from deltaprop.diagnostics import METRICS, Recorder, format_table, gradient_ratio, record, summarize
 from deltaprop.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_CANDIDATES = [Path("/work/shared/datasets/mnist"), REPO.parent / "shared" / "datasets" / "mnist"]
+MNIST_CANDIDATES = [
+    Path("/work/shared/datasets/mnist"),
+    REPO.parent / "shared" / "datasets" / "mnist",
+]
 DIGITS_NPZ = Path(str(importlib.resources.files("deltaprop") / "datasets" / "data" / "digits.npz"))
 
 
@@ -28,7 +30,7 @@ def _ref_act(name, z):
         return a, a * (1.0 - a)
     if name == "tanh":
         a = np.tanh(z)
-        return a, 1.0 - a ** 2
+        return a, 1.0 - a**2
     if name == "relu":
         return np.maximum(z, 0.0), (z > 0).astype(float)
     raise ValueError(name)
@@ -53,8 +55,8 @@ def _reference(Ws, bs, acts, X, Y):
         gW = sum(np.outer(deltas[l][i], As[l][i]) for i in range(m)) / m
         gb = deltas[l].sum(axis=0) / m
         out["delta_mean_abs"].append(np.abs(deltas[l]).sum() / deltas[l].size)
-        out["grad_w_norm"].append(math.sqrt(float((gW ** 2).sum())))
-        out["grad_b_norm"].append(math.sqrt(float((gb ** 2).sum())))
+        out["grad_w_norm"].append(math.sqrt(float((gW**2).sum())))
+        out["grad_b_norm"].append(math.sqrt(float((gb**2).sum())))
         out["weight_norm"].append(math.sqrt(float((Ws[l] ** 2).sum())))
     out["cost"] = float(0.5 * ((As[-1] - Y) ** 2).sum() / m)
     return out
@@ -62,25 +64,42 @@ def _reference(Ws, bs, acts, X, Y):
 
 @pytest.mark.parametrize("hidden", [["sigmoid", "tanh"], ["relu", "tanh"], ["tanh", "relu"]])
 def test_record_matches_reference_backprop(hidden, rng):
-    net = Network([6, 5, 4, 3], activation=hidden, output_activation="sigmoid",
-                  loss="quadratic", init="normal", seed=1)
+    net = Network(
+        [6, 5, 4, 3],
+        activation=hidden,
+        output_activation="sigmoid",
+        loss="quadratic",
+        init="normal",
+        seed=1,
+    )
     X = rng.normal(size=(40, 6))
     Y = rng.uniform(size=(40, 3))
     rec = Recorder(net, X, Y).record(epoch=7)
-    ref = _reference([np.array(W) for W in net.weights], [np.array(b) for b in net.biases],
-                     hidden + ["sigmoid"], X, Y)
+    ref = _reference(
+        [np.array(W) for W in net.weights],
+        [np.array(b) for b in net.biases],
+        hidden + ["sigmoid"],
+        X,
+        Y,
+    )
     for key in ("delta_mean_abs", "grad_w_norm", "grad_b_norm", "weight_norm"):
         np.testing.assert_allclose(rec[key], ref[key], rtol=1e-10, err_msg=key)
     assert rec["cost"] == pytest.approx(ref["cost"], rel=1e-12)
     assert rec["epoch"] == 7 and rec["check_size"] == 40
     g = net.backprop(X, Y)
-    np.testing.assert_allclose(rec["grad_w_norm"], [np.linalg.norm(w) for w in g.weights],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        rec["grad_w_norm"], [np.linalg.norm(w) for w in g.weights], rtol=1e-12
+    )
 
 
 def test_record_shapes_types_and_json():
-    net = Network([4, 6, 5, 3], activation=["relu", "tanh"], output_activation="softmax",
-                  loss="cross_entropy", seed=0)
+    net = Network(
+        [4, 6, 5, 3],
+        activation=["relu", "tanh"],
+        output_activation="softmax",
+        loss="cross_entropy",
+        seed=0,
+    )
     X = np.random.default_rng(0).normal(size=(30, 4))
     rec = Recorder(net, X, np.arange(30) % 3).record(2)
     assert rec["sizes"] == [4, 6, 5, 3]
@@ -120,9 +139,15 @@ def test_check_batch_is_a_seeded_subset_of_the_rows():
     np.testing.assert_array_equal(small.indices, np.arange(20))
 
 
-@pytest.mark.parametrize("kwargs", [{"check_size": 0}, {"check_size": 2.5},
-                                    {"saturation_threshold": 0.0},
-                                    {"saturation_threshold": 1.5}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"check_size": 0},
+        {"check_size": 2.5},
+        {"saturation_threshold": 0.0},
+        {"saturation_threshold": 1.5},
+    ],
+)
 def test_bad_arguments(kwargs):
     net = Network([2, 3, 2], seed=0)
     with pytest.raises(ValueError, match=next(iter(kwargs))):
@@ -148,10 +173,14 @@ def test_all_relus_dead_with_biases_minus_100():
 @pytest.mark.parametrize("act", ["relu", "leaky_relu"])
 def test_dead_share_counts_units_negative_on_every_sample(act):
     net = Network([3, 4, 2], activation=act, output_activation="sigmoid", seed=0)
-    net.weights[0] = np.array([[0.0, 0.0, 0.0],     # z = −1 everywhere: dead
-                               [1.0, 0.0, 0.0],     # z > 0 on one sample only: alive
-                               [0.0, 0.0, 0.0],     # z = 0 everywhere: dead (z ≤ 0)
-                               [0.0, 0.0, 0.0]])    # z = +1 everywhere: alive
+    net.weights[0] = np.array(
+        [
+            [0.0, 0.0, 0.0],  # z = −1 everywhere: dead
+            [1.0, 0.0, 0.0],  # z > 0 on one sample only: alive
+            [0.0, 0.0, 0.0],  # z = 0 everywhere: dead (z ≤ 0)
+            [0.0, 0.0, 0.0],
+        ]
+    )  # z = +1 everywhere: alive
     net.biases[0] = np.array([-1.0, 0.0, 0.0, 1.0])
     X = np.array([[-1.0, 2.0, 3.0], [-2.0, 1.0, 0.0], [0.5, 0.0, 1.0], [-0.1, 5.0, 5.0]])
     rec = Recorder(net, X, [0, 1, 1, 0]).record(0)
@@ -191,7 +220,7 @@ def test_saturation_is_counted_per_unit_per_sample():
 def test_tanh_saturation_threshold():
     net = Network([1, 2, 1], activation="tanh", output_activation="sigmoid", seed=0)
     net.weights[0] = np.array([[1.0], [1.0]])
-    net.biases[0] = np.array([2.9, 3.1])        # 1 − tanh²(2.9) = 0.0121, 1 − tanh²(3.1) = 0.0081
+    net.biases[0] = np.array([2.9, 3.1])  # 1 − tanh²(2.9) = 0.0121, 1 − tanh²(3.1) = 0.0081
     rec = Recorder(net, np.zeros((3, 1)), np.zeros((3, 1))).record(0)
     assert rec["saturated"][0] == 0.5
 
@@ -243,7 +272,8 @@ def test_gradient_ratio_and_text_table():
     r = records[-1]
     assert gradient_ratio(records) == pytest.approx(r["grad_w_norm"][0] / r["grad_w_norm"][-1])
     assert gradient_ratio(records, "grad_b_norm", epoch=0) == pytest.approx(
-        records[0]["grad_b_norm"][0] / records[0]["grad_b_norm"][1])
+        records[0]["grad_b_norm"][0] / records[0]["grad_b_norm"][1]
+    )
     text = format_table(records)
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["epoch", "layer", "activation", "units"]
@@ -282,8 +312,14 @@ def _training_data():
 
 def _ratios(hidden, init, X, y):
     """Records at initialisation and after one epoch of the book's chapter-5 network."""
-    net = Network([X.shape[1], 30, 30, 30, 30, 10], activation=hidden,
-                  output_activation="sigmoid", loss="binary_cross_entropy", init=init, seed=0)
+    net = Network(
+        [X.shape[1], 30, 30, 30, 30, 10],
+        activation=hidden,
+        output_activation="sigmoid",
+        loss="binary_cross_entropy",
+        init=init,
+        seed=0,
+    )
     rec = Recorder(net, X, y)
     r0 = rec.record(0)
     fit(net, X, y, epochs=1, batch_size=10, lr=0.1, train_metrics=False, seed=0)
@@ -294,7 +330,9 @@ def test_vanishing_gradient_deep_sigmoid_vs_relu():
     X, y, name = _training_data()
     sig = _ratios("sigmoid", "scaled_normal", X, y)
     relu = _ratios("relu", "he_normal", X, y)
-    print(f"\n{name}, {X.shape[0]} samples\nsigmoid:\n{format_table(sig)}relu:\n{format_table(relu)}")
+    print(
+        f"\n{name}, {X.shape[0]} samples\nsigmoid:\n{format_table(sig)}relu:\n{format_table(relu)}"
+    )
     for r_sig, r_relu in zip(sig, relu):
         s = gradient_ratio([r_sig])
         q = gradient_ratio([r_relu])

@@ -16,16 +16,33 @@ import pytest
 
 from deltaprop import Network, losses
 from deltaprop.explain import (
-    FORMATS, GradientTable, NudgeResult, Trace, builtin_example, builtin_example_path,
-    builtin_examples, explain, gradient_table, load_example, nudge, nudge_series, param_name,
-    parse_nudge, render, to_rich,
+    FORMATS,
+    GradientTable,
+    NudgeResult,
+    Trace,
+    builtin_example,
+    builtin_example_path,
+    builtin_examples,
+    explain,
+    gradient_table,
+    load_example,
+    nudge,
+    nudge_series,
+    param_name,
+    parse_nudge,
+    render,
+    to_rich,
 )
 
 MAZUR_SPEC = {
-    "sizes": [2, 2, 2], "activation": "sigmoid", "loss": "quadratic",
+    "sizes": [2, 2, 2],
+    "activation": "sigmoid",
+    "loss": "quadratic",
     "weights": [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
     "biases": [[0.35, 0.35], [0.60, 0.60]],
-    "input": [0.05, 0.10], "target": [0.01, 0.99], "learning_rate": 0.5,
+    "input": [0.05, 0.10],
+    "target": [0.01, 0.99],
+    "learning_rate": 0.5,
 }
 
 
@@ -75,7 +92,7 @@ def test_mazur_deltas_and_gradients(mazur):
     digits(out.neurons[0].sigma_prime, "0.186815602")
     digits(out.neurons[0].delta, "0.138498562")
     digits(hid.neurons[0].weighted_sum, "0.036350306")
-    assert [term.factor for term in hid.neurons[0].terms] == [0.40, 0.50]   # w^2_11, w^2_21
+    assert [term.factor for term in hid.neurons[0].terms] == [0.40, 0.50]  # w^2_11, w^2_21
     digits(hid.neurons[0].sigma_prime, "0.241300709")
     digits(t.param("w^2_11").grad, "0.082167041")
     digits(t.param("w^1_11").grad, "0.000438568")
@@ -84,10 +101,16 @@ def test_mazur_deltas_and_gradients(mazur):
 def test_mazur_updated_weights(mazur):
     # Mazur's w5..w8 are w^2_11, w^2_12, w^2_21, w^2_22 and w1..w4 are w^1_11 .. w^1_22.
     *_, t = mazur
-    for name, printed in [("w^2_11", "0.35891648"), ("w^2_12", "0.408666186"),
-                          ("w^2_21", "0.511301270"), ("w^2_22", "0.561370121"),
-                          ("w^1_11", "0.149780716"), ("w^1_12", "0.19956143"),
-                          ("w^1_21", "0.24975114"), ("w^1_22", "0.29950229")]:
+    for name, printed in [
+        ("w^2_11", "0.35891648"),
+        ("w^2_12", "0.408666186"),
+        ("w^2_21", "0.511301270"),
+        ("w^2_22", "0.561370121"),
+        ("w^1_11", "0.149780716"),
+        ("w^1_12", "0.19956143"),
+        ("w^1_21", "0.24975114"),
+        ("w^1_22", "0.29950229"),
+    ]:
         digits(t.param(name).new_value, printed)
     digits(t.new_weights[1][0, 0], "0.35891648")
 
@@ -95,9 +118,24 @@ def test_mazur_updated_weights(mazur):
 def test_mazur_rendered_digits(mazur):
     *_, t = mazur
     text = render(t, precision=9)
-    for printed in ["0.298371109", "0.751365070", "0.772928465", "0.593269992", "0.138498562",
-                    "0.036350306", "0.082167041", "0.358916480", "0.408666186", "0.511301270",
-                    "0.561370121", "0.149780716", "0.000438568", "w²₁₂", "δ²₁", "z¹ⱼ"]:
+    for printed in [
+        "0.298371109",
+        "0.751365070",
+        "0.772928465",
+        "0.593269992",
+        "0.138498562",
+        "0.036350306",
+        "0.082167041",
+        "0.358916480",
+        "0.408666186",
+        "0.511301270",
+        "0.561370121",
+        "0.149780716",
+        "0.000438568",
+        "w²₁₂",
+        "δ²₁",
+        "z¹ⱼ",
+    ]:
         assert printed in text, printed
     text8 = render(t, precision=8)
     assert "0.75136507" in text8 and "0.35891648" in text8 and "0.75136507 " in text8 + " "
@@ -150,25 +188,49 @@ def test_relu_softmax_by_hand():
     digits(hid.neurons[0].delta, "1.462117157")
     assert hid.neurons[1].delta == 0.0
     expected = {  # name: (∂C/∂θ, θ − η ∂C/∂θ)
-        "w^2_11": ("0.365529289", "1.963447071"), "w^2_12": ("0.000000000", "1.000000000"),
-        "w^2_21": ("-0.365529289", "0.036552929"), "w^2_22": ("0.000000000", "-1.000000000"),
-        "b^2_1": ("0.731058579", "-0.073105858"), "b^2_2": ("-0.731058579", "0.073105858"),
-        "w^1_11": ("1.462117157", "0.353788284"), "w^1_12": ("2.924234315", "-0.542423431"),
-        "w^1_21": ("0.000000000", "-1.000000000"), "w^1_22": ("0.000000000", "0.250000000"),
-        "b^1_1": ("1.462117157", "0.353788284"), "b^1_2": ("0.000000000", "0.000000000")}
+        "w^2_11": ("0.365529289", "1.963447071"),
+        "w^2_12": ("0.000000000", "1.000000000"),
+        "w^2_21": ("-0.365529289", "0.036552929"),
+        "w^2_22": ("0.000000000", "-1.000000000"),
+        "b^2_1": ("0.731058579", "-0.073105858"),
+        "b^2_2": ("-0.731058579", "0.073105858"),
+        "w^1_11": ("1.462117157", "0.353788284"),
+        "w^1_12": ("2.924234315", "-0.542423431"),
+        "w^1_21": ("0.000000000", "-1.000000000"),
+        "w^1_22": ("0.000000000", "0.250000000"),
+        "b^1_1": ("1.462117157", "0.353788284"),
+        "b^1_2": ("0.000000000", "0.000000000"),
+    }
     for name, (grad, new) in expected.items():
         digits(abs(t.param(name).grad) if grad.startswith("0.0000") else t.param(name).grad, grad)
         digits(t.param(name).new_value, new)
     text = render(t, precision=9)
-    for printed in ["1.313261688", "0.731058579", "-0.731058579", "1.462117157", "2.924234315",
-                    "1.963447071", "-0.542423431", "fused"]:
+    for printed in [
+        "1.313261688",
+        "0.731058579",
+        "-0.731058579",
+        "1.462117157",
+        "2.924234315",
+        "1.963447071",
+        "-0.542423431",
+        "fused",
+    ]:
         assert printed in text, printed
     assert t.param("w^2_22").grad == 0 and "-0.000000000" not in text
 
 
 def test_no_negative_zeros():
-    r = NudgeResult(layer=1, neuron=1, delta=1e-3, cost_before=-1e-9, cost_after=-0.0,
-                    delta_cost=1e-9, error=1e-6, predicted=1e-9, ratio=-4e-7)
+    r = NudgeResult(
+        layer=1,
+        neuron=1,
+        delta=1e-3,
+        cost_before=-1e-9,
+        cost_after=-0.0,
+        delta_cost=1e-9,
+        error=1e-6,
+        predicted=1e-9,
+        ratio=-4e-7,
+    )
     for fmt in FORMATS:
         doc = render(r, fmt, precision=6)
         assert "-0.000000" not in doc and doc.count("0.000000") >= 3
@@ -180,8 +242,9 @@ def test_nudge_by_hand_relu_softmax():
     for d in (1e-1, 1e-3):
         r = nudge(net, x, y, 1, 1, d)
         assert r.cost_after == pytest.approx(math.log1p(math.exp(1 + 2 * d)), rel=1e-14)
-        assert r.delta_cost == pytest.approx(math.log1p(math.exp(1 + 2 * d)) - math.log1p(math.e),
-                                             rel=1e-9)
+        assert r.delta_cost == pytest.approx(
+            math.log1p(math.exp(1 + 2 * d)) - math.log1p(math.e), rel=1e-9
+        )
         digits(r.error, "1.462117157")
     # The dead unit: z^1_2 = -0.5 stays negative, nothing changes, δ = 0, the ratio is undefined.
     r = nudge(net, x, y, 1, 2, 1e-3)
@@ -202,8 +265,9 @@ CASES = [
 
 
 def _random_net_and_data(sizes, act, out, loss, m, rng):
-    net = Network(sizes, activation=act, output_activation=out, loss=loss,
-                  seed=int(rng.integers(1e6)))
+    net = Network(
+        sizes, activation=act, output_activation=out, loss=loss, seed=int(rng.integers(1e6))
+    )
     net.biases = [rng.normal(size=n) for n in sizes[1:]]
     X = rng.normal(size=(m, sizes[0]))
     if loss == "cross_entropy":
@@ -233,8 +297,7 @@ def test_trace_equals_backprop(sizes, act, out, loss, m, rng):
     assert np.array_equal(net.get_flat(), theta) and net.rng.bit_generator.state == state
     assert t.cost == g.cost and len(t.samples) == m
     _close(float(np.mean([s.cost for s in t.samples])), t.cost)
-    expected_rule = ("fused" if out in net.loss.fused else "jacobian" if out == "softmax"
-                     else "BP1")
+    expected_rule = "fused" if out in net.loss.fused else "jacobian" if out == "softmax" else "BP1"
     assert t.output_rule == expected_rule
     for s in t.samples:
         i = s.index - 1
@@ -256,7 +319,7 @@ def test_trace_equals_backprop(sizes, act, out, loss, m, rng):
                     assert [tm.value for tm in n.terms] == g.deltas[lb.l][i].tolist()
                 elif lb.rule == "jacobian":
                     a = g.activations[-1][i]
-                    jac = [tm.factor for tm in n.terms]          # ∂a_i/∂z_j = a_i(1[i=j] − a_j)
+                    jac = [tm.factor for tm in n.terms]  # ∂a_i/∂z_j = a_i(1[i=j] − a_j)
                     ref = [a[k] * ((k == n.j - 1) - a[n.j - 1]) for k in range(len(a))]
                     np.testing.assert_allclose(jac, ref, rtol=1e-12, atol=1e-15)
     for step in t.steps:
@@ -318,7 +381,7 @@ def test_nudge_ratio_tends_to_one(layer, neuron):
     errors = [abs(r.ratio - 1) for r in results]
     assert all(a > b for a, b in zip(errors, errors[1:])), errors
     assert errors[-1] < 1e-3
-    assert 5 < errors[2] / errors[3] < 20          # first-order: the error shrinks like Δ
+    assert 5 < errors[2] / errors[3] < 20  # first-order: the error shrinks like Δ
     trace = explain(net, x, y)
     delta = trace.samples[0].backward[2 - layer].neurons[neuron - 1].delta
     assert results[2].error == delta and results[2].predicted == delta * 1e-3
@@ -332,18 +395,21 @@ def test_nudge_batch_and_negative_delta(rng):
         r = nudge(net, X, Y, 2, 3, d)
         assert r.samples == 4 and abs(r.ratio - 1) < 1e-2
     r = nudge(net, X, Y, 2, 3, 1e-6)
-    assert r.error == pytest.approx(net.backprop(X, Y).biases[1][2], rel=1e-12)   # mean δ = ∂C/∂b
+    assert r.error == pytest.approx(net.backprop(X, Y).biases[1][2], rel=1e-12)  # mean δ = ∂C/∂b
     assert abs(r.ratio - 1) < 1e-4
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(layer=0, neuron=1), "layer=0 is out of range; expected an integer from 1 to 2"),
-    (dict(layer=3, neuron=1), "layer=3 is out of range"),
-    (dict(layer=True, neuron=1), "layer=True"),
-    (dict(layer=1, neuron=3), "neuron=3 is out of range; expected an integer from 1 to 2"),
-    (dict(layer=1, neuron=1, delta=0), "delta=0 is invalid"),
-    (dict(layer=1, neuron=1, delta=float("nan")), "delta=nan"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(layer=0, neuron=1), "layer=0 is out of range; expected an integer from 1 to 2"),
+        (dict(layer=3, neuron=1), "layer=3 is out of range"),
+        (dict(layer=True, neuron=1), "layer=True"),
+        (dict(layer=1, neuron=3), "neuron=3 is out of range; expected an integer from 1 to 2"),
+        (dict(layer=1, neuron=1, delta=0), "delta=0 is invalid"),
+        (dict(layer=1, neuron=1, delta=float("nan")), "delta=nan"),
+    ],
+)
 def test_nudge_bad_arguments(kwargs, message):
     net, x, y, _ = builtin_example("mazur")
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -365,8 +431,14 @@ def test_gradient_table_rows():
     table = gradient_table(net, x, y)
     g = net.backprop(x, y)
     assert isinstance(table, GradientTable) and len(table.rows) == net.num_parameters
-    assert [r.name for r in table.rows[:6]] == ["w^1_11", "w^1_12", "w^1_21", "w^1_22",
-                                                "b^1_1", "b^1_2"]
+    assert [r.name for r in table.rows[:6]] == [
+        "w^1_11",
+        "w^1_12",
+        "w^1_21",
+        "w^1_22",
+        "b^1_1",
+        "b^1_2",
+    ]
     row = next(r for r in table.rows if r.name == "w^2_12")
     assert row.backprop == g.weights[1][0, 1]
     assert row.numerical == pytest.approx(row.backprop, rel=1e-8) and row.rel_diff < 1e-8
@@ -411,8 +483,9 @@ def _check_latex(doc):
         depth += {"{": 1, "}": -1}.get(c, 0)
         assert depth >= 0
     assert depth == 0
-    assert re.findall(r"\\begin\{(\w+)\}", doc) == re.findall(r"\\end\{(\w+)\}", doc)[::-1] or \
-        sorted(re.findall(r"\\begin\{(\w+)\}", doc)) == sorted(re.findall(r"\\end\{(\w+)\}", doc))
+    assert re.findall(r"\\begin\{(\w+)\}", doc) == re.findall(r"\\end\{(\w+)\}", doc)[
+        ::-1
+    ] or sorted(re.findall(r"\\begin\{(\w+)\}", doc)) == sorted(re.findall(r"\\end\{(\w+)\}", doc))
     assert doc.count("$") % 2 == doc.count("\\$") % 2
     assert doc.rstrip().endswith("\\end{document}")
 
@@ -427,8 +500,12 @@ def _check_markdown(doc):
 
 def _objects():
     net, x, y, lr = builtin_example("mazur")
-    return [explain(net, x, y, lr), nudge(net, x, y, 1, 1), nudge_series(net, x, y, 2, 2),
-            gradient_table(net, x, y)]
+    return [
+        explain(net, x, y, lr),
+        nudge(net, x, y, 1, 1),
+        nudge_series(net, x, y, 2, 2),
+        gradient_table(net, x, y),
+    ]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -451,8 +528,12 @@ def test_renderers_print_the_digits(fmt, precision):
     net, x, y, lr = builtin_example("mazur")
     t = explain(net, x, y, lr)
     doc = render(t, fmt, precision=precision)
-    for v in (t.cost, t.param("w^2_11").new_value, t.samples[0].backward[1].neurons[1].delta,
-              t.samples[0].forward[1].neurons[1].a):
+    for v in (
+        t.cost,
+        t.param("w^2_11").new_value,
+        t.samples[0].backward[1].neurons[1].delta,
+        t.samples[0].forward[1].neurons[1].a,
+    ):
         assert f"{v:.{precision}f}" in doc
     assert f"{t.cost:.{precision + 1}f}" not in doc
 
@@ -511,6 +592,7 @@ def test_to_rich_prints_through_a_console():
     import io
 
     from rich.console import Console
+
     net, x, y, lr = builtin_example("mazur")
     buf = io.StringIO()
     Console(file=buf, width=120, color_system=None).print(to_rich(explain(net, x, y, lr), 9))
@@ -528,10 +610,12 @@ def test_parse_nudge():
 def test_import_stays_numpy_only():
     # ``deltaprop.explain`` is also the top-level function, so the module is taken from
     # sys.modules.
-    code = ("import sys, deltaprop, importlib; e = importlib.import_module('deltaprop.explain'); "
-            "net, x, y, lr = e.builtin_example(); "
-            "e.explain(net, x, y, lr); e.nudge(net, x, y, 1, 1); "
-            "assert 'rich' not in sys.modules, 'rich imported'")
+    code = (
+        "import sys, deltaprop, importlib; e = importlib.import_module('deltaprop.explain'); "
+        "net, x, y, lr = e.builtin_example(); "
+        "e.explain(net, x, y, lr); e.nudge(net, x, y, 1, 1); "
+        "assert 'rich' not in sys.modules, 'rich imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -543,6 +627,7 @@ def _toml(spec):
         if isinstance(v, list):
             return "[" + ", ".join(val(i) for i in v) + "]"
         return repr(v)
+
     return "\n".join(f"{k} = {val(v)}" for k, v in spec.items()) + "\n"
 
 
@@ -550,8 +635,8 @@ def test_toml_file_and_aliases(tmp_path):
     spec = dict(MAZUR_SPEC)
     spec["x"], spec["y"] = spec.pop("input"), spec.pop("target")
     spec["lr"] = spec.pop("learning_rate")
-    del spec["sizes"]                                            # inferred from the weights
-    spec["activation"] = ["sigmoid", "sigmoid"]                  # one per layer, output included
+    del spec["sizes"]  # inferred from the weights
+    spec["activation"] = ["sigmoid", "sigmoid"]  # one per layer, output included
     path = tmp_path / "mazur.toml"
     path.write_text(_toml(spec))
     t = explain(*load_example(path))
@@ -578,37 +663,57 @@ def _mutate(**changes):
 BAD_SPECS = [
     (_mutate(weights=None), "missing key 'weights'; expected a list of per-layer weight matrices"),
     (_mutate(target=None), "missing key 'target'"),
-    (_mutate(weights=[[[.15, .2], [.25, .3]], [[.4, .45, .1], [.5, .55, .1]]]),
-     "weights[1] has shape (2, 3); expected (2, 2) for sizes [2, 2, 2]"),
-    (_mutate(weights=[[[.15, .2], [.25, .3]]]),
-     "weights has 1 matrices; expected 2 (one per layer after the input) for sizes [2, 2, 2]"),
-    (_mutate(weights=[[[.15, .2], [.25, "x"]], [[.4, .45], [.5, .55]]]),
-     "weights[0][1][1] is 'x'; expected a number"),
-    (_mutate(weights=[[[.15, .2], [.25]], [[.4, .45], [.5, .55]]]),
-     "weights[0][1] has 1 entries; expected 2 entries like weights[0][0]"),
-    (_mutate(weights=[[.15, .2], [.4, .45]]),
-     "weights[0] has shape (2,); expected a list of lists"),
-    (_mutate(biases=[[.35, .35, .35], [.6, .6]]),
-     "biases[0] has 3 entries; expected 2 for sizes [2, 2, 2]"),
-    (_mutate(biases=[[.35, .35]]), "biases has 1 vectors; expected a list of 2 vectors"),
-    (_mutate(biases=[[.35, True], [.6, .6]]), "biases[0][1] is True; expected a number"),
+    (
+        _mutate(weights=[[[0.15, 0.2], [0.25, 0.3]], [[0.4, 0.45, 0.1], [0.5, 0.55, 0.1]]]),
+        "weights[1] has shape (2, 3); expected (2, 2) for sizes [2, 2, 2]",
+    ),
+    (
+        _mutate(weights=[[[0.15, 0.2], [0.25, 0.3]]]),
+        "weights has 1 matrices; expected 2 (one per layer after the input) for sizes [2, 2, 2]",
+    ),
+    (
+        _mutate(weights=[[[0.15, 0.2], [0.25, "x"]], [[0.4, 0.45], [0.5, 0.55]]]),
+        "weights[0][1][1] is 'x'; expected a number",
+    ),
+    (
+        _mutate(weights=[[[0.15, 0.2], [0.25]], [[0.4, 0.45], [0.5, 0.55]]]),
+        "weights[0][1] has 1 entries; expected 2 entries like weights[0][0]",
+    ),
+    (
+        _mutate(weights=[[0.15, 0.2], [0.4, 0.45]]),
+        "weights[0] has shape (2,); expected a list of lists",
+    ),
+    (
+        _mutate(biases=[[0.35, 0.35, 0.35], [0.6, 0.6]]),
+        "biases[0] has 3 entries; expected 2 for sizes [2, 2, 2]",
+    ),
+    (_mutate(biases=[[0.35, 0.35]]), "biases has 1 vectors; expected a list of 2 vectors"),
+    (_mutate(biases=[[0.35, True], [0.6, 0.6]]), "biases[0][1] is True; expected a number"),
     (_mutate(activation="sigmod"), "activation: activation='sigmod' is unknown; expected one of"),
     (_mutate(activation=["relu", "sigmod"]), "activation[1]: activation='sigmod' is unknown"),
-    (_mutate(activation=["relu", "tanh", "sigmoid"]),
-     "activation has 3 names; expected 2 (one per layer, output included)"),
+    (
+        _mutate(activation=["relu", "tanh", "sigmoid"]),
+        "activation has 3 names; expected 2 (one per layer, output included)",
+    ),
     (_mutate(activation=["softmax", "softmax"]), "softmax normalises a whole layer"),
     (_mutate(loss="hinge"), "loss='hinge' is unknown; expected one of"),
     (_mutate(activation="identity", loss="cross_entropy"), "loss/activation: loss='cross_entropy'"),
     (_mutate(input=[0.05, 0.1, 0.2]), "input has 3 columns (features) but the network's input"),
     (_mutate(input="0.05"), "input is '0.05'; expected a number"),
-    (_mutate(target=[0.01]),
-     "target has 1 entries; expected 2 (one per output neuron) for sizes [2, 2, 2]"),
-    (_mutate(input=[[0.05, 0.1], [0.2, 0.3]], target=[[0.01, 0.99, 0]] * 2),
-     "target has shape (2, 3); expected (2, 2)"),
+    (
+        _mutate(target=[0.01]),
+        "target has 1 entries; expected 2 (one per output neuron) for sizes [2, 2, 2]",
+    ),
+    (
+        _mutate(input=[[0.05, 0.1], [0.2, 0.3]], target=[[0.01, 0.99, 0]] * 2),
+        "target has shape (2, 3); expected (2, 2)",
+    ),
     (_mutate(learning_rate="fast"), "learning_rate is 'fast'; expected a number >= 0"),
     (_mutate(learning_rate=-0.5), "learning_rate is -0.5"),
-    (_mutate(sizes=[2, 0, 2]),
-     "sizes is [2, 0, 2]; expected a list of at least 2 positive integers"),
+    (
+        _mutate(sizes=[2, 0, 2]),
+        "sizes is [2, 0, 2]; expected a list of at least 2 positive integers",
+    ),
     (_mutate(sizes=[2, 3, 2]), "weights[0] has shape (2, 2); expected (3, 2) for sizes [2, 3, 2]"),
     (dict(_mutate(), weigths=1), "unknown key 'weigths' (did you mean 'weights'?)"),
     (dict(_mutate(), x=[1, 2]), "keys 'input' and 'x' both given"),
@@ -627,14 +732,20 @@ def test_malformed_examples(spec, message, tmp_path):
     assert str(info.value).startswith("bad.json: ") and message in str(info.value)
 
 
-@pytest.mark.parametrize("name,text,message", [
-    ("bad.json", '{"weights": [1, 2,]}', "bad.json: invalid JSON: Expecting value at line 1"),
-    ("bad.toml", "weights = [[1, 2]\nbiases = 3\n", "bad.toml: invalid TOML:"),
-    ("list.json", "[1, 2]", "list.json: the top level is a list; expected an object"),
-    ("mazur.cfg", json.dumps(MAZUR_SPEC), None),                  # sniffed as JSON
-    ("nan.json", json.dumps(_mutate(input=[float("nan"), 0.1])),
-     "nan.json: input[0] is nan; expected a finite number"),
-])
+@pytest.mark.parametrize(
+    "name,text,message",
+    [
+        ("bad.json", '{"weights": [1, 2,]}', "bad.json: invalid JSON: Expecting value at line 1"),
+        ("bad.toml", "weights = [[1, 2]\nbiases = 3\n", "bad.toml: invalid TOML:"),
+        ("list.json", "[1, 2]", "list.json: the top level is a list; expected an object"),
+        ("mazur.cfg", json.dumps(MAZUR_SPEC), None),  # sniffed as JSON
+        (
+            "nan.json",
+            json.dumps(_mutate(input=[float("nan"), 0.1])),
+            "nan.json: input[0] is nan; expected a finite number",
+        ),
+    ],
+)
 def test_example_file_syntax(name, text, message, tmp_path):
     path = tmp_path / name
     path.write_text(text)

@@ -18,8 +18,12 @@ from deltaprop.training import fit
 
 HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.elementwise)
 OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
-PAIRS = [(out, loss) for loss in sorted(losses.LOSSES) for out in OUTPUTS
-         if loss in ("quadratic", "mse") or out in ("sigmoid", "softmax")]
+PAIRS = [
+    (out, loss)
+    for loss in sorted(losses.LOSSES)
+    for out in OUTPUTS
+    if loss in ("quadratic", "mse") or out in ("sigmoid", "softmax")
+]
 TOL = 1e-12
 
 
@@ -54,8 +58,14 @@ def _assert_close(actual, expected, what=""):
 
 
 def _net(hidden, output, loss, seed, sizes=(4, 5, 3, 3)):
-    net = dp.Network(list(sizes), activation=hidden, output_activation=output, loss=loss,
-                     init="scaled_normal", seed=seed)
+    net = dp.Network(
+        list(sizes),
+        activation=hidden,
+        output_activation=output,
+        loss=loss,
+        init="scaled_normal",
+        seed=seed,
+    )
     for b in net.biases:
         b[...] = 0.3 * net.rng.standard_normal(b.shape)
     return net
@@ -82,8 +92,11 @@ def test_kernel_gradient_equals_backprop_for_every_output_and_loss(output, loss,
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_kernel_gradient_equals_backprop_for_every_hidden_activation(hidden, m):
     rng = np.random.default_rng(100 + m)
-    for output, loss in (("sigmoid", "quadratic"), ("softmax", "cross_entropy"),
-                         ("identity", "mse")):
+    for output, loss in (
+        ("sigmoid", "quadratic"),
+        ("softmax", "cross_entropy"),
+        ("identity", "mse"),
+    ):
         net = _net(hidden, output, loss, seed=7 + m)
         X = rng.normal(size=(m, 4))
         Y = _targets(loss, rng, m, 3)
@@ -173,8 +186,7 @@ def test_dropout_gradient_equals_reference_with_the_same_mask(hidden, rates):
     net = _net(hidden, "softmax", "cross_entropy", seed=9)
     X = rng.normal(size=(8, 4))
     Y = _targets("cross_entropy", rng, 8, 3, one_hot=True)
-    ws, g = _kernel_gradient(net, X, Y, dropout=rates, rng=np.random.default_rng(1),
-                             one_hot=True)
+    ws, g = _kernel_gradient(net, X, Y, dropout=rates, rng=np.random.default_rng(1), one_hot=True)
     masks = []
     for l, p in enumerate(rates, start=1):
         if p > 0:
@@ -199,13 +211,16 @@ def _data(loss, rng, m=12, n_in=4, n_out=3, one_hot=False):
     return X, _targets(loss, rng, m, n_out, one_hot=one_hot)
 
 
-@pytest.mark.parametrize("hidden, output, loss, labels", [
-    ("sigmoid", "sigmoid", "quadratic", False),
-    ("relu", "softmax", "cross_entropy", True),       # one-hot from integer labels
-    ("relu", "softmax", "cross_entropy", False),      # rows summing to 2: no shortcut
-    ("tanh", "identity", "mse", False),
-    ("sigmoid", "sigmoid", "binary_cross_entropy", False),
-])
+@pytest.mark.parametrize(
+    "hidden, output, loss, labels",
+    [
+        ("sigmoid", "sigmoid", "quadratic", False),
+        ("relu", "softmax", "cross_entropy", True),  # one-hot from integer labels
+        ("relu", "softmax", "cross_entropy", False),  # rows summing to 2: no shortcut
+        ("tanh", "identity", "mse", False),
+        ("sigmoid", "sigmoid", "binary_cross_entropy", False),
+    ],
+)
 def test_one_sgd_step_of_fit_equals_a_hand_applied_step(hidden, output, loss, labels):
     rng = np.random.default_rng(11)
     X, Y = _data(loss, rng, one_hot=labels)
@@ -216,8 +231,7 @@ def test_one_sgd_step_of_fit_equals_a_hand_applied_step(hidden, output, loss, la
     eta = 0.7
     expected = theta0 - eta * _flat(net.backprop(X, Y))
     y_arg = Y.argmax(axis=1) if labels else Y
-    fit(net, X, y_arg, epochs=1, batch_size=X.shape[0], lr=eta, shuffle=False,
-        train_metrics=False)
+    fit(net, X, y_arg, epochs=1, batch_size=X.shape[0], lr=eta, shuffle=False, train_metrics=False)
     np.testing.assert_allclose(net.get_flat(), expected, rtol=0, atol=1e-13)
 
 
@@ -230,7 +244,7 @@ def test_minibatches_of_two_sizes_each_equal_a_hand_applied_step():
     eta = 1.5
     fit(net, X, Y, epochs=1, batch_size=3, lr=eta, shuffle=False, train_metrics=False)
     for start in (0, 3, 6):
-        g = _flat(ref.backprop(X[start:start + 3], Y[start:start + 3]))
+        g = _flat(ref.backprop(X[start : start + 3], Y[start : start + 3]))
         ref.set_flat(ref.get_flat() - eta * g)
     np.testing.assert_allclose(net.get_flat(), ref.get_flat(), rtol=0, atol=1e-13)
 
@@ -266,8 +280,9 @@ def test_folding_is_used_only_by_optimizers_that_define_both_updates():
     X, Y = _data("quadratic", rng, m=5)
     net = _net("sigmoid", "sigmoid", "quadratic", seed=8)
     expected = net.get_flat() - 0.4 * _flat(net.backprop(X, Y))
-    fit(net, X, Y, epochs=1, batch_size=5, optimizer=opt, lr=0.8, shuffle=False,
-        train_metrics=False)
+    fit(
+        net, X, Y, epochs=1, batch_size=5, optimizer=opt, lr=0.8, shuffle=False, train_metrics=False
+    )
     np.testing.assert_allclose(net.get_flat(), expected, rtol=0, atol=1e-13)
 
 
@@ -309,13 +324,33 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path, monkeypatch):
     # A smoke run of deltaprop.bench (behind `deltaprop bench`) on a little random data: the
     # report's structure is checked, never a time.
     from deltaprop import bench
+
     monkeypatch.setenv("DELTAPROP_DATA", str(tmp_path / "nowhere"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    status = bench.main(["--quick", "--samples", "600", "--repeats", "1", "--configs", "1",
-                         "--systems", "deltaprop,book,bound", "--data", "random",
-                         "--threads", "1", "--book-fraction", "0.1", "--out", str(tmp_path)])
+    status = bench.main(
+        [
+            "--quick",
+            "--samples",
+            "600",
+            "--repeats",
+            "1",
+            "--configs",
+            "1",
+            "--systems",
+            "deltaprop,book,bound",
+            "--data",
+            "random",
+            "--threads",
+            "1",
+            "--book-fraction",
+            "0.1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert status == 0
     import json
+
     report = json.loads((tmp_path / "bench-quick.json").read_text())
     res = report["results"]["1"]
     assert set(res["systems"]) == {"deltaprop", "book", "bound"}
@@ -331,6 +366,7 @@ def test_book_network_is_the_textbook_algorithm():
     # The benchmark's reimplementation of network.py: one update_mini_batch equals one SGD
     # step on the batch-mean gradient of deltaprop's reference path (same weights).
     from deltaprop.bench import book_network
+
     rng = np.random.default_rng(0)
     book = book_network()([4, 3, 2], dtype=np.float64)
     net = dp.Network([4, 3, 2], activation="sigmoid", loss="quadratic")
@@ -341,7 +377,9 @@ def test_book_network_is_the_textbook_algorithm():
     g = net.backprop(X, Y)
     book.update_mini_batch([(x[:, None], y[:, None]) for x, y in zip(X, Y)], 0.5)
     for l in range(2):
-        np.testing.assert_allclose(book.weights[l], net.weights[l] - 0.5 * g.weights[l],
-                                   rtol=0, atol=1e-12)
-        np.testing.assert_allclose(book.biases[l][:, 0], net.biases[l] - 0.5 * g.biases[l],
-                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            book.weights[l], net.weights[l] - 0.5 * g.weights[l], rtol=0, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            book.biases[l][:, 0], net.biases[l] - 0.5 * g.biases[l], rtol=0, atol=1e-12
+        )

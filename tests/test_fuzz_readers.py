@@ -41,9 +41,15 @@ def examples(n):
     return max(1, int(n * _SCALE))
 
 
-FUZZ = settings(max_examples=examples(250), deadline=2000,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=examples(250),
+    deadline=2000,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 
 
 def record(reader, outcome):
@@ -52,10 +58,35 @@ def record(reader, outcome):
 
 def _error_kind(exc):
     text = str(exc)
-    for key in ("no data rows", "no feature columns", "beyond the 64-bit", "truncated", "magic",
-                "type code", "dimensions", "unexpected bytes", "gzip", "max_bytes", "more than a",
-                "no column", "non-numeric", "empty", "fields", "finite", "not UTF-8", "malformed", "twice", "not an NPZ", "no array",
-                "objects", "declares", "shape", "dtype", "label", "not a valid .npy"):
+    for key in (
+        "no data rows",
+        "no feature columns",
+        "beyond the 64-bit",
+        "truncated",
+        "magic",
+        "type code",
+        "dimensions",
+        "unexpected bytes",
+        "gzip",
+        "max_bytes",
+        "more than a",
+        "no column",
+        "non-numeric",
+        "empty",
+        "fields",
+        "finite",
+        "not UTF-8",
+        "malformed",
+        "twice",
+        "not an NPZ",
+        "no array",
+        "objects",
+        "declares",
+        "shape",
+        "dtype",
+        "label",
+        "not a valid .npy",
+    ):
         if key in text:
             return key
     return "other"
@@ -72,7 +103,7 @@ def damaged(draw, data: bytes):
             i = draw(st.integers(0, len(b) - 1))
             b[i] ^= draw(st.integers(1, 255))
         elif op == "cut" and b:
-            b = b[:draw(st.integers(0, len(b) - 1))]
+            b = b[: draw(st.integers(0, len(b) - 1))]
         elif op == "insert":
             i = draw(st.integers(0, len(b)))
             b[i:i] = draw(st.binary(min_size=1, max_size=8))
@@ -80,7 +111,7 @@ def damaged(draw, data: bytes):
             b += draw(st.binary(min_size=1, max_size=32))
         elif op == "zero-run" and b:
             i = draw(st.integers(0, len(b) - 1))
-            b[i:i + draw(st.integers(1, 16))] = bytes(min(16, len(b) - i))
+            b[i : i + draw(st.integers(1, 16))] = bytes(min(16, len(b) - i))
     return bytes(b)
 
 
@@ -95,9 +126,9 @@ def parse_idx(raw: bytes):
     ndim = raw[3]
     if len(raw) < 4 + 4 * ndim:
         return None
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(IDX_CODES[raw[2]])
-    body = raw[4 + 4 * ndim:]
+    body = raw[4 + 4 * ndim :]
     if len(body) != math.prod(shape) * dtype.itemsize:
         return None
     return np.frombuffer(body, dtype=dtype).reshape(shape)
@@ -113,7 +144,7 @@ def idx_files(draw):
     n = math.prod(shape) * dtype.itemsize
     body = draw(st.binary(min_size=n, max_size=n))
     header = bytes([0, 0, code, ndim]) + struct.pack(f">{ndim}I", *shape)
-    if draw(st.integers(0, 5)) == 0:   # a forged header: huge sizes over a small body
+    if draw(st.integers(0, 5)) == 0:  # a forged header: huge sizes over a small body
         dims = [draw(st.sampled_from([2**32 - 1, 2**31, 10**6, 60000])) for _ in range(ndim)]
         header = bytes([0, 0, code, ndim]) + struct.pack(f">{ndim}I", *dims)
     raw = header + body
@@ -138,12 +169,13 @@ def test_read_idx_loads_or_raises_dataset_error(tmp_path_factory, case, magic):
     except DatasetError as exc:
         if plain is not None:
             ref = parse_idx(plain)
-            assert ref is None or (magic is not None and int.from_bytes(plain[:4], "big")
-                                   != magic), f"a valid IDX file was refused: {exc}"
+            assert ref is None or (
+                magic is not None and int.from_bytes(plain[:4], "big") != magic
+            ), f"a valid IDX file was refused: {exc}"
         record("read_idx", f"DatasetError ({_error_kind(exc)})")
         return
     if plain is None:
-        plain = gzip.decompress(blob)   # damage that left a valid gzip stream
+        plain = gzip.decompress(blob)  # damage that left a valid gzip stream
     ref = parse_idx(plain)
     assert ref is not None, "bytes that are not a valid IDX file were loaded"
     assert magic is None or int.from_bytes(plain[:4], "big") == magic
@@ -173,33 +205,69 @@ def test_forged_idx_header_allocates_nothing_large(tmp_path, compress):
 CELL = st.one_of(
     st.integers(-5, 20).map(str),
     st.floats(-1e6, 1e6, allow_nan=False).map(repr),
-    st.sampled_from(["nan", "inf", "-inf", "", " ", "1e400", "0x10", "1_000", "+3", ".5",
-                     " 7 ", "３", "TRUE", "a", "cat", "é", '"4"', '"1,2"', '"x\ny"', "2.0",
-                     "-1", "1e-320", "1e300", "99999999999999999999", "-9223372036854775809"]),
+    st.sampled_from(
+        [
+            "nan",
+            "inf",
+            "-inf",
+            "",
+            " ",
+            "1e400",
+            "0x10",
+            "1_000",
+            "+3",
+            ".5",
+            " 7 ",
+            "３",
+            "TRUE",
+            "a",
+            "cat",
+            "é",
+            '"4"',
+            '"1,2"',
+            '"x\ny"',
+            "2.0",
+            "-1",
+            "1e-320",
+            "1e300",
+            "99999999999999999999",
+            "-9223372036854775809",
+        ]
+    ),
 )
-NAME = st.one_of(st.sampled_from(["a", "b", "label", "x1", "", " a ", "é", "a,b", '"q"']),
-                 st.text(alphabet="abcxyz_ ", min_size=1, max_size=4))
+NAME = st.one_of(
+    st.sampled_from(["a", "b", "label", "x1", "", " a ", "é", "a,b", '"q"']),
+    st.text(alphabet="abcxyz_ ", min_size=1, max_size=4),
+)
 
 
 @st.composite
 def csv_texts(draw):
     """(text or bytes, target, features, delimiter)."""
     delim = draw(st.sampled_from([",", ",", ",", ";", "\t"]))
-    tidy = draw(st.booleans())   # distinct names, full rows of numbers, a label column
+    tidy = draw(st.booleans())  # distinct names, full rows of numbers, a label column
     if tidy:
         header = [f"c{j}" for j in range(draw(st.integers(1, 4)))] + ["label"]
     else:
         header = draw(st.lists(NAME, min_size=1, max_size=5))
     width = len(header)
-    label = draw(st.sampled_from([st.integers(0, 4).map(str), st.integers(-3, 3).map(str),
-                                  st.sampled_from(["cat", "dog", " cat"]),
-                                  st.floats(-5, 5, allow_nan=False).map(repr),
-                                  st.sampled_from(["1.0", "2", "3.0"])]))
+    label = draw(
+        st.sampled_from(
+            [
+                st.integers(0, 4).map(str),
+                st.integers(-3, 3).map(str),
+                st.sampled_from(["cat", "dog", " cat"]),
+                st.floats(-5, 5, allow_nan=False).map(repr),
+                st.sampled_from(["1.0", "2", "3.0"]),
+            ]
+        )
+    )
     rows = []
     for _ in range(draw(st.integers(1 if tidy else 0, 6))):
         if tidy:
-            number = st.one_of(st.integers(-99, 99).map(str),
-                               st.floats(-1e3, 1e3, allow_nan=False).map(repr))
+            number = st.one_of(
+                st.integers(-99, 99).map(str), st.floats(-1e3, 1e3, allow_nan=False).map(repr)
+            )
             rows.append([draw(number) for _ in range(width - 1)] + [draw(label)])
             if draw(st.integers(0, 14)) == 0:
                 rows[-1][draw(st.integers(0, width - 1))] = draw(CELL)
@@ -211,13 +279,20 @@ def csv_texts(draw):
     writer.writerow(header)
     for r in rows:
         if draw(st.integers(0, 9)) == 0:
-            out.write("\n")   # blank line
+            out.write("\n")  # blank line
         writer.writerow(r)
     text = out.getvalue()
     if draw(st.integers(0, 9)) == 0:
         text = "\ufeff" + text
-    target = "label" if tidy and draw(st.integers(0, 3)) else draw(st.one_of(
-        st.sampled_from(header), st.just("missing"), st.none(), st.sampled_from(header)))
+    target = (
+        "label"
+        if tidy and draw(st.integers(0, 3))
+        else draw(
+            st.one_of(
+                st.sampled_from(header), st.just("missing"), st.none(), st.sampled_from(header)
+            )
+        )
+    )
     features = None
     if draw(st.integers(0, 4)) == 0:
         features = draw(st.lists(st.sampled_from(header + ["nope"]), max_size=3))
@@ -261,18 +336,22 @@ def test_load_csv_loads_or_raises_dataset_error(tmp_path_factory, case):
         # Documented for the arguments (not the file): a delimiter that is not one character,
         # features naming the target column.
         assert (len(delim) != 1 and "delimiter" in str(exc)) or (
-            features is not None and "features" in str(exc)), f"{type(exc).__name__}: {exc}"
+            features is not None and "features" in str(exc)
+        ), f"{type(exc).__name__}: {exc}"
         record("load_csv", f"{type(exc).__name__} naming the argument")
         return
     X, y = result
     # An independent parse of the same bytes with the csv module.
     text = data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-    header = [h.strip() for h in rows[0]]            # the first row, whatever it holds
+    header = [h.strip() for h in rows[0]]  # the first row, whatever it holds
     body = [r for r in rows[1:] if r and not (len(r) == 1 and not r[0].strip())]
     t = header.index(target) if target is not None else None
-    cols = ([header.index(f) for f in features] if features is not None
-            else [j for j in range(len(header)) if j != t])
+    cols = (
+        [header.index(f) for f in features]
+        if features is not None
+        else [j for j in range(len(header)) if j != t]
+    )
     expected = np.array([[_float_or_none(r[j]) for j in cols] for r in body], dtype=float)
     assert X.dtype == np.float64 and X.shape == (len(body), len(cols))
     assert np.isfinite(X).all()
@@ -283,13 +362,13 @@ def test_load_csv_loads_or_raises_dataset_error(tmp_path_factory, case):
     else:
         assert len(y) == len(body)
         labels = [r[t] for r in body]
-        if result.classes is not None:   # mapped labels: y indexes the distinct labels
+        if result.classes is not None:  # mapped labels: y indexes the distinct labels
             assert y.dtype.kind == "i"
             assert all(_same_label(str(result.classes[i]), lab) for i, lab in zip(y, labels))
             assert len(result.classes) == len({str(result.classes[i]) for i in y})
-        elif y.dtype.kind == "i":        # the file's own class indices, kept as they are
+        elif y.dtype.kind == "i":  # the file's own class indices, kept as they are
             assert y.min() >= 0 and [float(lab) for lab in labels] == y.tolist()
-        else:                            # regression targets
+        else:  # regression targets
             assert y.dtype == np.float64 and [float(lab) for lab in labels] == y.tolist()
     record("load_csv", "loaded (equal to csv module parse)")
 
@@ -306,18 +385,36 @@ class _Payload:
 
 
 ARRAYS = st.one_of(
-    st.builds(lambda n, k, s: np.random.default_rng(s).normal(size=(n, k)),
-              st.integers(0, 5), st.integers(0, 4), st.integers(0, 99)),
-    st.builds(lambda n, s: np.random.default_rng(s).integers(-2, 5, n), st.integers(0, 6),
-              st.integers(0, 99)),
+    st.builds(
+        lambda n, k, s: np.random.default_rng(s).normal(size=(n, k)),
+        st.integers(0, 5),
+        st.integers(0, 4),
+        st.integers(0, 99),
+    ),
+    st.builds(
+        lambda n, s: np.random.default_rng(s).integers(-2, 5, n),
+        st.integers(0, 6),
+        st.integers(0, 99),
+    ),
     st.builds(lambda n: np.array(list("abcab"[:n])), st.integers(0, 5)),
     st.builds(lambda n: np.array([b"a", b"\xff\xfe", b"b"][:n]), st.integers(0, 3)),
-    st.sampled_from([np.array(1.5), np.zeros((2, 2, 2)), np.array([[np.nan, 1.0]]),
-                     np.array([[np.inf, 0.0]]), np.array([True, False]),
-                     np.array([1 + 2j, 3j]), np.zeros((3, 2), dtype=np.float16),
-                     np.zeros((2, 0)), np.zeros(3, dtype=[("a", "f4")]),
-                     np.array([[1e308, -1e308]]), np.arange(3, dtype=np.uint64) * 2**62,
-                     np.array([1e300, 0.0, 2.0]), np.array(["a", "a", "b"])]),
+    st.sampled_from(
+        [
+            np.array(1.5),
+            np.zeros((2, 2, 2)),
+            np.array([[np.nan, 1.0]]),
+            np.array([[np.inf, 0.0]]),
+            np.array([True, False]),
+            np.array([1 + 2j, 3j]),
+            np.zeros((3, 2), dtype=np.float16),
+            np.zeros((2, 0)),
+            np.zeros(3, dtype=[("a", "f4")]),
+            np.array([[1e308, -1e308]]),
+            np.arange(3, dtype=np.uint64) * 2**62,
+            np.array([1e300, 0.0, 2.0]),
+            np.array(["a", "a", "b"]),
+        ]
+    ),
 )
 
 
@@ -329,9 +426,13 @@ def good_arrays(draw):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, k)).astype(draw(st.sampled_from(["f8", "f4", "i8", "u1"])))
     kind = draw(st.sampled_from(["int", "str", "float", "neg", "2d"]))
-    y = {"int": rng.integers(0, 4, n), "str": np.array(list("xyz"))[rng.integers(0, 3, n)],
-         "float": rng.normal(size=n), "neg": rng.integers(-3, 2, n),
-         "2d": rng.normal(size=(n, 2))}[kind]
+    y = {
+        "int": rng.integers(0, 4, n),
+        "str": np.array(list("xyz"))[rng.integers(0, 3, n)],
+        "float": rng.normal(size=n),
+        "neg": rng.integers(-3, 2, n),
+        "2d": rng.normal(size=(n, 2)),
+    }[kind]
     arrays = {"X": X, "y": y}
     if draw(st.booleans()):
         arrays["feature_names"] = np.array([f"f{j}" for j in range(k)])
@@ -350,8 +451,7 @@ def npz_files(draw, payload_path):
             if draw(st.integers(0, 4)) or key in ("X", "y") and draw(st.booleans()):
                 arrays[key] = draw(ARRAYS)
     if draw(st.integers(0, 9)) == 0:
-        arrays[draw(st.sampled_from(["X", "y"]))] = np.array([_Payload(payload_path)],
-                                                             dtype=object)
+        arrays[draw(st.sampled_from(["X", "y"]))] = np.array([_Payload(payload_path)], dtype=object)
     buf = io.BytesIO()
     saver = np.savez_compressed if draw(st.booleans()) else np.savez
     saver(buf, **arrays)
@@ -393,8 +493,9 @@ def test_load_npz_loads_or_raises_dataset_error(tmp_path_factory, data):
 
 def test_npz_pickle_payload_in_y_is_never_unpickled(tmp_path):
     target = tmp_path / "created-by-unpickling"
-    np.savez(tmp_path / "p.npz", X=np.zeros((2, 2)),
-             y=np.array([_Payload(str(target))], dtype=object))
+    np.savez(
+        tmp_path / "p.npz", X=np.zeros((2, 2)), y=np.array([_Payload(str(target))], dtype=object)
+    )
     with pytest.raises(DatasetError, match="object|pickle"):
         ds.load_npz(tmp_path / "p.npz")
     assert not target.exists()
@@ -414,11 +515,14 @@ def test_csv_labels_beyond_int64_are_a_dataset_error(tmp_path, label):
         ds.load_csv(path, "label")
 
 
-@pytest.mark.parametrize("arrays, match", [
-    ({"y": np.array([1e300, 0.0])}, r"y\[0\].*beyond the 64-bit"),
-    ({"y": np.array([b"a", b"\xff"])}, "not UTF-8"),
-    ({"y": np.array(["a", "b"]), "classes": np.array(["a", "a", "b"])}, "'classes'.*repeated"),
-])
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        ({"y": np.array([1e300, 0.0])}, r"y\[0\].*beyond the 64-bit"),
+        ({"y": np.array([b"a", b"\xff"])}, "not UTF-8"),
+        ({"y": np.array(["a", "b"]), "classes": np.array(["a", "a", "b"])}, "'classes'.*repeated"),
+    ],
+)
 def test_npz_label_problems_are_a_dataset_error(tmp_path, arrays, match):
     np.savez(tmp_path / "d.npz", X=np.zeros((2, 1)), **arrays)
     with pytest.raises(DatasetError, match=match):

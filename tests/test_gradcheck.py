@@ -17,8 +17,12 @@ HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.ele
 OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
 # Cross-entropies are defined only for outputs in (0, 1): sigmoid or softmax.
 PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
-PAIRS = [(out, loss) for loss in sorted(losses.LOSSES) for out in OUTPUTS
-         if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS]
+PAIRS = [
+    (out, loss)
+    for loss in sorted(losses.LOSSES)
+    for out in OUTPUTS
+    if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS
+]
 HIDDEN_WIDTHS = [4, 3, 5]
 
 
@@ -50,8 +54,14 @@ def well_posed_net(sizes, hidden, output, loss, m, seed, tries=300):
     """
     rng = np.random.default_rng(seed)
     for _ in range(tries):
-        net = Network(sizes, activation=hidden, output_activation=output, loss=loss,
-                      init="scaled_normal", seed=rng)
+        net = Network(
+            sizes,
+            activation=hidden,
+            output_activation=output,
+            loss=loss,
+            init="scaled_normal",
+            seed=rng,
+        )
         for b in net.biases:
             b[...] = 0.5 * rng.standard_normal(b.shape)
         X = rng.normal(size=(m, sizes[0]))
@@ -62,7 +72,9 @@ def well_posed_net(sizes, hidden, output, loss, m, seed, tries=300):
         smallest = min(np.abs(t).max() for t in [*g.weights, *g.biases])
         if smallest >= 2e-3 * max(1.0, g.cost):
             return net, X, Y
-    raise AssertionError(f"no well-posed draw for {sizes} {hidden}/{output}/{loss} in {tries} tries")
+    raise AssertionError(
+        f"no well-posed draw for {sizes} {hidden}/{output}/{loss} in {tries} tries"
+    )
 
 
 @pytest.mark.parametrize("m", [1, 3, 7])
@@ -80,10 +92,16 @@ def test_backprop_matches_finite_differences(hidden, output, loss, depth, m):
     assert min(np.abs(g).max() for g in report.analytic.values()) > 0
 
 
-@pytest.mark.parametrize("spec", [
-    {"name": "leaky_relu", "alpha": 0.2}, {"name": "leaky_relu", "alpha": 1.5},
-    {"name": "swish", "beta": 2.5}, {"name": "swish", "beta": 0.4},
-], ids=lambda s: f"{s['name']}-{list(s.values())[1]}")
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"name": "leaky_relu", "alpha": 0.2},
+        {"name": "leaky_relu", "alpha": 1.5},
+        {"name": "swish", "beta": 2.5},
+        {"name": "swish", "beta": 0.4},
+    ],
+    ids=lambda s: f"{s['name']}-{list(s.values())[1]}",
+)
 @pytest.mark.parametrize("where", ["hidden", "output"])
 def test_parametrised_activations(spec, where):
     act = activations.get(dict(spec))
@@ -92,8 +110,15 @@ def test_parametrised_activations(spec, where):
     assert max(gradcheck(net, X, Y).errors.values()) <= TOL
 
 
-@pytest.mark.parametrize("output, loss", [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
-                                          ("softmax", "quadratic"), ("identity", "mse")])
+@pytest.mark.parametrize(
+    "output, loss",
+    [
+        ("softmax", "cross_entropy"),
+        ("sigmoid", "binary_cross_entropy"),
+        ("softmax", "quadratic"),
+        ("identity", "mse"),
+    ],
+)
 def test_one_activation_per_hidden_layer(output, loss):
     net, X, Y = well_posed_net([4, 5, 3, 4, 3], ["tanh", "relu", "swish"], output, loss, 6, 3)
     assert gradcheck(net, X, Y).max_error <= TOL
@@ -160,6 +185,7 @@ def test_report_contents_and_printing():
 
 def test_relative_error_is_scaled_by_the_tensor():
     from deltaprop.gradcheck import _relative_error
+
     num = np.array([1.0, 2.0, -4.0])
     ana = np.array([1.0, 2.0, -4.0 + 4e-6])
     assert _relative_error(num, ana) == pytest.approx(1e-6, rel=1e-9)

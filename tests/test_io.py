@@ -15,24 +15,42 @@ from hypothesis import strategies as st
 
 import deltaprop
 from deltaprop import io as dio
-from deltaprop.io import (ModelFileError, atomic_open, atomic_write_bytes, atomic_write_text,
-                          load, save)
+from deltaprop.io import (
+    ModelFileError,
+    atomic_open,
+    atomic_write_bytes,
+    atomic_write_text,
+    load,
+    save,
+)
 
 ARCHITECTURES = [
     # sizes, hidden activations, output activation, loss, dtype
     ([4, 5, 3], ["tanh"], {"name": "leaky_relu", "alpha": 0.2}, "quadratic", "float32"),
     ([3, 2], [], {"name": "swish", "beta": 2.0}, "mse", "float64"),
-    ([6, 8, 7, 4], [{"name": "leaky_relu", "alpha": 0.01}, "relu"], "softmax", "cross_entropy",
-     "float64"),
+    (
+        [6, 8, 7, 4],
+        [{"name": "leaky_relu", "alpha": 0.01}, "relu"],
+        "softmax",
+        "cross_entropy",
+        "float64",
+    ),
     ([2, 3, 1], ["sigmoid"], "sigmoid", "binary_cross_entropy", "float32"),
     ([5, 9, 9, 9, 2], ["softplus", "tanh", "linear"], "sigmoid", "quadratic", "float64"),
 ]
 
 
-def make_net(sizes=(4, 5, 3), hidden=("tanh",), out="sigmoid", loss="quadratic", dtype="float64",
-             seed=0):
-    return deltaprop.Network(list(sizes), activation=list(hidden), output_activation=out,
-                             loss=loss, dtype=dtype, seed=seed)
+def make_net(
+    sizes=(4, 5, 3), hidden=("tanh",), out="sigmoid", loss="quadratic", dtype="float64", seed=0
+):
+    return deltaprop.Network(
+        list(sizes),
+        activation=list(hidden),
+        output_activation=out,
+        loss=loss,
+        dtype=dtype,
+        seed=seed,
+    )
 
 
 @pytest.fixture
@@ -72,8 +90,11 @@ def forge(path, *, arrays=None, drop=(), meta=None, fix_checksum=True):
         members.pop(name)
     metadata.update(meta or {})
     if fix_checksum:
-        loaded = {n[:-4]: dio._canonical(np.load(stdio.BytesIO(d)))
-                  for n, d in members.items() if n.endswith(".npy")}
+        loaded = {
+            n[:-4]: dio._canonical(np.load(stdio.BytesIO(d)))
+            for n, d in members.items()
+            if n.endswith(".npy")
+        }
         metadata["checksum"]["value"] = dio._checksum(loaded)
     if "metadata.json" in members:
         members["metadata.json"] = json.dumps(metadata).encode()
@@ -86,7 +107,7 @@ def expect_error(path, *fragments):
         load(path)
     message = str(info.value)
     assert message.startswith(f"{path}: "), message
-    problem = message[len(str(path)):]     # the test's own file name must not satisfy a fragment
+    problem = message[len(str(path)) :]  # the test's own file name must not satisfy a fragment
     for fragment in fragments:
         assert fragment.lower() in problem.lower(), message
     return problem
@@ -123,8 +144,9 @@ def test_round_trip_parameters_and_predictions(tmp_path, sizes, hidden, out, los
 
 
 def test_parametrised_activation_survives(tmp_path):
-    net = make_net([3, 4, 2], [{"name": "leaky_relu", "alpha": 0.3}],
-                   {"name": "swish", "beta": 1.5})
+    net = make_net(
+        [3, 4, 2], [{"name": "leaky_relu", "alpha": 0.3}], {"name": "swish", "beta": 1.5}
+    )
     back = load(save(net, tmp_path / "m.npz"))
     assert back.layer_activations[0].alpha == 0.3
     assert back.layer_activations[1].beta == 1.5
@@ -134,16 +156,28 @@ def test_parametrised_activation_survives(tmp_path):
 
 def test_metadata_state_and_extra_round_trip(tmp_path):
     net = make_net()
-    net.history = {"cost": [1.5, 0.25, float("nan")], "accuracy": [0.5, 0.75, None],
-                   "val_cost": [float("inf")]}
+    net.history = {
+        "cost": [1.5, 0.25, float("nan")],
+        "accuracy": [0.5, 0.75, None],
+        "val_cost": [float("inf")],
+    }
     net.training_config = {"lr": np.float32(0.5), "epochs": np.int64(3), "layers": (4, 5, 3)}
-    opt = {"name": "adam", "t": 12, "m": np.arange(net.num_parameters, dtype=np.float64),
-           "per_layer": [np.ones((5, 4), np.float32), np.array([True, False])],
-           "counts": np.array([[1, 2], [3, 4]], dtype=np.int64), "beta": 0.9}
+    opt = {
+        "name": "adam",
+        "t": 12,
+        "m": np.arange(net.num_parameters, dtype=np.float64),
+        "per_layer": [np.ones((5, 4), np.float32), np.array([True, False])],
+        "counts": np.array([[1, 2], [3, 4]], dtype=np.int64),
+        "beta": 0.9,
+    }
     rng = np.random.default_rng(3)
     rng.random(5)
-    extra = {"epoch": 4, "rng": rng.bit_generator.state, "best_score": -float("inf"),
-             "best_theta": net.get_flat() * 2}
+    extra = {
+        "epoch": 4,
+        "rng": rng.bit_generator.state,
+        "best_score": -float("inf"),
+        "best_theta": net.get_flat() * 2,
+    }
     path = save(net, tmp_path / "ckpt.npz", optimizer_state=opt, extra=extra)
     back, opt2, extra2 = load(path, return_state=True)
 
@@ -221,7 +255,7 @@ def test_failed_save_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     def broken(zf, name, arr):
         calls.append(name)
         with zf.open(dio._zipinfo(name), "w") as m:
-            m.write(b"\x93NUMPY partial")       # something already on disk when it fails
+            m.write(b"\x93NUMPY partial")  # something already on disk when it fails
         raise OSError("disk full")
 
     monkeypatch.setattr(dio, "_write_array", broken)
@@ -345,17 +379,18 @@ def test_consistent_tampering_caught_by_sha256(model):
     expect_error(path, "checksum mismatch", "SHA-256")
 
 
-@pytest.mark.parametrize("where", ["central_signature", "local_signature", "member_name",
-                                   "end_record"])
+@pytest.mark.parametrize(
+    "where", ["central_signature", "local_signature", "member_name", "end_record"]
+)
 def test_bit_flip_in_zip_structure(model, where):
     path, _ = model
     data = bytearray(path.read_bytes())
     if where == "central_signature":
         at = data.find(b"PK\x01\x02")
     elif where == "local_signature":
-        at = data.find(b"PK\x03\x04", 10)          # the second member's local header
+        at = data.find(b"PK\x03\x04", 10)  # the second member's local header
     elif where == "member_name":
-        at = data.find(b"b2.npy", data.find(b"PK\x01\x02"))    # name in the central directory
+        at = data.find(b"b2.npy", data.find(b"PK\x01\x02"))  # name in the central directory
     else:
         at = data.find(b"PK\x05\x06")
     assert at > 0
@@ -379,12 +414,15 @@ def test_wrong_format_name(model):
     expect_error(path, "format", "not a deltaprop model")
 
 
-@pytest.mark.parametrize("name, array, fragments", [
-    ("W1", np.zeros((6, 4)), ["W1", "shape (6, 4)", "expected (5, 4)"]),
-    ("b2", np.zeros((3, 1)), ["b2", "shape"]),
-    ("W2", np.zeros((3, 5), np.float32), ["W2", "dtype float32", "float64"]),
-    ("b1", np.zeros(5, np.int64), ["b1", "dtype"]),
-])
+@pytest.mark.parametrize(
+    "name, array, fragments",
+    [
+        ("W1", np.zeros((6, 4)), ["W1", "shape (6, 4)", "expected (5, 4)"]),
+        ("b2", np.zeros((3, 1)), ["b2", "shape"]),
+        ("W2", np.zeros((3, 5), np.float32), ["W2", "dtype float32", "float64"]),
+        ("b1", np.zeros(5, np.int64), ["b1", "dtype"]),
+    ],
+)
 def test_wrong_shape_or_dtype(model, name, array, fragments):
     path, _ = model
     forge(path, arrays={name: array})
@@ -417,10 +455,14 @@ def test_metadata_that_is_not_json_or_describes_nonsense(model):
     write_zip(path, {**members, "metadata.json": b"{not json"})
     expect_error(path, "metadata.json", "not valid JSON")
     meta = json.loads(members["metadata.json"])
-    for bad, fragment in [({"sizes": [4, -5, 3]}, "sizes"), ({"sizes": "4-5-3"}, "sizes"),
-                          ({"activations": ["tanh"]}, "activations"), ({"dtype": "int8"}, "dtype"),
-                          ({"activations": [{"name": "nope"}, "sigmoid"]}, "invalid network"),
-                          ({"checksum": "abc"}, "checksum")]:
+    for bad, fragment in [
+        ({"sizes": [4, -5, 3]}, "sizes"),
+        ({"sizes": "4-5-3"}, "sizes"),
+        ({"activations": ["tanh"]}, "activations"),
+        ({"dtype": "int8"}, "dtype"),
+        ({"activations": [{"name": "nope"}, "sigmoid"]}, "invalid network"),
+        ({"checksum": "abc"}, "checksum"),
+    ]:
         write_zip(path, {**members, "metadata.json": json.dumps({**meta, **bad}).encode()})
         expect_error(path, fragment)
 
@@ -492,17 +534,21 @@ def _raises_model_error(path, *fragments):
     def run():
         with pytest.raises(ModelFileError) as info:
             load(path)
-        problem = str(info.value)[len(str(path)):]
+        problem = str(info.value)[len(str(path)) :]
         for fragment in fragments:
             assert fragment.lower() in problem.lower(), str(info.value)
+
     return run
 
 
-@pytest.mark.parametrize("name, shape, fragments", [
-    ("optimizer.m", (10**12,), ["optimizer.m", "at most"]),
-    ("optimizer.m", (2**40, 2**40), ["optimizer.m", "at most"]),
-    ("W1", (10**6, 10**6), ["W1", "shape"]),
-])
+@pytest.mark.parametrize(
+    "name, shape, fragments",
+    [
+        ("optimizer.m", (10**12,), ["optimizer.m", "at most"]),
+        ("optimizer.m", (2**40, 2**40), ["optimizer.m", "at most"]),
+        ("W1", (10**6, 10**6), ["W1", "shape"]),
+    ],
+)
 def test_forged_npy_header_with_huge_shape(model, name, shape, fragments):
     path, _ = model
     forge(path, arrays={name: _forged_header(shape)}, fix_checksum=False)
@@ -518,8 +564,9 @@ def test_forged_header_length_and_version(model):
     expect_error(path, "optimizer.m", "header")
     forge(path, arrays={"optimizer.m": b"\x93NUMPY\x09\x00" + b"\0" * 80}, fix_checksum=False)
     expect_error(path, "optimizer.m", "version 9.0")
-    forge(path, arrays={"optimizer.m": _forged_header((3,), descr=[("a", "<f8")])},
-          fix_checksum=False)
+    forge(
+        path, arrays={"optimizer.m": _forged_header((3,), descr=[("a", "<f8")])}, fix_checksum=False
+    )
     expect_error(path, "optimizer.m", "dtype")
 
 
@@ -565,26 +612,34 @@ _FUZZ_NET = make_net([3, 4, 2], ["tanh"], "sigmoid", seed=5)
 @pytest.fixture(scope="module")
 def valid_bytes(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "valid.npz"
-    save(_FUZZ_NET, path, optimizer_state={"v": np.ones(_FUZZ_NET.num_parameters), "t": 1},
-         extra={"epoch": 2})
+    save(
+        _FUZZ_NET,
+        path,
+        optimizer_state={"v": np.ones(_FUZZ_NET.num_parameters), "t": 1},
+        extra={"epoch": 2},
+    )
     return path.read_bytes()
 
 
-@settings(max_examples=200, deadline=2000,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=6),
-       cut=st.one_of(st.none(), st.integers(0, 10**6)),
-       insert=st.one_of(st.none(), st.tuples(st.integers(0, 10**6),
-                                             st.binary(min_size=1, max_size=16))))
+@settings(
+    max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=6),
+    cut=st.one_of(st.none(), st.integers(0, 10**6)),
+    insert=st.one_of(
+        st.none(), st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=16))
+    ),
+)
 def test_fuzz_mutated_model_files(tmp_path, valid_bytes, flips, cut, insert):
     data = bytearray(valid_bytes)
     for at, mask in flips:
         data[at % len(data)] ^= mask
     if insert is not None:
         at, chunk = insert
-        data[at % len(data):at % len(data)] = chunk
+        data[at % len(data) : at % len(data)] = chunk
     if cut is not None:
-        del data[cut % (len(data) + 1):]
+        del data[cut % (len(data) + 1) :]
     path = tmp_path / "fuzzed.npz"
     path.write_bytes(bytes(data))
     try:
@@ -598,17 +653,36 @@ def test_fuzz_mutated_model_files(tmp_path, valid_bytes, flips, cut, insert):
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
     | st.text(max_size=12),
-    lambda inner: (st.lists(inner, max_size=4)
-                   | st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-    max_leaves=12)
-_META_KEYS = ["format", "format_version", "sizes", "activations", "loss", "dtype", "seed", "init",
-              "training_config", "history", "optimizer_state", "extra", "checksum"]
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_META_KEYS = [
+    "format",
+    "format_version",
+    "sizes",
+    "activations",
+    "loss",
+    "dtype",
+    "seed",
+    "init",
+    "training_config",
+    "history",
+    "optimizer_state",
+    "extra",
+    "checksum",
+]
 
 
-@settings(max_examples=150, deadline=2000,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(key=st.sampled_from(_META_KEYS), value=_JSON, data=st.data())
 def test_fuzz_forged_metadata_values(tmp_path, valid_bytes, key, value, data):
     # Valid zip, valid CRCs, valid JSON: only the values are hostile, so every semantic check runs.

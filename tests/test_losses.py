@@ -64,11 +64,17 @@ def test_registry_holds_every_required_loss():
         assert issubclass(cls, Loss) and cls.name == name
 
 
-@pytest.mark.parametrize("alias, name", [
-    ("bce", "binary_cross_entropy"), ("ce", "cross_entropy"),
-    ("categorical_cross_entropy", "cross_entropy"), ("squared", "quadratic"),
-    ("QUADRATIC", "quadratic"), ("MSE", "mse"),
-])
+@pytest.mark.parametrize(
+    "alias, name",
+    [
+        ("bce", "binary_cross_entropy"),
+        ("ce", "cross_entropy"),
+        ("categorical_cross_entropy", "cross_entropy"),
+        ("squared", "quadratic"),
+        ("QUADRATIC", "quadratic"),
+        ("MSE", "mse"),
+    ],
+)
 def test_aliases_and_case(alias, name):
     assert losses.get(alias).name == name
 
@@ -120,15 +126,20 @@ def test_known_values():
     assert losses.get("mse").value(a, y)[0] == pytest.approx(0.065, abs=1e-15)
     np.testing.assert_allclose(losses.get("mse").gradient(a, y), [[0.2, -0.3]], atol=1e-15)
     # −[ln(0.8) + ln(0.7)] = 0.5798184952529421
-    assert losses.get("binary_cross_entropy").value(a, y)[0] == pytest.approx(0.5798184952529421, abs=1e-14)
+    assert losses.get("binary_cross_entropy").value(a, y)[0] == pytest.approx(
+        0.5798184952529421, abs=1e-14
+    )
     # −ln(0.7) = 0.35667494393873245
-    assert losses.get("cross_entropy").value(a, y)[0] == pytest.approx(0.35667494393873245, abs=1e-14)
+    assert losses.get("cross_entropy").value(a, y)[0] == pytest.approx(
+        0.35667494393873245, abs=1e-14
+    )
 
 
 def test_mse_is_quadratic_scaled_by_two_over_n(rng):
     a, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
-    np.testing.assert_allclose(losses.get("mse").value(a, y), 2 / 3 * losses.get("quadratic").value(a, y),
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        losses.get("mse").value(a, y), 2 / 3 * losses.get("quadratic").value(a, y), rtol=1e-14
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -270,14 +281,16 @@ def test_plain_value_and_gradient_finite_at_zero_and_one(name, dtype, strict_num
     if name in ("binary_cross_entropy", "cross_entropy"):
         # a wrong prediction with certainty costs a lot, a right one nothing
         assert c[0] > 10
-        assert loss.value(np.array([[1.0, 0.0]], dtype=dtype), np.array([[1.0, 0.0]], dtype=dtype))[0] \
-            == pytest.approx(0.0, abs=1e-6)
+        assert loss.value(np.array([[1.0, 0.0]], dtype=dtype), np.array([[1.0, 0.0]], dtype=dtype))[
+            0
+        ] == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("act, name", FUSED_PAIRS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_fused_finite_for_huge_logits(act, name, dtype, strict_numerics):
     from deltaprop import activations
+
     loss = losses.get(name)
     z = np.array([[1e3, -1e3, 710.0], [-1e3, 0.0, 1e3]], dtype=dtype)
     y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype=dtype)
@@ -305,7 +318,9 @@ def test_float32_in_float32_out(name, rng):
 @pytest.mark.parametrize("bad", [1.5, -0.2])
 def test_bce_rejects_targets_outside_unit_interval(bad):
     Y = np.array([[0.0, 1.0], [0.5, bad]])
-    with pytest.raises(ValueError, match=rf"Y contains {bad}; binary_cross_entropy expects targets in \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=rf"Y contains {bad}; binary_cross_entropy expects targets in \[0, 1\]"
+    ):
         losses.get("bce").check_targets(Y)
 
 

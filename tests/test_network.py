@@ -15,8 +15,12 @@ from deltaprop.activations import ACTIVATIONS
 HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.elementwise)
 OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
 PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
-PAIRS = [(out, loss) for loss in sorted(losses.LOSSES) for out in OUTPUTS
-         if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS]
+PAIRS = [
+    (out, loss)
+    for loss in sorted(losses.LOSSES)
+    for out in OUTPUTS
+    if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS
+]
 
 
 # --------------------------------------------------------------------------- the book's loop
@@ -79,16 +83,16 @@ def book_backprop(weights, biases, acts, loss, x, y):
         J = np.diag(a[:, 0]) - np.dot(a, a.T)
         delta = np.dot(J.T, grad_a)
     else:
-        delta = grad_a * REF_FPRIME[acts[-1]](zs[-1])           # BP1
+        delta = grad_a * REF_FPRIME[acts[-1]](zs[-1])  # BP1
     L = len(weights)
     nabla_w = [None] * L
     nabla_b = [None] * L
     deltas = [None] * L
     deltas[-1] = delta
-    nabla_b[-1] = delta                                          # BP3
-    nabla_w[-1] = np.dot(delta, activations[-2].T)               # BP4
+    nabla_b[-1] = delta  # BP3
+    nabla_w[-1] = np.dot(delta, activations[-2].T)  # BP4
     for l in range(2, L + 1):
-        delta = np.dot(weights[-l + 1].T, delta) * REF_FPRIME[acts[-l]](zs[-l])   # BP2
+        delta = np.dot(weights[-l + 1].T, delta) * REF_FPRIME[acts[-l]](zs[-l])  # BP2
         deltas[-l] = delta
         nabla_b[-l] = delta
         nabla_w[-l] = np.dot(delta, activations[-l - 1].T)
@@ -131,8 +135,14 @@ def assert_agree(actual, reference, tol=1e-12):
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_matrix_path_matches_per_sample_loop(hidden, output, loss):
     rng = np.random.default_rng(zlib.crc32(f"{hidden}{output}{loss}".encode()))
-    net = Network([4, 5, 3, 3], activation=hidden, output_activation=output, loss=loss,
-                  init="scaled_normal", seed=rng)
+    net = Network(
+        [4, 5, 3, 3],
+        activation=hidden,
+        output_activation=output,
+        loss=loss,
+        init="scaled_normal",
+        seed=rng,
+    )
     X = rng.normal(size=(6, 4))
     Y = targets(loss, rng, 6, 3)
     g = net.backprop(X, Y)
@@ -148,8 +158,14 @@ def test_matrix_path_matches_per_sample_loop(hidden, output, loss):
 def test_per_sample_loop_with_mixed_layers(m):
     rng = np.random.default_rng(m)
     acts = ["swish", "tanh", "softplus", "softmax"]
-    net = Network([3, 6, 5, 4, 3], activation=acts[:3], output_activation="softmax",
-                  loss="quadratic", init="scaled_normal", seed=rng)
+    net = Network(
+        [3, 6, 5, 4, 3],
+        activation=acts[:3],
+        output_activation="softmax",
+        loss="quadratic",
+        init="scaled_normal",
+        seed=rng,
+    )
     X = rng.normal(size=(m, 3))
     Y = rng.normal(size=(m, 3))
     g = net.backprop(X, Y)
@@ -177,8 +193,13 @@ def test_softmax_quadratic_uses_the_full_jacobian():
 
 def test_deltas_are_per_sample_before_the_mean():
     rng = np.random.default_rng(0)
-    net = Network([3, 4, 2], activation="tanh", output_activation="sigmoid",
-                  loss="binary_cross_entropy", seed=1)
+    net = Network(
+        [3, 4, 2],
+        activation="tanh",
+        output_activation="sigmoid",
+        loss="binary_cross_entropy",
+        seed=1,
+    )
     X = rng.normal(size=(5, 3))
     Y = rng.uniform(0, 1, (5, 2))
     g = net.backprop(X, Y)
@@ -226,7 +247,9 @@ def test_backprop_result_shapes_and_contents():
     np.testing.assert_array_equal(g.activations[0], X)
     np.testing.assert_allclose(g.activations[-1], net.forward(X), rtol=1e-15)
     np.testing.assert_allclose(g.activations[1], np.maximum(g.zs[0], 0))
-    np.testing.assert_allclose(g.zs[1], g.activations[1] @ net.weights[1].T + net.biases[1], rtol=1e-14)
+    np.testing.assert_allclose(
+        g.zs[1], g.activations[1] @ net.weights[1].T + net.biases[1], rtol=1e-14
+    )
     # cost is the batch mean of ½‖y − a‖²
     expected_cost = np.mean(0.5 * ((Y - net.forward(X)) ** 2).sum(axis=1))
     assert isinstance(g.cost, float)
@@ -241,7 +264,9 @@ def test_backprop_result_shapes_and_contents():
 
 def test_class_labels_equal_one_hot_rows():
     rng = np.random.default_rng(5)
-    net = Network([3, 4, 3], activation="tanh", output_activation="softmax", loss="cross_entropy", seed=0)
+    net = Network(
+        [3, 4, 3], activation="tanh", output_activation="softmax", loss="cross_entropy", seed=0
+    )
     X = rng.normal(size=(6, 3))
     labels = np.array([0, 2, 1, 2, 0, 1])
     onehot = np.eye(3)[labels]
@@ -284,9 +309,9 @@ def test_in_place_writes_change_forward():
     net.biases[0][:] = 0.0
     net.weights[1][...] = [[1.0, 1.0]]
     net.biases[1][...] = 0.5
-    assert net.forward(x)[0, 0] == pytest.approx(3.5, abs=1e-15)           # 1 + 2 + 0.5
-    net.weights[0][1, 0] = 10.0                                             # w_21^1
-    assert net.forward(x)[0, 0] == pytest.approx(13.5, abs=1e-15)          # 1 + (10 + 2) + 0.5
+    assert net.forward(x)[0, 0] == pytest.approx(3.5, abs=1e-15)  # 1 + 2 + 0.5
+    net.weights[0][1, 0] = 10.0  # w_21^1
+    assert net.forward(x)[0, 0] == pytest.approx(13.5, abs=1e-15)  # 1 + (10 + 2) + 0.5
 
 
 def test_item_assignment_changes_forward():
@@ -354,15 +379,17 @@ def test_copy_is_independent():
 @pytest.mark.parametrize("output, loss", PAIRS, ids=[f"{o}-{l}" for o, l in PAIRS])
 def test_float32_network(output, loss):
     rng = np.random.default_rng(8)
-    net32 = Network([3, 4, 3], activation="tanh", output_activation=output, loss=loss,
-                    dtype="float32", seed=3)
-    net64 = Network([3, 4, 3], activation="tanh", output_activation=output, loss=loss,
-                    dtype="float64", seed=3)
+    net32 = Network(
+        [3, 4, 3], activation="tanh", output_activation=output, loss=loss, dtype="float32", seed=3
+    )
+    net64 = Network(
+        [3, 4, 3], activation="tanh", output_activation=output, loss=loss, dtype="float64", seed=3
+    )
     assert net32.dtype == np.float32 and net32.weights[0].dtype == np.float32
     # same draws, rounded to float32
     np.testing.assert_array_equal(net32.get_flat(), net64.get_flat().astype(np.float32))
     net64.set_flat(net32.get_flat().astype(np.float64))
-    X = rng.normal(size=(5, 3))               # float64 input is cast
+    X = rng.normal(size=(5, 3))  # float64 input is cast
     Y = targets(loss, rng, 5, 3)
     out = net32.forward(X)
     assert out.dtype == np.float32
@@ -376,8 +403,14 @@ def test_float32_network(output, loss):
 
 
 def test_float32_with_labels_and_single_sample():
-    net = Network([2, 3, 3], activation="relu", output_activation="softmax",
-                  loss="cross_entropy", dtype="float32", seed=0)
+    net = Network(
+        [2, 3, 3],
+        activation="relu",
+        output_activation="softmax",
+        loss="cross_entropy",
+        dtype="float32",
+        seed=0,
+    )
     g = net.backprop(np.array([0.5, -0.5]), [1])
     assert g.deltas[-1].dtype == np.float32 and g.deltas[-1].shape == (1, 3)
     assert net.forward([0.5, -0.5]).dtype == np.float32
@@ -415,13 +448,20 @@ def test_initialiser_variance(name):
     else:
         assert b.var() == pytest.approx(b_var, rel=0.25)
     if name.endswith("uniform"):
-        bound = np.sqrt(3 * expected)    # U(−r, r) has variance r²/3
+        bound = np.sqrt(3 * expected)  # U(−r, r) has variance r²/3
         assert np.abs(W).max() <= bound
         assert np.abs(W).max() > 0.99 * bound
 
 
-@pytest.mark.parametrize("alias, name", [("xavier", "glorot_uniform"), ("xavier_normal", "glorot_normal"),
-                                         ("lecun", "scaled_normal"), ("book", "normal")])
+@pytest.mark.parametrize(
+    "alias, name",
+    [
+        ("xavier", "glorot_uniform"),
+        ("xavier_normal", "glorot_normal"),
+        ("lecun", "scaled_normal"),
+        ("book", "normal"),
+    ],
+)
 def test_initialiser_aliases(alias, name):
     assert dinit.get(alias) is dinit.get(name)
 
@@ -462,14 +502,18 @@ def test_network_init_choices():
 
 
 def test_unknown_initialiser_lists_names():
-    with pytest.raises(ValueError, match=r"init='glorious' is unknown; expected one of: .*glorot_uniform.*he_normal"):
+    with pytest.raises(
+        ValueError,
+        match=r"init='glorious' is unknown; expected one of: .*glorot_uniform.*he_normal",
+    ):
         Network([2, 3], init="glorious")
 
 
 # --------------------------------------------------------------------------- architecture
 def test_architecture_and_repr():
-    net = Network([4, 6, 5, 3], activation=["relu", "tanh"], output_activation="softmax",
-                  loss="cross_entropy")
+    net = Network(
+        [4, 6, 5, 3], activation=["relu", "tanh"], output_activation="softmax", loss="cross_entropy"
+    )
     assert net.sizes == [4, 6, 5, 3] and net.num_layers == 3
     assert [a.name for a in net.layer_activations] == ["relu", "tanh", "softmax"]
     assert [w.shape for w in net.weights] == [(6, 4), (5, 6), (3, 5)]
@@ -492,8 +536,11 @@ def test_huge_weighted_inputs_give_finite_results_without_warnings(output, loss,
     net.weights[1] = [[500.0, -500.0, 0.0], [-500.0, 500.0, 0.0], [0.0, 0.0, 0.0]]
     net.biases[1] = [0.0, 0.0, 0.0]
     X = np.array([[1.0, 0.0], [0.0, 1.0]])
-    Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]) if loss != "quadratic" else np.array(
-        [[0.0, 1.0, 0.0], [1.0, 0.0, 0.5]])
+    Y = (
+        np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+        if loss != "quadratic"
+        else np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.5]])
+    )
     with strict_numerics():
         g = net.backprop(X, Y)
         out = net.forward(X)
@@ -528,7 +575,7 @@ def test_fused_costs_exact_for_saturated_outputs(strict_numerics):
     net.biases[0] = [0.0]
     with strict_numerics():
         g = net.backprop([[1e3], [-1e3]], [[0.0], [0.0]])
-    assert g.cost == pytest.approx(500.0, rel=1e-15)          # (1000 + 0) / 2
+    assert g.cost == pytest.approx(500.0, rel=1e-15)  # (1000 + 0) / 2
     np.testing.assert_array_equal(g.deltas[0], [[1.0], [0.0]])  # a − y
     # softmax output, logits (1000, 0) against class 1: C_x = 1000
     net = Network([1, 2], activation="softmax", loss="cross_entropy")
@@ -551,7 +598,10 @@ Y_OK = np.zeros((3, 2))
 
 
 def test_wrong_input_width(net):
-    with pytest.raises(ValueError, match=r"X has 5 columns \(features\) but the network's input layer has 4 neurons"):
+    with pytest.raises(
+        ValueError,
+        match=r"X has 5 columns \(features\) but the network's input layer has 4 neurons",
+    ):
         net.forward(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="X has 3 columns"):
         net.backprop(np.zeros((3, 3)), Y_OK)
@@ -560,19 +610,26 @@ def test_wrong_input_width(net):
 
 
 def test_wrong_number_of_dimensions(net):
-    with pytest.raises(ValueError, match=r"X has shape \(2, 3, 4\) \(3-D\); expected a 1-D or 2-D array"):
+    with pytest.raises(
+        ValueError, match=r"X has shape \(2, 3, 4\) \(3-D\); expected a 1-D or 2-D array"
+    ):
         net.forward(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match=r"X is empty \(shape \(0, 4\)\)"):
         net.forward(np.zeros((0, 4)))
 
 
 def test_y_rows_differ_from_x_rows(net):
-    with pytest.raises(ValueError, match=r"Y has shape \(2, 2\); expected \(3, 2\) to match 3 samples"):
+    with pytest.raises(
+        ValueError, match=r"Y has shape \(2, 2\); expected \(3, 2\) to match 3 samples"
+    ):
         net.backprop(X_OK, np.zeros((2, 2)))
 
 
 def test_wrong_y_width(net):
-    with pytest.raises(ValueError, match=r"Y has shape \(3, 5\); expected \(3, 2\) to match 3 samples and the output layer's 2 neurons"):
+    with pytest.raises(
+        ValueError,
+        match=r"Y has shape \(3, 5\); expected \(3, 2\) to match 3 samples and the output layer's 2 neurons",
+    ):
         net.backprop(X_OK, np.zeros((3, 5)))
     with pytest.raises(ValueError, match=r"Y has shape \(3, 5\); expected \(3, 2\)"):
         net.cost(X_OK, np.zeros((3, 5)))
@@ -582,7 +639,9 @@ def test_wrong_y_width(net):
 def test_non_finite_x(net, bad):
     X = X_OK.copy()
     X[1, 2] = bad
-    with pytest.raises(ValueError, match=rf"X contains {bad} at index \(1, 2\); expected finite numbers"):
+    with pytest.raises(
+        ValueError, match=rf"X contains {bad} at index \(1, 2\); expected finite numbers"
+    ):
         net.forward(X)
     with pytest.raises(ValueError, match=rf"X contains {bad} at index \(1, 2\)"):
         net.backprop(X, Y_OK)
@@ -592,27 +651,38 @@ def test_non_finite_x(net, bad):
 def test_non_finite_y(net, bad):
     Y = np.full((3, 2), 0.5)
     Y[2, 0] = bad
-    with pytest.raises(ValueError, match=rf"Y contains {bad} at index \(2, 0\); expected finite numbers"):
+    with pytest.raises(
+        ValueError, match=rf"Y contains {bad} at index \(2, 0\); expected finite numbers"
+    ):
         net.backprop(X_OK, Y)
 
 
-@pytest.mark.parametrize("bad, pattern", [
-    (np.array([["a", "b", "c", "d"]]), r"X has dtype <U1 .*expected an array of real numbers"),
-    (np.array([[1, None, 2, 3]], dtype=object), r"X has dtype object .*expected an array of real numbers"),
-    (np.ones((1, 4), dtype=complex), r"X has complex dtype complex128; expected real numbers"),
-    (np.ones((1, 4), dtype=bool), r"X has boolean dtype; expected numbers"),
-    (None, r"X is None; expected an array of numbers"),
-])
+@pytest.mark.parametrize(
+    "bad, pattern",
+    [
+        (np.array([["a", "b", "c", "d"]]), r"X has dtype <U1 .*expected an array of real numbers"),
+        (
+            np.array([[1, None, 2, 3]], dtype=object),
+            r"X has dtype object .*expected an array of real numbers",
+        ),
+        (np.ones((1, 4), dtype=complex), r"X has complex dtype complex128; expected real numbers"),
+        (np.ones((1, 4), dtype=bool), r"X has boolean dtype; expected numbers"),
+        (None, r"X is None; expected an array of numbers"),
+    ],
+)
 def test_non_numeric_x(net, bad, pattern):
     with pytest.raises(TypeError, match=pattern):
         net.forward(bad)
 
 
-@pytest.mark.parametrize("bad, pattern", [
-    (np.array([["a", "b"]] * 3), r"Y has dtype <U1 .*expected an array of real numbers"),
-    (np.ones((3, 2), dtype=complex), r"Y has complex dtype"),
-    (np.ones((3, 2), dtype=bool), r"Y has boolean dtype"),
-])
+@pytest.mark.parametrize(
+    "bad, pattern",
+    [
+        (np.array([["a", "b"]] * 3), r"Y has dtype <U1 .*expected an array of real numbers"),
+        (np.ones((3, 2), dtype=complex), r"Y has complex dtype"),
+        (np.ones((3, 2), dtype=bool), r"Y has boolean dtype"),
+    ],
+)
 def test_non_numeric_y(net, bad, pattern):
     with pytest.raises(TypeError, match=pattern):
         net.backprop(X_OK, bad)
@@ -624,7 +694,10 @@ def test_ragged_input(net):
 
 
 def test_unknown_activation_lists_valid_names():
-    with pytest.raises(ValueError, match=r"activation='sigmoidal' is unknown; expected one of: identity, leaky_relu, .*tanh") as info:
+    with pytest.raises(
+        ValueError,
+        match=r"activation='sigmoidal' is unknown; expected one of: identity, leaky_relu, .*tanh",
+    ) as info:
         Network([2, 3, 1], activation="sigmoidal")
     for name in ACTIVATIONS:
         assert name in str(info.value)
@@ -633,28 +706,37 @@ def test_unknown_activation_lists_valid_names():
 
 
 def test_unknown_loss_lists_valid_names():
-    with pytest.raises(ValueError, match=r"loss='hinge' is unknown; expected one of: binary_cross_entropy, cross_entropy, mse, quadratic"):
+    with pytest.raises(
+        ValueError,
+        match=r"loss='hinge' is unknown; expected one of: binary_cross_entropy, cross_entropy, mse, quadratic",
+    ):
         Network([2, 3, 1], loss="hinge")
 
 
-@pytest.mark.parametrize("sizes, error, pattern", [
-    ([5], ValueError, r"sizes=\[5\] has 1 entries; expected at least 2"),
-    ([], ValueError, r"sizes=\[\] has 0 entries; expected at least 2"),
-    ([3, 0, 2], ValueError, r"sizes\[1\]=0 is invalid; expected an integer >= 1"),
-    ([3, -4, 2], ValueError, r"sizes\[1\]=-4 is invalid; expected an integer >= 1"),
-    ([3, 4, 2.5], ValueError, r"sizes\[2\]=2.5 is invalid; expected an integer >= 1"),
-    ([3, "4", 2], ValueError, r"sizes\[1\]='4' is invalid; expected an integer >= 1"),
-    ([True, 2], ValueError, r"sizes\[0\]=True is invalid; expected an integer >= 1"),
-    (7, TypeError, r"sizes=7 is invalid; expected a list of layer widths"),
-    ("784,30,10", TypeError, r"sizes='784,30,10' is invalid; expected a list of layer widths"),
-])
+@pytest.mark.parametrize(
+    "sizes, error, pattern",
+    [
+        ([5], ValueError, r"sizes=\[5\] has 1 entries; expected at least 2"),
+        ([], ValueError, r"sizes=\[\] has 0 entries; expected at least 2"),
+        ([3, 0, 2], ValueError, r"sizes\[1\]=0 is invalid; expected an integer >= 1"),
+        ([3, -4, 2], ValueError, r"sizes\[1\]=-4 is invalid; expected an integer >= 1"),
+        ([3, 4, 2.5], ValueError, r"sizes\[2\]=2.5 is invalid; expected an integer >= 1"),
+        ([3, "4", 2], ValueError, r"sizes\[1\]='4' is invalid; expected an integer >= 1"),
+        ([True, 2], ValueError, r"sizes\[0\]=True is invalid; expected an integer >= 1"),
+        (7, TypeError, r"sizes=7 is invalid; expected a list of layer widths"),
+        ("784,30,10", TypeError, r"sizes='784,30,10' is invalid; expected a list of layer widths"),
+    ],
+)
 def test_bad_sizes(sizes, error, pattern):
     with pytest.raises(error, match=pattern):
         Network(sizes)
 
 
 def test_softmax_on_a_hidden_layer():
-    with pytest.raises(ValueError, match=r"activation 'softmax' on hidden layer 1 is not allowed; .*output layer only"):
+    with pytest.raises(
+        ValueError,
+        match=r"activation 'softmax' on hidden layer 1 is not allowed; .*output layer only",
+    ):
         Network([3, 4, 2], activation="softmax")
     with pytest.raises(ValueError, match=r"activation 'softmax' on hidden layer 2 is not allowed"):
         Network([3, 4, 4, 2], activation=["relu", "softmax"], output_activation="softmax")
@@ -663,18 +745,25 @@ def test_softmax_on_a_hidden_layer():
 @pytest.mark.parametrize("loss", ["binary_cross_entropy", "cross_entropy"])
 @pytest.mark.parametrize("output", sorted(set(OUTPUTS) - PROBABILITY_OUTPUTS))
 def test_cross_entropy_needs_probability_outputs(loss, output):
-    with pytest.raises(ValueError, match=rf"loss='{loss}' needs outputs in \(0.0, 1.0\) but output_activation='{output}'.*expected output_activation 'sigmoid' or 'softmax'"):
+    with pytest.raises(
+        ValueError,
+        match=rf"loss='{loss}' needs outputs in \(0.0, 1.0\) but output_activation='{output}'.*expected output_activation 'sigmoid' or 'softmax'",
+    ):
         Network([3, 4, 2], activation="relu", output_activation=output, loss=loss)
 
 
 @pytest.mark.parametrize("output", sorted(PROBABILITY_OUTPUTS))
 @pytest.mark.parametrize("loss", ["binary_cross_entropy", "cross_entropy"])
 def test_cross_entropy_accepts_probability_outputs(output, loss):
-    assert Network([3, 4, 2], activation="relu", output_activation=output, loss=loss).loss.name == loss
+    assert (
+        Network([3, 4, 2], activation="relu", output_activation=output, loss=loss).loss.name == loss
+    )
 
 
 def test_activation_list_length_and_output():
-    with pytest.raises(ValueError, match="activation is a list of 1 names but the network has 2 hidden layers"):
+    with pytest.raises(
+        ValueError, match="activation is a list of 1 names but the network has 2 hidden layers"
+    ):
         Network([3, 4, 4, 2], activation=["relu"], output_activation="identity")
     with pytest.raises(ValueError, match="output_activation is required when activation is a list"):
         Network([3, 4, 2], activation=["relu"])
@@ -682,24 +771,35 @@ def test_activation_list_length_and_output():
 
 @pytest.mark.parametrize("dtype", ["float16", "int32", "complex128", "half-precision"])
 def test_unsupported_dtype(dtype):
-    with pytest.raises(ValueError, match=rf"dtype='{dtype}' is not supported; expected 'float32' or 'float64'"):
+    with pytest.raises(
+        ValueError, match=rf"dtype='{dtype}' is not supported; expected 'float32' or 'float64'"
+    ):
         Network([2, 2], dtype=dtype)
 
 
 def test_class_labels_out_of_range():
     net = Network([2, 3], activation="softmax", loss="cross_entropy", seed=0)
     X = np.zeros((3, 2))
-    with pytest.raises(ValueError, match=r"Y contains class label 3 but the output layer has 3 neurons; expected labels in \[0, 2\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"Y contains class label 3 but the output layer has 3 neurons; expected labels in \[0, 2\]",
+    ):
         net.backprop(X, [0, 3, 1])
-    with pytest.raises(ValueError, match=r"Y contains class label -1 but the output layer has 3 neurons"):
+    with pytest.raises(
+        ValueError, match=r"Y contains class label -1 but the output layer has 3 neurons"
+    ):
         net.cost(X, [0, -1, 1])
-    with pytest.raises(ValueError, match=r"Y contains 1.5; expected integer class labels in \[0, 2\]"):
+    with pytest.raises(
+        ValueError, match=r"Y contains 1.5; expected integer class labels in \[0, 2\]"
+    ):
         net.backprop(X, [0, 1.5, 1])
 
 
 def test_targets_outside_the_loss_domain():
     bce = Network([2, 2], activation="sigmoid", loss="binary_cross_entropy", seed=0)
-    with pytest.raises(ValueError, match=r"Y contains 1.2; binary_cross_entropy expects targets in \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"Y contains 1.2; binary_cross_entropy expects targets in \[0, 1\]"
+    ):
         bce.backprop(np.zeros((2, 2)), [[0.0, 1.2], [1.0, 0.0]])
     ce = Network([2, 2], activation="softmax", loss="cross_entropy", seed=0)
     with pytest.raises(ValueError, match=r"Y contains -1.0; cross_entropy expects targets >= 0"):
@@ -710,7 +810,9 @@ def test_wrong_shaped_parameter_assignment(net):
     before = net.get_flat()
     with pytest.raises(ValueError, match=r"weights\[0\] has shape \(4, 3\); expected \(3, 4\)"):
         net.weights[0] = np.zeros((4, 3))
-    with pytest.raises(ValueError, match=r"weights\[1\] has shape \(6,\) \(1-D\); expected a 2-D array"):
+    with pytest.raises(
+        ValueError, match=r"weights\[1\] has shape \(6,\) \(1-D\); expected a 2-D array"
+    ):
         net.weights[1] = np.zeros(6)
     with pytest.raises(ValueError, match=r"biases\[0\] has shape \(4,\); expected \(3,\)"):
         net.biases[0] = np.zeros(4)

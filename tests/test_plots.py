@@ -10,8 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from deltaprop import Network
-from deltaprop import plots
+from deltaprop import Network, plots
 from deltaprop.plots import confusion_matrix, infer_image_shape
 from deltaprop.training import fit
 
@@ -27,8 +26,10 @@ def _png_size(path):
 
 # ---------------------------------------------------------------------- no matplotlib needed
 def test_importing_deltaprop_does_not_import_matplotlib():
-    code = ("import sys, deltaprop, deltaprop.plots, deltaprop.diagnostics, deltaprop.report; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    code = (
+        "import sys, deltaprop, deltaprop.plots, deltaprop.diagnostics, deltaprop.report; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -37,9 +38,7 @@ def test_confusion_matrix_against_hand_count():
     y_true = [0, 0, 1, 1, 1, 2, 2, 2, 2]
     y_pred = [0, 1, 1, 1, 2, 2, 0, 2, 2]
     # true 0: predicted 0 once, 1 once; true 1: 1 twice, 2 once; true 2: 0 once, 2 three times
-    expected = np.array([[1, 1, 0],
-                         [0, 2, 1],
-                         [1, 0, 3]])
+    expected = np.array([[1, 1, 0], [0, 2, 1], [1, 0, 3]])
     cm = confusion_matrix(y_true, y_pred, 3)
     np.testing.assert_array_equal(cm, expected)
     assert cm.dtype == np.int64
@@ -47,8 +46,9 @@ def test_confusion_matrix_against_hand_count():
     padded = confusion_matrix(y_true, y_pred, 5)
     assert padded.shape == (5, 5) and padded[:3, :3].tolist() == expected.tolist()
     assert padded[3:].sum() == 0 and padded[:, 3:].sum() == 0
-    np.testing.assert_array_equal(confusion_matrix(np.array([2.0, 0.0]), [2, 2], 3),
-                                  [[0, 0, 1], [0, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(
+        confusion_matrix(np.array([2.0, 0.0]), [2, 2], 3), [[0, 0, 1], [0, 0, 0], [0, 0, 1]]
+    )
 
 
 def test_confusion_matrix_random_against_loop():
@@ -61,21 +61,26 @@ def test_confusion_matrix_random_against_loop():
     np.testing.assert_array_equal(confusion_matrix(t, p, 7), ref)
 
 
-@pytest.mark.parametrize("y_true, y_pred, k, match", [
-    ([0, 1], [0], 2, "one prediction per label"),
-    ([0, 3], [0, 1], 3, "class 3"),
-    ([0, -1], [0, 1], 2, "non-negative"),
-    ([0, 0.5], [0, 1], 2, "non-negative integer"),
-    ([[0, 1]], [[0, 1]], 2, "1-D"),
-    ([0, 1], [0, 1], 0, "n_classes"),
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred, k, match",
+    [
+        ([0, 1], [0], 2, "one prediction per label"),
+        ([0, 3], [0, 1], 3, "class 3"),
+        ([0, -1], [0, 1], 2, "non-negative"),
+        ([0, 0.5], [0, 1], 2, "non-negative integer"),
+        ([[0, 1]], [[0, 1]], 2, "1-D"),
+        ([0, 1], [0, 1], 0, "n_classes"),
+    ],
+)
 def test_confusion_matrix_bad_input(y_true, y_pred, k, match):
     with pytest.raises(ValueError, match=match):
         confusion_matrix(y_true, y_pred, k)
 
 
-@pytest.mark.parametrize("n, expected", [(784, (28, 28)), (64, (8, 8)), (2, None), (16, None),
-                                         (50, None), (100, (10, 10))])
+@pytest.mark.parametrize(
+    "n, expected",
+    [(784, (28, 28)), (64, (8, 8)), (2, None), (16, None), (50, None), (100, (10, 10))],
+)
 def test_infer_image_shape_from_feature_count(n, expected):
     assert infer_image_shape(None, n) == expected
 
@@ -87,8 +92,10 @@ def test_infer_image_shape_prefers_the_dataset():
 
 
 # ---------------------------------------------------------------------- figures
-requires_mpl = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
-                                  reason="matplotlib (the plots extra) is not installed")
+requires_mpl = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None,
+    reason="matplotlib (the plots extra) is not installed",
+)
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +105,29 @@ def digits_run():
         pytest.skip("the embedded digits file is absent")
     d = np.load(DIGITS_NPZ)
     X, y = d["X"] / 16.0, d["y"].astype(np.int64)
-    ds = SimpleNamespace(name="digits", X_train=X[:1200], y_train=y[:1200], X_val=X[1200:1500],
-                         y_val=y[1200:1500], X_test=X[1500:], y_test=y[1500:], image_shape=(8, 8),
-                         classes=None)
+    ds = SimpleNamespace(
+        name="digits",
+        X_train=X[:1200],
+        y_train=y[:1200],
+        X_val=X[1200:1500],
+        y_val=y[1200:1500],
+        X_test=X[1500:],
+        y_test=y[1500:],
+        image_shape=(8, 8),
+        classes=None,
+    )
     net = Network([64, 20, 15, 10], activation="sigmoid", loss="binary_cross_entropy", seed=0)
-    history = fit(net, ds.X_train, ds.y_train, epochs=4, batch_size=10, lr=0.5,
-                  validation_data=(ds.X_val, ds.y_val), diagnostics=True, seed=0)
+    history = fit(
+        net,
+        ds.X_train,
+        ds.y_train,
+        epochs=4,
+        batch_size=10,
+        lr=0.5,
+        validation_data=(ds.X_val, ds.y_val),
+        diagnostics=True,
+        seed=0,
+    )
     return net, history, ds
 
 
@@ -114,20 +138,21 @@ def test_write_plots_writes_valid_pngs(digits_run, tmp_path):
     paths = plots.write_plots(net, history, out, dataset=ds)
     names = [p.name for p in paths]
     assert names == [n + ".png" for n in plots.PLOT_NAMES]
-    assert sorted(f.name for f in out.iterdir()) == sorted(names)   # no temporary files left
+    assert sorted(f.name for f in out.iterdir()) == sorted(names)  # no temporary files left
     sizes = {p.stem: _png_size(p) for p in paths}
     assert sizes["cost"] == (640, 400) and sizes["accuracy"] == (640, 400)
     assert sizes["gradients"] == (1000, 400)
-    assert sizes["weights"] == (960, 280)                      # 3 layers side by side
-    assert sizes["confusion"] == (800, 700)                    # 10 classes
+    assert sizes["weights"] == (960, 280)  # 3 layers side by side
+    assert sizes["confusion"] == (800, 700)  # 10 classes
     w, h = sizes["misclassified"]
     assert 300 <= w <= 1100 and 150 <= h <= 3000
     from matplotlib.image import imread
+
     for p in paths:
         assert p.stat().st_size > 5000
         pixels = imread(p)
         assert pixels.shape[:2] == sizes[p.stem][::-1]
-        assert pixels[..., :3].std() > 0.02, p.name            # not a blank canvas
+        assert pixels[..., :3].std() > 0.02, p.name  # not a blank canvas
 
 
 @requires_mpl
@@ -139,8 +164,7 @@ def test_write_plots_skips_what_has_no_data(tmp_path):
     history = fit(net, X, y, epochs=2, batch_size=10, lr=0.5, train_metrics=False)
     assert [p.name for p in plots.write_plots(net, history, tmp_path)] == ["weights.png"]
     history = fit(net, X, y, epochs=2, batch_size=10, lr=0.5)
-    ds = SimpleNamespace(X_train=X, y_train=y, X_val=None, y_val=None, X_test=X[:20],
-                         y_test=y[:20])
+    ds = SimpleNamespace(X_train=X, y_train=y, X_val=None, y_val=None, X_test=X[:20], y_test=y[:20])
     names = [p.name for p in plots.write_plots(net, history, tmp_path / "b", dataset=ds)]
     # 3 features are no image; training curves but no validation curve
     assert names == ["cost.png", "accuracy.png", "weights.png", "confusion.png"]
@@ -179,8 +203,9 @@ def test_curves_and_gradient_figures_plot_the_history(digits_run):
     ax_w, ax_b = fig.axes[:2]
     assert ax_w.get_yscale() == "log" and ax_b.get_yscale() == "log"
     for l, line in enumerate(ax_w.get_lines()):
-        np.testing.assert_allclose(line.get_ydata(),
-                                   [r["grad_w_norm"][l] for r in history.diagnostics])
+        np.testing.assert_allclose(
+            line.get_ydata(), [r["grad_w_norm"][l] for r in history.diagnostics]
+        )
     assert len(ax_b.get_lines()) == 3
 
 
@@ -206,8 +231,9 @@ def test_misclassified_grid():
     assert [ax.get_title() for ax in shown] == ["1→0", "4→5", "7→2"]
     np.testing.assert_array_equal(shown[1].images[0].get_array(), X[4].reshape(8, 8))
     assert fig._suptitle.get_text().startswith("misclassified: 3 of 10")
-    fig = plots.plot_misclassified(np.zeros((50, 4)), np.zeros(50), np.ones(50), (2, 2),
-                                   max_images=12)
+    fig = plots.plot_misclassified(
+        np.zeros((50, 4)), np.zeros(50), np.ones(50), (2, 2), max_images=12
+    )
     assert sum(ax.get_visible() for ax in fig.axes) == 12
 
 

@@ -21,7 +21,9 @@ from deltaprop.training import evaluate, fit
 
 DIGITS_NPZ = Path(str(importlib.resources.files("deltaprop") / "datasets" / "data" / "digits.npz"))
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
-requires_mpl = pytest.mark.skipif(not HAS_MPL, reason="matplotlib (the plots extra) is not installed")
+requires_mpl = pytest.mark.skipif(
+    not HAS_MPL, reason="matplotlib (the plots extra) is not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +33,29 @@ def run(tmp_path_factory):
         pytest.skip("the embedded digits file is absent")
     d = np.load(DIGITS_NPZ)
     X, y = d["X"] / 16.0, d["y"].astype(np.int64)
-    ds = SimpleNamespace(name="digits <8×8> & co", X_train=X[:1200], y_train=y[:1200],
-                         X_val=X[1200:1500], y_val=y[1200:1500], X_test=X[1500:],
-                         y_test=y[1500:], image_shape=(8, 8), classes=None)
+    ds = SimpleNamespace(
+        name="digits <8×8> & co",
+        X_train=X[:1200],
+        y_train=y[:1200],
+        X_val=X[1200:1500],
+        y_val=y[1200:1500],
+        X_test=X[1500:],
+        y_test=y[1500:],
+        image_shape=(8, 8),
+        classes=None,
+    )
     net = Network([64, 20, 15, 10], activation="sigmoid", loss="binary_cross_entropy", seed=0)
-    fit(net, ds.X_train, ds.y_train, epochs=3, batch_size=10, lr=0.5,
-        validation_data=(ds.X_val, ds.y_val), diagnostics=True, seed=0)
+    fit(
+        net,
+        ds.X_train,
+        ds.y_train,
+        epochs=3,
+        batch_size=10,
+        lr=0.5,
+        validation_data=(ds.X_val, ds.y_val),
+        diagnostics=True,
+        seed=0,
+    )
     path = tmp_path_factory.mktemp("model") / "run.npz"
     net.save(path)
     return net, path, ds
@@ -68,6 +87,7 @@ def test_report_embeds_every_plot(report_file):
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
     assert len(images) == 6
     import base64
+
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     for name in ("cost", "accuracy", "gradients", "weights", "confusion", "misclassified"):
@@ -140,13 +160,23 @@ def browser():
     binary, driver_path = _browser_paths()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
     profile = tempfile.mkdtemp(prefix="deltaprop-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-sync",
-                "--disable-component-update", "--disable-extensions", "--window-size=1200,900",
-                f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-sync",
+        "--disable-component-update",
+        "--disable-extensions",
+        "--window-size=1200,900",
+        f"--user-data-dir={profile}",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
@@ -156,8 +186,10 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
-_IMAGES_JS = ("return Array.from(document.images).map(i => [i.complete, i.naturalWidth, "
-              "i.naturalHeight, i.getBoundingClientRect().width])")
+_IMAGES_JS = (
+    "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, "
+    "i.naturalHeight, i.getBoundingClientRect().width])"
+)
 
 
 def _open(browser, path):
@@ -175,7 +207,8 @@ def test_report_renders_in_chromium(browser, report_file):
     for complete, w, h, shown in images:
         assert complete and w > 0 and h > 0 and shown > 0
     headings = browser.execute_script(
-        "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+        "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)"
+    )
     assert headings == ["Configuration", "Results", "Plots", "Diagnostics"]
     # the escaped title is text, not markup
     assert browser.execute_script("return document.querySelectorAll('b').length") == 0
@@ -183,10 +216,13 @@ def test_report_renders_in_chromium(browser, report_file):
 
 def test_chromium_check_detects_a_broken_page(browser, tmp_path):
     bad = tmp_path / "bad.html"
-    bad.write_text("<!DOCTYPE html><html><head><title>bad</title></head><body>"
-                   '<img src="data:image/png;base64,AAAA" alt="corrupt">'
-                   '<img src="missing.png" alt="missing">'
-                   "<script>console.error('boom')</script></body></html>", encoding="utf-8")
+    bad.write_text(
+        "<!DOCTYPE html><html><head><title>bad</title></head><body>"
+        '<img src="data:image/png;base64,AAAA" alt="corrupt">'
+        '<img src="missing.png" alt="missing">'
+        "<script>console.error('boom')</script></body></html>",
+        encoding="utf-8",
+    )
     images, errors = _open(browser, bad)
     assert [w for _, w, _, _ in images] == [0, 0]
     assert any("boom" in e["message"] for e in errors)

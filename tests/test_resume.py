@@ -26,8 +26,12 @@ from deltaprop.training import Callback, TrainingDiverged, TrainingInterrupted, 
 
 def _digits(n_train=200, n_val=100, dtype=np.float64):
     ds = load_dataset("digits")
-    return (ds.X_train[:n_train].astype(dtype), ds.y_train[:n_train],
-            ds.X_val[:n_val].astype(dtype), ds.y_val[:n_val])
+    return (
+        ds.X_train[:n_train].astype(dtype),
+        ds.y_train[:n_train],
+        ds.X_val[:n_val].astype(dtype),
+        ds.y_val[:n_val],
+    )
 
 
 def same_bits(a, b):
@@ -67,8 +71,9 @@ def test_diverging_run_keeps_the_last_finite_step(optimizer, dtype):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     Y = X @ np.array([[1.0], [-2.0], [0.5]]) + 0.1
-    net = dp.Network([3, 16, 1], activation="relu", output_activation="identity", seed=0,
-                     dtype=dtype)
+    net = dp.Network(
+        [3, 16, 1], activation="relu", output_activation="identity", seed=0, dtype=dtype
+    )
     snaps = Snapshots(net)
     with pytest.raises(TrainingDiverged) as info:
         fit(net, X, Y, epochs=50, batch_size=4, lr=lr, optimizer=optimizer, callbacks=[snaps])
@@ -94,12 +99,12 @@ def test_step_that_overflows_the_weights_falls_back_to_the_epoch_start():
     # taken at the start of the epoch -- here also the last finite parameters.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
-    net = dp.Network([3, 16, 1], activation="relu", output_activation="identity", seed=0,
-                     dtype="float32")
+    net = dp.Network(
+        [3, 16, 1], activation="relu", output_activation="identity", seed=0, dtype="float32"
+    )
     snaps = Snapshots(net)
     with pytest.raises(TrainingDiverged, match="from the start of epoch 1") as info:
-        fit(net, X, X[:, :1], epochs=5, batch_size=4, lr=1e150, optimizer="adam",
-            callbacks=[snaps])
+        fit(net, X, X[:, :1], epochs=5, batch_size=4, lr=1e150, optimizer="adam", callbacks=[snaps])
     assert not np.isfinite(snaps.after_batch[0]).all()
     assert same_bits(net.get_flat(), snaps.initial)
     assert "smaller learning rate" in str(info.value)
@@ -111,8 +116,18 @@ def _diverging_later(**kwargs):
     net = dp.Network([64, 12, 10], activation="relu", output_activation="identity", seed=1)
     snaps = Snapshots(net)
     with pytest.raises(TrainingDiverged) as info:
-        fit(net, X, y, epochs=10, batch_size=10, lr=0.05, validation_data=(Xv, yv),
-            schedule={"name": "step", "every": 2, "factor": 1e6}, callbacks=[snaps], **kwargs)
+        fit(
+            net,
+            X,
+            y,
+            epochs=10,
+            batch_size=10,
+            lr=0.05,
+            validation_data=(Xv, yv),
+            schedule={"name": "step", "every": 2, "factor": 1e6},
+            callbacks=[snaps],
+            **kwargs,
+        )
     return net, snaps, info.value
 
 
@@ -134,7 +149,7 @@ def test_divergence_without_restore_best_keeps_last_step_not_best():
     assert "the weights of the last finite step" in str(exc)
     assert same_bits(net.get_flat(), snaps.after_batch[-1])
     n_done = len(exc.history.epoch)
-    assert len(snaps.after_batch) > n_done * 20   # whole epochs of 20 batches, then some
+    assert len(snaps.after_batch) > n_done * 20  # whole epochs of 20 batches, then some
 
 
 # ----------------------------------------------------------------------------- in-process resume
@@ -168,9 +183,12 @@ CONFIGS = {
     "adam": dict(optimizer="adam", lr=0.01, l1=0.5),
     "dropout": dict(optimizer="sgd", lr=3.0, dropout=0.3),
     "dropout-adam": dict(optimizer="adam", lr=0.01, dropout=[0.2, 0.4], hidden=2),
-    "plateau": dict(optimizer="sgd", lr=12.0, val=True,
-                    schedule={"name": "plateau", "patience": 1, "max_halvings": 6,
-                              "monitor": "val_cost"}),
+    "plateau": dict(
+        optimizer="sgd",
+        lr=12.0,
+        val=True,
+        schedule={"name": "plateau", "patience": 1, "max_halvings": 6, "monitor": "val_cost"},
+    ),
     "cosine": dict(optimizer="momentum", lr=0.5, schedule="cosine"),
     "early-stopping": dict(optimizer="sgd", lr=2.0, val=True, early_stopping=3),
     "float32-adam": dict(optimizer="adam", lr=0.01, dtype="float32"),
@@ -182,12 +200,21 @@ def _run(name, *, checkpoint=None, callbacks=(), checkpoint_every=1):
     X, y, Xv, yv = _digits(dtype=cfg.pop("dtype", "float64"))
     hidden = cfg.pop("hidden", 1)
     val = cfg.pop("val", False)
-    net = dp.Network([64] + [12] * hidden + [10], seed=5,
-                     dtype="float32" if X.dtype == np.float32 else "float64")
-    kwargs = dict(epochs=6, batch_size=10, seed=11, validation_data=(Xv, yv) if val else None,
-                  **cfg)
-    history = fit(net, X, y, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                  callbacks=list(callbacks), **kwargs)
+    net = dp.Network(
+        [64] + [12] * hidden + [10], seed=5, dtype="float32" if X.dtype == np.float32 else "float64"
+    )
+    kwargs = dict(
+        epochs=6, batch_size=10, seed=11, validation_data=(Xv, yv) if val else None, **cfg
+    )
+    history = fit(
+        net,
+        X,
+        y,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        callbacks=list(callbacks),
+        **kwargs,
+    )
     return net, history, (X, y, Xv, yv, val)
 
 
@@ -201,12 +228,15 @@ def reference(name):
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-@pytest.mark.parametrize("where, exc", [
-    (("begin", 4), KeyboardInterrupt),
-    (("batch", 4, 7), KeyboardInterrupt),
-    (("end", 3), TrainingInterrupted),
-    (("begin", 6), KeyboardInterrupt),
-])
+@pytest.mark.parametrize(
+    "where, exc",
+    [
+        (("begin", 4), KeyboardInterrupt),
+        (("batch", 4, 7), KeyboardInterrupt),
+        (("end", 3), TrainingInterrupted),
+        (("begin", 6), KeyboardInterrupt),
+    ],
+)
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, name, where, exc):
     ref_net, ref_hist = reference(name)
     if name == "plateau":
@@ -230,7 +260,8 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, name, where, ex
     extra = {"validation_data": (Xv, yv)} if CONFIGS[name].get("val") else {}
     net, history = resume(ckpt, X, y, **extra)
     assert same_bits(net.get_flat(), ref_net.get_flat()), (
-        f"max |Δθ| = {np.abs(net.get_flat() - ref_net.get_flat()).max():.3g}")
+        f"max |Δθ| = {np.abs(net.get_flat() - ref_net.get_flat()).max():.3g}"
+    )
     assert history.epoch == ref_hist.epoch
     assert history.cost == ref_hist.cost and history.lr == ref_hist.lr
     assert history.val_accuracy == ref_hist.val_accuracy
@@ -245,8 +276,16 @@ def test_interrupt_keeps_the_weights_of_the_last_completed_epoch():
         net = dp.Network([64, 12, 10], seed=5)
         snaps = Snapshots(net)
         with pytest.raises(TrainingInterrupted) as info:
-            fit(net, X, y, epochs=6, batch_size=10, lr=3.0, seed=2,
-                callbacks=[snaps, Interrupt(where)])
+            fit(
+                net,
+                X,
+                y,
+                epochs=6,
+                batch_size=10,
+                lr=3.0,
+                seed=2,
+                callbacks=[snaps, Interrupt(where)],
+            )
         # History and weights agree: the epochs listed are exactly those whose weights we hold.
         assert info.value.history.epoch == list(range(1, done + 1))
         assert same_bits(net.get_flat(), snaps.epoch_end[done]), where
@@ -256,8 +295,9 @@ def test_checkpoint_every_n_and_resume_from_an_older_checkpoint(tmp_path):
     ref_net, ref_hist = reference("momentum")
     ckpt = tmp_path / "ckpt.npz"
     with pytest.raises(TrainingInterrupted):
-        _run("momentum", checkpoint=ckpt, checkpoint_every=2,
-             callbacks=[Interrupt(("batch", 4, 3))])
+        _run(
+            "momentum", checkpoint=ckpt, checkpoint_every=2, callbacks=[Interrupt(("batch", 4, 3))]
+        )
     assert read_metadata(ckpt)["extra"]["epoch"] == 2
     X, y, _, _ = _digits()
     net, history = resume(ckpt, X, y)
@@ -282,13 +322,30 @@ def test_resume_refuses_a_model_without_training_state(tmp_path):
 # ----------------------------------------------------------------------------- subprocesses
 # Digits with one hidden layer of 512 and batch size 1: about a third of a second per epoch, so
 # that a checkpoint of epoch 2 appears well before the run ends.
-TRAIN = ["train", "--dataset", "digits", "--layers", "64-512-10", "--batch-size", "1",
-         "--lr", "0.5", "--seed", "3", "--quiet"]
+TRAIN = [
+    "train",
+    "--dataset",
+    "digits",
+    "--layers",
+    "64-512-10",
+    "--batch-size",
+    "1",
+    "--lr",
+    "0.5",
+    "--seed",
+    "3",
+    "--quiet",
+]
 _SCRIPT = os.path.join(os.path.dirname(sys.executable), "deltaprop")
 CLI = [_SCRIPT] if os.path.isfile(_SCRIPT) else [sys.executable, "-m", "deltaprop.cli"]
 # One BLAS thread, so that every run adds up its sums in the same order.
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-           PYTHONWARNINGS="ignore")
+ENV = dict(
+    os.environ,
+    OPENBLAS_NUM_THREADS="1",
+    OMP_NUM_THREADS="1",
+    MKL_NUM_THREADS="1",
+    PYTHONWARNINGS="ignore",
+)
 
 
 def _checkpoint_epoch(path):
@@ -301,14 +358,17 @@ def _checkpoint_epoch(path):
 
 
 def _start_and_wait(args, ckpt, min_epoch=2, timeout=120):
-    proc = subprocess.Popen([*CLI, *args], env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*CLI, *args], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + timeout
     while _checkpoint_epoch(ckpt) < min_epoch:
         if proc.poll() is not None:
             out, err = proc.communicate()
-            pytest.fail(f"training ended (exit {proc.returncode}) before a checkpoint of epoch "
-                        f"{min_epoch}: {err[-2000:]}")
+            pytest.fail(
+                f"training ended (exit {proc.returncode}) before a checkpoint of epoch "
+                f"{min_epoch}: {err[-2000:]}"
+            )
         if time.monotonic() > deadline:
             proc.kill()
             pytest.fail("no checkpoint of epoch 2 in time")
@@ -320,16 +380,30 @@ def _start_and_wait(args, ckpt, min_epoch=2, timeout=120):
 def uninterrupted(tmp_path_factory):
     """The reference: the same 8-epoch command run to the end."""
     out = tmp_path_factory.mktemp("ref") / "model.npz"
-    proc = subprocess.run([*CLI, *TRAIN, "--epochs", "8", "--out", str(out)], env=ENV,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*CLI, *TRAIN, "--epochs", "8", "--out", str(out)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return load(out)
 
 
 def test_sigkilled_cli_run_resumes_to_the_same_weights(tmp_path, uninterrupted):
     ckpt, out = tmp_path / "ckpt.npz", tmp_path / "model.npz"
-    args = [*TRAIN, "--epochs", "8", "--checkpoint", str(ckpt), "--checkpoint-every", "1",
-            "--out", str(out)]
+    args = [
+        *TRAIN,
+        "--epochs",
+        "8",
+        "--checkpoint",
+        str(ckpt),
+        "--checkpoint-every",
+        "1",
+        "--out",
+        str(out),
+    ]
     proc = _start_and_wait(args, ckpt)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
@@ -343,13 +417,15 @@ def test_sigkilled_cli_run_resumes_to_the_same_weights(tmp_path, uninterrupted):
     saved = ckpt.read_bytes()
 
     # Resume through the command.
-    proc = subprocess.run([*CLI, *args, "--resume", str(ckpt)], env=ENV, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [*CLI, *args, "--resume", str(ckpt)], env=ENV, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     resumed = load(out)
     assert same_bits(resumed.get_flat(), uninterrupted.get_flat()), (
         f"killed after epoch {killed_at}; max |Δθ| = "
-        f"{np.abs(resumed.get_flat() - uninterrupted.get_flat()).max():.3g}")
+        f"{np.abs(resumed.get_flat() - uninterrupted.get_flat()).max():.3g}"
+    )
     assert resumed.history.epoch == list(range(1, 9))
     assert resumed.history.cost == uninterrupted.history.cost
 
@@ -364,8 +440,16 @@ def test_sigkilled_cli_run_resumes_to_the_same_weights(tmp_path, uninterrupted):
 
 def test_sigint_saves_the_last_completed_epoch_and_exits_130(tmp_path):
     ckpt, out = tmp_path / "ckpt.npz", tmp_path / "model.npz"
-    args = [*TRAIN, "--epochs", "8", "--no-restore-best", "--checkpoint", str(ckpt),
-            "--out", str(out)]
+    args = [
+        *TRAIN,
+        "--epochs",
+        "8",
+        "--no-restore-best",
+        "--checkpoint",
+        str(ckpt),
+        "--out",
+        str(out),
+    ]
     proc = _start_and_wait(args, ckpt)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -379,8 +463,12 @@ def test_sigint_saves_the_last_completed_epoch_and_exits_130(tmp_path):
     # The saved weights are those of the last completed epoch: the same as a run of exactly
     # that many epochs (constant η, so the first k epochs of both runs are the same steps).
     short = tmp_path / "short.npz"
-    ref = subprocess.run([*CLI, *TRAIN, "--epochs", str(len(done)), "--no-restore-best",
-                          "--out", str(short)], env=ENV, capture_output=True, text=True,
-                         timeout=300)
+    ref = subprocess.run(
+        [*CLI, *TRAIN, "--epochs", str(len(done)), "--no-restore-best", "--out", str(short)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ref.returncode == 0, ref.stderr[-2000:]
     assert same_bits(saved.get_flat(), load(short).get_flat())

@@ -43,16 +43,29 @@ def examples(n):
     return max(1, int(n * _SCALE))
 
 
-SETTINGS = dict(deadline=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.filter_too_much,
-                                       HealthCheck.function_scoped_fixture])
+SETTINGS = dict(
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 
 ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "swish", "softplus"]
 # (output activation, loss) pairs the constructor accepts.
-OUTPUT_PAIRS = [("sigmoid", "quadratic"), ("sigmoid", "binary_cross_entropy"),
-                ("softmax", "cross_entropy"), ("softmax", "quadratic"), ("identity", "mse"),
-                ("tanh", "quadratic"), ("relu", "mse"), ("identity", "quadratic")]
+OUTPUT_PAIRS = [
+    ("sigmoid", "quadratic"),
+    ("sigmoid", "binary_cross_entropy"),
+    ("softmax", "cross_entropy"),
+    ("softmax", "quadratic"),
+    ("identity", "mse"),
+    ("tanh", "quadratic"),
+    ("relu", "mse"),
+    ("identity", "quadratic"),
+]
 # Inputs above this magnitude may overflow a forward pass (e.g. identity layers reaching
 # ±inf, then inf − inf = NaN); below it every result must be finite and match the reference.
 MODERATE = 1e3
@@ -68,17 +81,22 @@ def names_argument(message, names):
 
 
 # An invalid value nested in a config dict may be named by its own key.
-NESTED = {"activation": {"alpha", "beta"}, "output_activation": {"alpha", "beta"},
-          "schedule": {"every", "factor", "min_lr", "patience"}}
+NESTED = {
+    "activation": {"alpha", "beta"},
+    "output_activation": {"alpha", "beta"},
+    "schedule": {"every", "factor", "min_lr", "patience"},
+}
 
 
 def expect_rejection(prop, exc, names):
     """A rejection must be ValueError/TypeError and name one of `names`; count it."""
     names = set(names).union(*(NESTED.get(n, set()) for n in names))
     assert isinstance(exc, (ValueError, TypeError)), (
-        f"{prop}: {type(exc).__name__} escaped instead of ValueError/TypeError: {exc}")
+        f"{prop}: {type(exc).__name__} escaped instead of ValueError/TypeError: {exc}"
+    )
     assert names_argument(str(exc), names), (
-        f"{prop}: message does not name any of {sorted(names)}: {exc}")
+        f"{prop}: message does not name any of {sorted(names)}: {exc}"
+    )
     record(prop, f"rejected ({type(exc).__name__}, argument named)")
 
 
@@ -97,7 +115,8 @@ REF_ACT = {
     "swish": lambda z: z * _sigmoid(z),
     "softplus": lambda z: np.logaddexp(0.0, z),
     "softmax": lambda z: (lambda e: e / e.sum(axis=1, keepdims=True))(
-        np.exp(z - z.max(axis=1, keepdims=True))),
+        np.exp(z - z.max(axis=1, keepdims=True))
+    ),
 }
 
 
@@ -108,8 +127,9 @@ def _clip(a):
 REF_LOSS = {
     "quadratic": lambda a, y: 0.5 * ((a - y) ** 2).sum(axis=1),
     "mse": lambda a, y: ((a - y) ** 2).mean(axis=1),
-    "binary_cross_entropy": lambda a, y: -(y * np.log(_clip(a))
-                                           + (1 - y) * np.log(_clip(1 - a))).sum(axis=1),
+    "binary_cross_entropy": lambda a, y: (
+        -(y * np.log(_clip(a)) + (1 - y) * np.log(_clip(1 - a))).sum(axis=1)
+    ),
     "cross_entropy": lambda a, y: -(y * np.log(_clip(a))).sum(axis=1),
 }
 
@@ -180,7 +200,7 @@ def oracle_Y(Y, m, single, net):
     if not np.isfinite(f).all():
         return False, None
     if single and arr.ndim == 0 and n_out > 1:
-        f, arr = f.reshape(1), arr.reshape(1)          # one sample's class label
+        f, arr = f.reshape(1), arr.reshape(1)  # one sample's class label
     if single and arr.ndim <= 1 and arr.size == n_out:
         dense = f.reshape(1, n_out)
     elif arr.ndim == 1 and arr.shape[0] == m:
@@ -215,8 +235,14 @@ def networks(draw, max_width=5, dtypes=("float32", "float64")):
         sizes[-1] = 2
     hidden = [draw(st.sampled_from(ACTIVATIONS)) for _ in range(n_hidden)]
     dtype = draw(st.sampled_from(dtypes))
-    return Network(sizes, activation=hidden, output_activation=out, loss=loss, dtype=dtype,
-                   seed=draw(st.integers(0, 2**16)))
+    return Network(
+        sizes,
+        activation=hidden,
+        output_activation=out,
+        loss=loss,
+        dtype=dtype,
+        seed=draw(st.integers(0, 2**16)),
+    )
 
 
 SPECIAL = [math.nan, math.inf, -math.inf, 1e308, -1e308, 1e39, -1e39, 1e20, 5e-324, 0.0, -0.0]
@@ -235,7 +261,7 @@ def shapes_near(draw, good_shape):
     choice = draw(st.integers(0, 5))
     if choice <= 2:
         return tuple(good_shape)
-    if choice == 3 and len(good_shape) == 2:   # classic mistakes: transposed, one column, one row
+    if choice == 3 and len(good_shape) == 2:  # classic mistakes: transposed, one column, one row
         m, n = good_shape
         return draw(st.sampled_from([(n, m), (m, 1), (1, n), (m, n, 1), (m,), (n,), (1, m)]))
     ndim = draw(st.integers(0, 3))
@@ -248,15 +274,20 @@ def well_formed(draw, good_shape, integers=None):
     shape = tuple(good_shape)
     size = int(np.prod(shape))
     if integers is not None and len(shape) == 1 and draw(st.booleans()):
-        return np.array(draw(st.lists(st.integers(0, max(integers[1] - 1, 0)), min_size=size,
-                                      max_size=size)), dtype=np.int64)
+        return np.array(
+            draw(st.lists(st.integers(0, max(integers[1] - 1, 0)), min_size=size, max_size=size)),
+            dtype=np.int64,
+        )
     # Targets (`integers` given) are often in [0, 1], the domain of the cross-entropies.
     low = 0 if integers is not None and draw(st.booleans()) else -3
-    values = np.array(draw(st.lists(st.floats(low, 3 if low else 1, width=32), min_size=size,
-                                    max_size=size)), dtype=np.float64)
+    values = np.array(
+        draw(st.lists(st.floats(low, 3 if low else 1, width=32), min_size=size, max_size=size)),
+        dtype=np.float64,
+    )
     if draw(st.integers(0, 4)) == 0:
-        values[draw(st.integers(0, size - 1))] = draw(st.sampled_from([1e20, -1e39, 1e300,
-                                                                       -1e308, 1e5]))
+        values[draw(st.integers(0, size - 1))] = draw(
+            st.sampled_from([1e20, -1e39, 1e300, -1e308, 1e5])
+        )
     kind = draw(st.sampled_from(["float64", "float32", "int64", "list"]))
     values = values.reshape(shape)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -273,18 +304,40 @@ def array_likes(draw, good_shape, integers=None):
     if draw(st.booleans()):
         return draw(well_formed(good_shape, integers))
     shape = draw(shapes_near(good_shape))
-    kind = draw(st.sampled_from(["float64", "float32", "float16", "int64", "int8", "uint8",
-                                 "bool", "complex", "object", "str", "bytes", "list", "ragged",
-                                 "scalar", "none", "labels"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "float64",
+                "float32",
+                "float16",
+                "int64",
+                "int8",
+                "uint8",
+                "bool",
+                "complex",
+                "object",
+                "str",
+                "bytes",
+                "list",
+                "ragged",
+                "scalar",
+                "none",
+                "labels",
+            ]
+        )
+    )
     size = int(np.prod(shape)) if shape else 1
-    if kind == "labels" or (integers is not None and kind in ("int64", "int8")
-                            and draw(st.booleans())):
+    if kind == "labels" or (
+        integers is not None and kind in ("int64", "int8") and draw(st.booleans())
+    ):
         lo, hi = integers if integers is not None else (-1, 4)
-        return np.array(draw(st.lists(st.integers(lo, hi), min_size=size, max_size=size)),
-                        dtype=np.int64).reshape(shape)
+        return np.array(
+            draw(st.lists(st.integers(lo, hi), min_size=size, max_size=size)), dtype=np.int64
+        ).reshape(shape)
     if kind in ("float64", "float32", "float16", "list", "object", "str", "bytes", "complex"):
-        base = np.array(draw(st.lists(element_values(True), min_size=size, max_size=size)),
-                        dtype=np.float64).reshape(shape)
+        base = np.array(
+            draw(st.lists(element_values(True), min_size=size, max_size=size)), dtype=np.float64
+        ).reshape(shape)
         with np.errstate(over="ignore", invalid="ignore"):
             if kind in ("float64", "float32", "float16"):
                 return base.astype(kind)
@@ -302,19 +355,26 @@ def array_likes(draw, good_shape, integers=None):
             return base + 1j * base
     if kind in ("int64", "int8", "uint8"):
         info = np.iinfo(kind)
-        return np.array(draw(st.lists(st.integers(int(info.min), int(info.max)), min_size=size,
-                                      max_size=size)), dtype=kind).reshape(shape)
+        return np.array(
+            draw(st.lists(st.integers(int(info.min), int(info.max)), min_size=size, max_size=size)),
+            dtype=kind,
+        ).reshape(shape)
     if kind == "bool":
-        return np.array(draw(st.lists(st.booleans(), min_size=size, max_size=size)),
-                        dtype=bool).reshape(shape)
+        return np.array(
+            draw(st.lists(st.booleans(), min_size=size, max_size=size)), dtype=bool
+        ).reshape(shape)
     if kind == "ragged":
-        rows = draw(st.lists(st.lists(st.floats(-3, 3), min_size=0, max_size=4), min_size=2,
-                             max_size=4))
+        rows = draw(
+            st.lists(st.lists(st.floats(-3, 3), min_size=0, max_size=4), min_size=2, max_size=4)
+        )
         assume(len({len(r) for r in rows}) > 1)
         return rows
     if kind == "scalar":
-        return draw(st.one_of(st.floats(allow_nan=True), st.integers(-5, 5), st.text(max_size=3),
-                              st.just(True)))
+        return draw(
+            st.one_of(
+                st.floats(allow_nan=True), st.integers(-5, 5), st.text(max_size=3), st.just(True)
+            )
+        )
     return None
 
 
@@ -323,8 +383,16 @@ def is_moderate(X):
 
 
 # ----------------------------------------------------------------------------- data entry points
-DATA_METHODS = ["forward", "predict", "predict_proba", "cost", "backprop", "evaluate", "fit",
-                "gradcheck"]
+DATA_METHODS = [
+    "forward",
+    "predict",
+    "predict_proba",
+    "cost",
+    "backprop",
+    "evaluate",
+    "fit",
+    "gradcheck",
+]
 
 
 @settings(max_examples=examples(400), **SETTINGS)
@@ -337,8 +405,11 @@ def test_data_entry_points_accept_valid_arrays_and_name_invalid_ones(net, method
     x_ok, Xd, single = oracle_X(X, net)
     m_eff = Xd.shape[0] if x_ok else m
     takes_y = method in ("cost", "backprop", "evaluate", "fit", "gradcheck")
-    y_shape = (n_out,) if (single and data.draw(st.booleans())) else (
-        (m_eff,) if data.draw(st.booleans()) else (m_eff, n_out))
+    y_shape = (
+        (n_out,)
+        if (single and data.draw(st.booleans()))
+        else ((m_eff,) if data.draw(st.booleans()) else (m_eff, n_out))
+    )
     Y = data.draw(array_likes(y_shape, integers=(-1, n_out)), label="Y") if takes_y else None
     y_ok, Yd = oracle_Y(Y, m_eff, single, net) if (takes_y and x_ok) else (True, None)
     if method == "gradcheck":
@@ -368,21 +439,24 @@ def test_data_entry_points_accept_valid_arrays_and_name_invalid_ones(net, method
         except TrainingDiverged as exc:
             # Documented outcome of fit on finite data whose gradient overflows.
             assert x_ok and y_ok and not (is_moderate(Xd) and is_moderate(Yd)), (
-                f"fit diverged on moderate data: {exc}")
+                f"fit diverged on moderate data: {exc}"
+            )
             assert "smaller learning rate" in str(exc)
             assert np.isfinite(net.get_flat()).all()
             record(prop, "diverged (huge finite values)")
             return
         except Exception as exc:
             assert not (x_ok and y_ok), (
-                f"{prop}: valid input rejected: {type(exc).__name__}: {exc}\nX={X!r}\nY={Y!r}")
+                f"{prop}: valid input rejected: {type(exc).__name__}: {exc}\nX={X!r}\nY={Y!r}"
+            )
             expect_rejection(prop, exc, {"X"} if not x_ok else {"Y"})
             if method == "fit":
                 np.testing.assert_array_equal(net.get_flat(), before)  # nothing trained
             return
     assert x_ok, f"{prop}: invalid X accepted: {X!r} -> {result!r}"
-    assert y_ok, f"{prop}: invalid Y accepted (shape {np.shape(Y)}) for m={m_eff}, " \
-                 f"n_out={n_out}: {Y!r}"
+    assert y_ok, (
+        f"{prop}: invalid Y accepted (shape {np.shape(Y)}) for m={m_eff}, n_out={n_out}: {Y!r}"
+    )
 
     moderate = is_moderate(Xd) and (Yd is None or is_moderate(Yd))
     m_rows = Xd.shape[0]
@@ -420,33 +494,54 @@ def test_data_entry_points_accept_valid_arrays_and_name_invalid_ones(net, method
     elif method == "fit":
         assert len(result.epoch) == 1 and np.isfinite(net.get_flat()).all()
     else:
-        assert set(result.errors) == {f"{k}{l}" for l in range(1, net.num_layers + 1)
-                                      for k in "Wb"}
-        np.testing.assert_array_equal(net.get_flat(), before)   # parameters restored
+        assert set(result.errors) == {f"{k}{l}" for l in range(1, net.num_layers + 1) for k in "Wb"}
+        np.testing.assert_array_equal(net.get_flat(), before)  # parameters restored
     if method != "fit":
         np.testing.assert_array_equal(net.get_flat(), before)
     overflow = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if moderate:
         assert not overflow, f"{prop}: numpy warnings on moderate data: {overflow[0].message}"
-        record(prop, "ok (checked against reference)" if method not in ("fit", "gradcheck")
-               else "ok")
+        record(
+            prop, "ok (checked against reference)" if method not in ("fit", "gradcheck") else "ok"
+        )
     else:
-        values = {"forward": lambda: result, "predict_proba": lambda: result,
-                  "cost": lambda: result, "backprop": lambda: result.cost,
-                  "evaluate": lambda: result[0]}.get(method, lambda: 0.0)()
+        values = {
+            "forward": lambda: result,
+            "predict_proba": lambda: result,
+            "cost": lambda: result,
+            "backprop": lambda: result.cost,
+            "evaluate": lambda: result[0],
+        }.get(method, lambda: 0.0)()
         finite = bool(np.isfinite(values).all())
-        record(prop, "ok, huge values" + ("" if finite else ", non-finite result")
-               + (", numpy overflow warning" if overflow else ""))
+        record(
+            prop,
+            "ok, huge values"
+            + ("" if finite else ", non-finite result")
+            + (", numpy overflow warning" if overflow else ""),
+        )
 
 
 def test_wrong_but_broadcastable_targets_are_refused():
     # Each Y below would broadcast against the (m, n_L) output in `a - y`; all must be refused.
     net = Network([4, 5, 3], seed=1)
     X = np.random.default_rng(0).random((6, 4))
-    for Y in (np.zeros((6, 1)), np.zeros((1, 3)), np.zeros(3), np.zeros((6, 3, 1)), 0.5,
-              np.zeros((3, 6)), np.zeros((1, 6)), np.zeros((6, 1)) + np.arange(3)[None, :1]):
-        for call in (net.cost, net.backprop, net.evaluate, gradcheck,
-                     lambda X, Y: net.fit(X, Y, epochs=1)):
+    for Y in (
+        np.zeros((6, 1)),
+        np.zeros((1, 3)),
+        np.zeros(3),
+        np.zeros((6, 3, 1)),
+        0.5,
+        np.zeros((3, 6)),
+        np.zeros((1, 6)),
+        np.zeros((6, 1)) + np.arange(3)[None, :1],
+    ):
+        for call in (
+            net.cost,
+            net.backprop,
+            net.evaluate,
+            gradcheck,
+            lambda X, Y: net.fit(X, Y, epochs=1),
+        ):
             with pytest.raises(ValueError, match=r"(?<![A-Za-z_])Y(?![A-Za-z_])") as info:
                 if call is gradcheck:
                     gradcheck(net, X, Y)
@@ -454,7 +549,7 @@ def test_wrong_but_broadcastable_targets_are_refused():
                     call(X, Y)
             assert "shape" in str(info.value)
             record("broadcastable Y", "rejected (ValueError, names Y)")
-    net1 = Network([4, 3, 1], seed=1)          # one output: (m,) is the column of targets
+    net1 = Network([4, 3, 1], seed=1)  # one output: (m,) is the column of targets
     np.testing.assert_allclose(net1.cost(X, np.zeros(6)), net1.cost(X, np.zeros((6, 1))))
     with pytest.raises(ValueError, match="Y has shape"):
         net1.cost(X, np.zeros((1, 6)))
@@ -467,20 +562,23 @@ def pool(valid, invalid, weight=1):
     return st.one_of(*[good] * weight, st.sampled_from([(v, False) for v in invalid]))
 
 
-BAD_REALS = [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, True, False, "0.1", None, [0.1],
-             1j]
+BAD_REALS = [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, True, False, "0.1", None, [0.1], 1j]
 BAD_INTS = [0, -1, 2.0, 1.5, True, "3", None, math.nan, math.inf]
-FIT_POOLS = {   # three valid draws for each invalid one
+FIT_POOLS = {  # three valid draws for each invalid one
     "epochs": pool([1, 2, np.int64(2)], BAD_INTS, 3),
     "batch_size": pool([1, 3, 10**9, np.int32(2)], BAD_INTS, 3),
     "lr": pool([0.05, 1e-3, np.float32(0.1), 1e300, 5e-324, 3], BAD_REALS, 3),
     "l2": pool([0, 0.0, 0.5, 1e3], [-1, -1e-9, math.nan, math.inf, True, "0", None], 3),
     "l1": pool([0, 0.1], [-0.1, math.nan, math.inf, False, "x"], 3),
     "dropout": pool([0.0, 0.2, 0.99], [1.0, -0.1, 1.5, math.nan, True, "0.5", None], 3),
-    "optimizer": pool(["sgd", "momentum", "nesterov", "adam", "ADAM"],
-                      ["rmsprop", "", 5, None, ["sgd"]], 3),
-    "schedule": pool([None, "constant", "step", "cosine", "plateau", {"name": "step", "every": 1}],
-                     ["linear", 5, {"name": "step", "every": 0}, {"name": "cosine", "x": 1}], 3),
+    "optimizer": pool(
+        ["sgd", "momentum", "nesterov", "adam", "ADAM"], ["rmsprop", "", 5, None, ["sgd"]], 3
+    ),
+    "schedule": pool(
+        [None, "constant", "step", "cosine", "plateau", {"name": "step", "every": 1}],
+        ["linear", 5, {"name": "step", "every": 0}, {"name": "cosine", "x": 1}],
+        3,
+    ),
     "early_stopping": pool([None, 1, 3], [0, -2, 1.5, True, "2"], 3),
     "monitor": pool(["val_accuracy", "val_cost", "accuracy", "cost"], ["loss", "", 3, None], 3),
     "seed": pool([None, 0, 7, 2**40], [-1, 1.5, "a", True, math.nan], 3),
@@ -497,8 +595,11 @@ def test_fit_hyperparameters_work_or_are_named(net, data):
     X = rng.uniform(-1, 1, (m, net.sizes[0]))
     n_out = net.sizes[-1]
     Y = np.arange(m) % n_out if n_out > 1 else rng.uniform(0, 1, m)
-    chosen = {k: data.draw(p, label=k) for k, p in FIT_POOLS.items()
-              if data.draw(st.booleans(), label=f"give {k}")}
+    chosen = {
+        k: data.draw(p, label=k)
+        for k, p in FIT_POOLS.items()
+        if data.draw(st.booleans(), label=f"give {k}")
+    }
     kwargs = {k: v for k, (v, _) in chosen.items()}
     invalid = {k for k, (_, ok) in chosen.items() if not ok}
     # dropout as a list: one rate per hidden layer, or a list of the wrong length.
@@ -516,7 +617,8 @@ def test_fit_hyperparameters_work_or_are_named(net, data):
     except TrainingDiverged as exc:
         assert not invalid, f"diverged although {invalid} are invalid"
         assert kwargs.get("lr", 3.0) >= 3 or kwargs.get("l2", 0) >= 1e3, (
-            f"diverged at a modest rate: {exc}")
+            f"diverged at a modest rate: {exc}"
+        )
         assert "smaller learning rate" in str(exc) and np.isfinite(net.get_flat()).all()
         record(prop, "diverged (huge lr or l2), weights finite")
         return
@@ -537,18 +639,45 @@ def test_fit_hyperparameters_work_or_are_named(net, data):
 
 
 NET_POOLS = {
-    "sizes": pool([[3, 2], (2, 4, 1), np.array([2, 3]), [np.int64(2), 2], [1, 1, 1, 1]],
-                  [[], [3], [0, 2], [2, -1], [2.0, 3], [True, 2], ["2", 3], [None, 2], "3-2", 5,
-                   None, [2**40, 2], [2**62, 2**62], [[2], [3]]]),
-    "activation": pool(["sigmoid", "relu", "TANH", {"name": "leaky_relu", "alpha": 0.2}],
-                       ["sigmoidd", "", None, 5, "softmax", {"name": "relu", "beta": 1},
-                        {"name": "leaky_relu", "alpha": -1}]),
-    "output_activation": pool(["sigmoid", "softmax", "identity"],
-                              ["nope", 3.5, {"name": "swish", "beta": math.nan}]),
+    "sizes": pool(
+        [[3, 2], (2, 4, 1), np.array([2, 3]), [np.int64(2), 2], [1, 1, 1, 1]],
+        [
+            [],
+            [3],
+            [0, 2],
+            [2, -1],
+            [2.0, 3],
+            [True, 2],
+            ["2", 3],
+            [None, 2],
+            "3-2",
+            5,
+            None,
+            [2**40, 2],
+            [2**62, 2**62],
+            [[2], [3]],
+        ],
+    ),
+    "activation": pool(
+        ["sigmoid", "relu", "TANH", {"name": "leaky_relu", "alpha": 0.2}],
+        [
+            "sigmoidd",
+            "",
+            None,
+            5,
+            "softmax",
+            {"name": "relu", "beta": 1},
+            {"name": "leaky_relu", "alpha": -1},
+        ],
+    ),
+    "output_activation": pool(
+        ["sigmoid", "softmax", "identity"], ["nope", 3.5, {"name": "swish", "beta": math.nan}]
+    ),
     "loss": pool(["quadratic", "mse", "cross_entropy", "bce"], ["hinge", "", 0, None]),
     "init": pool(["auto", "normal", "glorot_uniform", "he_normal"], ["bogus", 3, None]),
-    "dtype": pool(["float32", "float64", np.float32],
-                  ["float16", "int32", int, "f8x", 3, "complex128"]),
+    "dtype": pool(
+        ["float32", "float64", np.float32], ["float16", "int32", int, "f8x", 3, "complex128"]
+    ),
     "seed": pool([None, 0, 123, np.int64(5)], [-1, 1.5, "s", True, [1.5]]),
 }
 
@@ -556,12 +685,15 @@ NET_POOLS = {
 @settings(max_examples=examples(250), **SETTINGS)
 @given(data=st.data())
 def test_network_constructor_works_or_names_the_argument(data):
-    chosen = {k: data.draw(p, label=k) for k, p in NET_POOLS.items()
-              if k == "sizes" or data.draw(st.booleans(), label=f"give {k}")}
+    chosen = {
+        k: data.draw(p, label=k)
+        for k, p in NET_POOLS.items()
+        if k == "sizes" or data.draw(st.booleans(), label=f"give {k}")
+    }
     kwargs = {k: v for k, (v, _) in chosen.items()}
     invalid = {k for k, (_, ok) in chosen.items() if not ok}
     if kwargs.get("activation") == "softmax" and len(np.atleast_1d(kwargs["sizes"])) == 2:
-        invalid.discard("activation")   # no hidden layer: softmax is then the output's only
+        invalid.discard("activation")  # no hidden layer: softmax is then the output's only
     # Pairs that are invalid together: a loss that needs outputs in (0, 1) behind an output
     # activation that leaves it, and a list of hidden activations of the wrong length.
     prop = "constructor"
@@ -572,8 +704,9 @@ def test_network_constructor_works_or_names_the_argument(data):
         if isinstance(exc, ValueError) and "loss=" in msg and "output_activation=" in msg:
             # The documented joint constraint, checked before the seed: each argument may be
             # valid alone and the pair still not fit.
-            assert kwargs.get("loss") in ("cross_entropy", "bce") or (
-                "loss" in invalid), f"joint constraint without a (0, 1) loss: {exc}"
+            assert kwargs.get("loss") in ("cross_entropy", "bce") or ("loss" in invalid), (
+                f"joint constraint without a (0, 1) loss: {exc}"
+            )
             record(prop, "rejected (joint constraint: loss vs output_activation)")
             return
         assert invalid, f"valid arguments {kwargs} rejected: {type(exc).__name__}: {exc}"
@@ -589,8 +722,7 @@ def test_network_constructor_works_or_names_the_argument(data):
 
 
 @settings(max_examples=examples(120), **SETTINGS)
-@given(eps=pool([1e-5, 1e-4, np.float64(1e-6)], [0, -1e-5, math.nan, math.inf, "1e-5", True,
-                                                  None]))
+@given(eps=pool([1e-5, 1e-4, np.float64(1e-6)], [0, -1e-5, math.nan, math.inf, "1e-5", True, None]))
 def test_gradcheck_eps(eps):
     value, ok = eps
     net = Network([3, 4, 2], activation="tanh", output_activation="sigmoid", seed=0)
@@ -608,13 +740,22 @@ def test_gradcheck_eps(eps):
 
 # ----------------------------------------------------------------------------- save / load
 @settings(max_examples=examples(120), **SETTINGS)
-@given(net=networks(), kind=st.sampled_from(["file", "pathlike", "no-dir", "dir", "none", "int",
-                                             "list", "empty"]))
+@given(
+    net=networks(),
+    kind=st.sampled_from(["file", "pathlike", "no-dir", "dir", "none", "int", "list", "empty"]),
+)
 def test_save_and_load_round_trip_or_name_the_path(tmp_path_factory, net, kind):
     base = tmp_path_factory.mktemp("io")
-    target = {"file": str(base / "m.npz"), "pathlike": base / "m.npz",
-              "no-dir": str(base / "missing" / "m.npz"), "dir": str(base), "none": None,
-              "int": 3, "list": [str(base / "m.npz")], "empty": ""}[kind]
+    target = {
+        "file": str(base / "m.npz"),
+        "pathlike": base / "m.npz",
+        "no-dir": str(base / "missing" / "m.npz"),
+        "dir": str(base),
+        "none": None,
+        "int": 3,
+        "list": [str(base / "m.npz")],
+        "empty": "",
+    }[kind]
     net.history = None
     try:
         save(net, target)
@@ -661,8 +802,9 @@ COMMANDS = {"train", "evaluate", "predict", "info", "explain", "presets"}
 
 def _cli(args, cwd, timeout=120):
     env = dict(os.environ, PYTHONWARNINGS="ignore", COLUMNS="100")
-    return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _write(path, text):
@@ -692,8 +834,11 @@ def _bad_files(tmp):
             zf.writestr(name, blob)
     files["tampered"] = tmp / "tampered.npz"
     files["good"] = tmp / "good.npz"
-    _write(tmp / "labels.csv", "a,b,c,d,label\n" + "".join(
-        f"{i % 3},{i % 5},{i % 7},{i % 2},{i % 12}\n" for i in range(60)))
+    _write(
+        tmp / "labels.csv",
+        "a,b,c,d,label\n"
+        + "".join(f"{i % 3},{i % 5},{i % 7},{i % 2},{i % 12}\n" for i in range(60)),
+    )
     _write(tmp / "words.csv", "a,b,label\n1,2,x\nfoo,3,y\n4,5,x\n")
     _write(tmp / "ragged.csv", "a,b,label\n1,2,0\n3,4\n")
     _write(tmp / "nan.csv", "a,b,label\n1,nan,0\n3,4,1\n")
@@ -716,12 +861,24 @@ BAD_INVOCATIONS = [
     ("unknown-preset", ["train", "--preset", "nosuchpreset"]),
     ("unknown-dataset", ["train", "--dataset", "nosuchdata"]),
     ("unknown-activation", ["train", "--layers", DIGITS_LAYERS, "--activation", "sigmoidd"]),
-    ("unknown-output-activation", ["train", "--layers", DIGITS_LAYERS,
-                                   "--output-activation", "nope"]),
+    (
+        "unknown-output-activation",
+        ["train", "--layers", DIGITS_LAYERS, "--output-activation", "nope"],
+    ),
     ("softmax-hidden", ["train", "--layers", DIGITS_LAYERS, "--activation", "softmax"]),
     ("unknown-loss", ["train", "--layers", DIGITS_LAYERS, "--loss", "hinge"]),
-    ("loss-activation-mismatch", ["train", "--layers", DIGITS_LAYERS, "--loss",
-                                  "cross_entropy", "--output-activation", "identity"]),
+    (
+        "loss-activation-mismatch",
+        [
+            "train",
+            "--layers",
+            DIGITS_LAYERS,
+            "--loss",
+            "cross_entropy",
+            "--output-activation",
+            "identity",
+        ],
+    ),
     ("unknown-optimizer", ["train", "--layers", DIGITS_LAYERS, "--optimizer", "rmsprop"]),
     ("unknown-init", ["train", "--layers", DIGITS_LAYERS, "--init", "bogus"]),
     ("unknown-schedule", ["train", "--layers", DIGITS_LAYERS, "--schedule", "linear"]),
@@ -737,11 +894,23 @@ BAD_INVOCATIONS = [
     ("dropout-one", ["train", "--layers", DIGITS_LAYERS, "--dropout", "1.0"]),
     ("zero-patience", ["train", "--layers", DIGITS_LAYERS, "--patience", "0"]),
     ("negative-seed", ["train", "--layers", DIGITS_LAYERS, "--seed", "-1"]),
-    ("zero-checkpoint-every", ["train", "--layers", DIGITS_LAYERS, "--checkpoint-every", "0",
-                               "--checkpoint", "{tmp}/ck.npz"]),
+    (
+        "zero-checkpoint-every",
+        [
+            "train",
+            "--layers",
+            DIGITS_LAYERS,
+            "--checkpoint-every",
+            "0",
+            "--checkpoint",
+            "{tmp}/ck.npz",
+        ],
+    ),
     ("momentum-without-optimizer", ["train", "--layers", DIGITS_LAYERS, "--momentum", "0.9"]),
-    ("momentum-out-of-range", ["train", "--layers", DIGITS_LAYERS, "--optimizer", "momentum",
-                               "--momentum", "1.5"]),
+    (
+        "momentum-out-of-range",
+        ["train", "--layers", DIGITS_LAYERS, "--optimizer", "momentum", "--momentum", "1.5"],
+    ),
     ("unknown-option", ["train", "--no-such-option"]),
     ("missing-data-file", ["train", "--data", "{tmp}/nope.csv", "--target", "label"]),
     ("missing-npz-file", ["train", "--data", "{tmp}/nope.npz"]),
@@ -750,14 +919,18 @@ BAD_INVOCATIONS = [
     ("csv-non-numeric", ["train", "--data", "{tmp}/words.csv", "--target", "label"]),
     ("csv-ragged", ["train", "--data", "{tmp}/ragged.csv", "--target", "label"]),
     ("csv-nan", ["train", "--data", "{tmp}/nan.csv", "--target", "label"]),
-    ("csv-labels-exceed-output", ["train", "--data", "{tmp}/labels.csv", "--target", "label",
-                                  "--layers", "4-5-3"]),
+    (
+        "csv-labels-exceed-output",
+        ["train", "--data", "{tmp}/labels.csv", "--target", "label", "--layers", "4-5-3"],
+    ),
     ("npz-is-text", ["train", "--data", "{tmp}/notes.npz"]),
     ("resume-missing", ["train", "--resume", "{tmp}/nope.npz"]),
     ("resume-not-checkpoint", ["train", "--resume", "{tmp}/good.npz"]),
     ("resume-corrupt", ["train", "--resume", "{tmp}/garbage.npz"]),
-    ("out-in-missing-dir", ["train", "--layers", DIGITS_LAYERS, "--epochs", "1",
-                            "--out", "{tmp}/no/such/dir/m.npz"]),
+    (
+        "out-in-missing-dir",
+        ["train", "--layers", DIGITS_LAYERS, "--epochs", "1", "--out", "{tmp}/no/such/dir/m.npz"],
+    ),
     ("evaluate-missing-model", ["evaluate", "{tmp}/nope.npz", "--dataset", "digits"]),
     ("evaluate-garbage-model", ["evaluate", "{tmp}/garbage.npz", "--dataset", "digits"]),
     ("evaluate-text-model", ["evaluate", "{tmp}/notes.npz", "--dataset", "digits"]),
@@ -767,8 +940,10 @@ BAD_INVOCATIONS = [
     ("evaluate-model-is-dir", ["evaluate", "{tmp}", "--dataset", "digits"]),
     ("evaluate-wrong-features", ["evaluate", "{tmp}/good.npz", "--dataset", "digits"]),
     ("evaluate-no-data", ["evaluate", "{tmp}/good.npz"]),
-    ("evaluate-labels-exceed-output", ["evaluate", "{tmp}/good.npz", "--data",
-                                       "{tmp}/labels.csv", "--target", "label"]),
+    (
+        "evaluate-labels-exceed-output",
+        ["evaluate", "{tmp}/good.npz", "--data", "{tmp}/labels.csv", "--target", "label"],
+    ),
     ("info-garbage-model", ["info", "{tmp}/garbage.npz"]),
     ("info-truncated-model", ["info", "{tmp}/truncated.npz"]),
     ("info-tampered-model", ["info", "{tmp}/tampered.npz"]),
@@ -779,10 +954,19 @@ BAD_INVOCATIONS = [
     ("predict-non-numeric-input", ["predict", "{tmp}/good.npz", "--input", "{tmp}/xwords.csv"]),
     ("predict-wrong-width-input", ["predict", "{tmp}/good.npz", "--input", "{tmp}/xwide.csv"]),
     ("predict-input-is-model", ["predict", "{tmp}/good.npz", "--input", "{tmp}/garbage.npz"]),
-    ("out-is-directory", ["train", "--layers", DIGITS_LAYERS, "--epochs", "1", "--out",
-                          "{here}"]),
-    ("checkpoint-in-missing-dir", ["train", "--layers", DIGITS_LAYERS, "--epochs", "1",
-                                   "--checkpoint", "{here}/no/dir/ck.npz"]),
+    ("out-is-directory", ["train", "--layers", DIGITS_LAYERS, "--epochs", "1", "--out", "{here}"]),
+    (
+        "checkpoint-in-missing-dir",
+        [
+            "train",
+            "--layers",
+            DIGITS_LAYERS,
+            "--epochs",
+            "1",
+            "--checkpoint",
+            "{here}/no/dir/ck.npz",
+        ],
+    ),
     ("unknown-command", ["frobnicate"]),
 ]
 
@@ -804,16 +988,19 @@ def _prepare(case, args, inputs, workdir):
 def cli_runs(tmp_path_factory):
     """Every bad invocation, run concurrently (each in its own empty working directory)."""
     from concurrent.futures import ThreadPoolExecutor
+
     inputs = tmp_path_factory.mktemp("cli-inputs")
     _bad_files(inputs)
     before = sorted(os.listdir(inputs))
     jobs = {}
     with ThreadPoolExecutor(max_workers=3) as pool:
         for case in BAD_INVOCATIONS:
-            name, args = (case.values if hasattr(case, "values") else case)
+            name, args = case.values if hasattr(case, "values") else case
             workdir = tmp_path_factory.mktemp(f"cli-{name}")
-            jobs[name] = (workdir, pool.submit(_cli, _prepare(name, args, inputs, workdir),
-                                               workdir))
+            jobs[name] = (
+                workdir,
+                pool.submit(_cli, _prepare(name, args, inputs, workdir), workdir),
+            )
         runs = {name: (workdir, fut.result()) for name, (workdir, fut) in jobs.items()}
     return runs, inputs, before
 
@@ -824,12 +1011,13 @@ def test_bad_invocation_gives_one_line_and_exit_2(cli_runs, case, args):
     workdir, proc = runs[case]
     err_lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, (
-        f"exit {proc.returncode}\nstdout: {proc.stdout[-500:]}\nstderr: {proc.stderr[-1500:]}")
+        f"exit {proc.returncode}\nstdout: {proc.stdout[-500:]}\nstderr: {proc.stderr[-1500:]}"
+    )
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
     assert len(err_lines) == 1, f"{len(err_lines)} lines on stderr:\n{proc.stderr[-1500:]}"
     assert err_lines[0].startswith("error:"), err_lines[0]
     hint = re.search(r"\(see `([^`]*)`\)", err_lines[0])
-    if hint:   # the help it points to must exist
+    if hint:  # the help it points to must exist
         words = hint.group(1).split()
         assert words[0] == "deltaprop" and words[-1] == "--help", err_lines[0]
         assert len(words) == 2 or (len(words) == 3 and words[1] in COMMANDS), err_lines[0]
@@ -871,28 +1059,39 @@ class _TracedWindow(Callback):
 MEMORY_CONFIGS = [
     dict(act="sigmoid", out="sigmoid", loss="quadratic", optimizer="sgd"),
     dict(act="relu", out="softmax", loss="cross_entropy", optimizer="adam"),
-    dict(act="tanh", out="sigmoid", loss="binary_cross_entropy", optimizer="momentum",
-         dtype="float32"),
+    dict(
+        act="tanh",
+        out="sigmoid",
+        loss="binary_cross_entropy",
+        optimizer="momentum",
+        dtype="float32",
+    ),
     dict(act="relu", out="identity", loss="mse", optimizer="nesterov", l2=0.1, l1=0.1),
     dict(act="swish", out="softmax", loss="quadratic", optimizer="sgd", dropout=0.3),
 ]
 
 
-@pytest.mark.parametrize("cfg", MEMORY_CONFIGS, ids=lambda c: f"{c['act']}-{c['loss']}-"
-                                                          f"{c['optimizer']}")
+@pytest.mark.parametrize(
+    "cfg", MEMORY_CONFIGS, ids=lambda c: f"{c['act']}-{c['loss']}-{c['optimizer']}"
+)
 def test_training_loop_keeps_no_memory_per_batch(cfg):
     cfg = dict(cfg)
     dtype = cfg.pop("dtype", "float64")
     sizes, m = [20, 16, 12, 4], 10
     rng = np.random.default_rng(0)
-    X, y = rng.random((4200, 20)), rng.integers(0, 4, 4200)       # 420 batches an epoch
-    net = Network(sizes, activation=cfg.pop("act"), output_activation=cfg.pop("out"),
-                  loss=cfg.pop("loss"), seed=0, dtype=dtype)
+    X, y = rng.random((4200, 20)), rng.integers(0, 4, 4200)  # 420 batches an epoch
+    net = Network(
+        sizes,
+        activation=cfg.pop("act"),
+        output_activation=cfg.pop("out"),
+        loss=cfg.pop("loss"),
+        seed=0,
+        dtype=dtype,
+    )
     window = _TracedWindow(k0=10, ends=(60, 410))
     tracemalloc.start()
     try:
-        fit(net, X, y, epochs=2, batch_size=m, lr=0.01, callbacks=[window], cost_every=10**9,
-            **cfg)
+        fit(net, X, y, epochs=2, batch_size=m, lr=0.01, callbacks=[window], cost_every=10**9, **cfg)
     finally:
         tracemalloc.stop()
     # Kept memory does not grow with the number of batches: the same few hundred bytes (the
@@ -902,8 +1101,11 @@ def test_training_loop_keeps_no_memory_per_batch(cfg):
     # Transient memory within a step is a small multiple of one batch's arrays.
     batch_bytes = m * sum(sizes) * net.dtype.itemsize
     assert window.peak[400] <= 8 * batch_bytes + 8192, (window.peak, batch_bytes)
-    record("memory per batch", f"kept {window.kept[400]} B over 400 batches, "
-                               f"transient peak {window.peak[400]} B ({cfg['optimizer']})")
+    record(
+        "memory per batch",
+        f"kept {window.kept[400]} B over 400 batches, "
+        f"transient peak {window.peak[400]} B ({cfg['optimizer']})",
+    )
 
 
 def test_fit_peak_memory_is_data_plus_small_terms():
@@ -915,11 +1117,14 @@ def test_fit_peak_memory_is_data_plus_small_terms():
     y = rng.integers(0, 3, n)
     net = Network(sizes, seed=0, dtype="float32")
     s = 4
-    bound = (n * sizes[-1] * s                          # one-hot targets
-             + 6 * net.num_parameters * s               # θ copies, gradient, optimizer state
-             + 4096 * sum(sizes[1:]) * s * 3            # evaluation chunk
-             + m * sum(sizes) * s * 8                   # batch workspace
-             + n * 8 + 2**20)                           # permutation, Python objects
+    bound = (
+        n * sizes[-1] * s  # one-hot targets
+        + 6 * net.num_parameters * s  # θ copies, gradient, optimizer state
+        + 4096 * sum(sizes[1:]) * s * 3  # evaluation chunk
+        + m * sum(sizes) * s * 8  # batch workspace
+        + n * 8
+        + 2**20
+    )  # permutation, Python objects
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -940,8 +1145,14 @@ def test_evaluation_holds_one_chunk_at_a_time():
     sizes = [20, 256, 3]
     X = rng.random((3 * 4096, 20), dtype=np.float32)
     y = rng.integers(0, 3, len(X))
-    net = Network(sizes, activation="relu", output_activation="softmax", loss="cross_entropy",
-                  seed=0, dtype="float32")
+    net = Network(
+        sizes,
+        activation="relu",
+        output_activation="softmax",
+        loss="cross_entropy",
+        seed=0,
+        dtype="float32",
+    )
     chunk = 2 * 4096 * sum(sizes[1:]) * 4
     tracemalloc.start()
     try:

@@ -16,7 +16,11 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits, load_iris, make_regression  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
 from sklearn.model_selection import (  # noqa: E402
-    GridSearchCV, RandomizedSearchCV, cross_val_score, train_test_split)
+    GridSearchCV,
+    RandomizedSearchCV,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier  # noqa: E402
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -60,12 +64,20 @@ def _quiet(fn, *args, **kwargs):
 _CHECKED = [
     MLPClassifier(random_state=0),
     MLPRegressor(random_state=0),
-    MLPClassifier((8, 8), activation=["tanh", "relu"], solver="sgd", learning_rate_init=0.05,
-                  random_state=0),
+    MLPClassifier(
+        (8, 8), activation=["tanh", "relu"], solver="sgd", learning_rate_init=0.05, random_state=0
+    ),
     MLPClassifier((16,), dtype="float32", learning_rate_init=0.01, random_state=0),
-    MLPRegressor(hidden_layer_sizes=(16,), activation="tanh", solver="nesterov",
-                 learning_rate_init=0.01, dropout=0.1, l1=1e-4, schedule="cosine",
-                 random_state=0),
+    MLPRegressor(
+        hidden_layer_sizes=(16,),
+        activation="tanh",
+        solver="nesterov",
+        learning_rate_init=0.01,
+        dropout=0.1,
+        l1=1e-4,
+        schedule="cosine",
+        random_state=0,
+    ),
 ]
 
 
@@ -85,20 +97,25 @@ def test_expected_failed_checks_is_empty():
 
 
 def test_import_deltaprop_does_not_import_sklearn():
-    code = ("import sys, deltaprop, deltaprop.training, deltaprop.network; "
-            "print('sklearn' in sys.modules)")
+    code = (
+        "import sys, deltaprop, deltaprop.training, deltaprop.network; "
+        "print('sklearn' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 # ---------------------------------------------------------------------- parity with sklearn
 @pytest.mark.parametrize("kind", ["multiclass", "binary", "regression2"])
-@pytest.mark.parametrize("solver, extra", [
-    ("sgd", {"momentum": 0.0}),
-    ("sgd", {"momentum": 0.9}),                                 # Nesterov, sklearn's default
-    ("sgd", {"momentum": 0.9, "nesterovs_momentum": False}),
-    ("adam", {"epsilon": 1e-15}),
-])
+@pytest.mark.parametrize(
+    "solver, extra",
+    [
+        ("sgd", {"momentum": 0.0}),
+        ("sgd", {"momentum": 0.9}),  # Nesterov, sklearn's default
+        ("sgd", {"momentum": 0.9, "nesterovs_momentum": False}),
+        ("adam", {"epsilon": 1e-15}),
+    ],
+)
 def test_same_steps_as_sklearn_from_same_weights(iris, kind, solver, extra):
     # From identical weights, unshuffled batches and the same hyperparameters (alpha > 0 with
     # several batches per epoch), one more epoch must give scikit-learn's weights: this pins
@@ -108,10 +125,22 @@ def test_same_steps_as_sklearn_from_same_weights(iris, kind, solver, extra):
         y = (y == 1).astype(int)
     elif kind == "regression2":
         y = np.c_[2 * X[:, 0], X[:, 1] - X[:, 2]]
-    Ours, Sk = ((MLPRegressor, SkMLPRegressor) if kind.startswith("regression")
-                else (MLPClassifier, SkMLPClassifier))
-    params = dict(hidden_layer_sizes=(7,), activation="tanh", solver=solver, alpha=0.5,
-                  batch_size=30, learning_rate_init=0.05, shuffle=False, max_iter=3, **extra)
+    Ours, Sk = (
+        (MLPRegressor, SkMLPRegressor)
+        if kind.startswith("regression")
+        else (MLPClassifier, SkMLPClassifier)
+    )
+    params = dict(
+        hidden_layer_sizes=(7,),
+        activation="tanh",
+        solver=solver,
+        alpha=0.5,
+        batch_size=30,
+        learning_rate_init=0.05,
+        shuffle=False,
+        max_iter=3,
+        **extra,
+    )
     ours = _quiet(Ours(random_state=0, **params).fit, X, y)
     sk = _quiet(Sk(random_state=0, warm_start=True, **params).fit, X, y)
     sk.coefs_ = [c.copy() for c in ours.coefs_]
@@ -129,8 +158,15 @@ def test_adam_differs_from_sklearn_only_by_epsilon_placement(iris):
     # deltaprop adds ε to √v̂ (Kingma & Ba's algorithm), scikit-learn to √v: with ε = 1e-8
     # the weights still agree to a few parts in 10⁵.
     X, y = iris
-    params = dict(hidden_layer_sizes=(7,), activation="tanh", alpha=0.5, batch_size=30,
-                  learning_rate_init=0.05, shuffle=False, max_iter=3)
+    params = dict(
+        hidden_layer_sizes=(7,),
+        activation="tanh",
+        alpha=0.5,
+        batch_size=30,
+        learning_rate_init=0.05,
+        shuffle=False,
+        max_iter=3,
+    )
     ours = _quiet(MLPClassifier(random_state=0, **params).fit, X, y)
     sk = _quiet(SkMLPClassifier(random_state=0, warm_start=True, **params).fit, X, y)
     sk.coefs_ = [c.copy() for c in ours.coefs_]
@@ -141,11 +177,14 @@ def test_adam_differs_from_sklearn_only_by_epsilon_placement(iris):
     assert 0 < diff < 1e-3
 
 
-@pytest.mark.parametrize("params", [
-    dict(tol=1e9, n_iter_no_change=3),                                      # stops at 3 + 2
-    dict(tol=1e9, n_iter_no_change=2, solver="sgd", learning_rate="adaptive"),   # η /= 5 ×5
-    dict(tol=0.0, max_iter=7),                                              # runs to max_iter
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(tol=1e9, n_iter_no_change=3),  # stops at 3 + 2
+        dict(tol=1e9, n_iter_no_change=2, solver="sgd", learning_rate="adaptive"),  # η /= 5 ×5
+        dict(tol=0.0, max_iter=7),  # runs to max_iter
+    ],
+)
 def test_stopping_rule_matches_sklearn(iris, params):
     X, y = iris
     ours = _quiet(MLPClassifier((5,), random_state=0, **params).fit, X, y)
@@ -160,21 +199,35 @@ def test_convergence_warning_only_when_max_iter_reached(iris):
         MLPClassifier((5,), max_iter=3, random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        clf = MLPClassifier((5,), max_iter=50, tol=1e9, n_iter_no_change=1,
-                            random_state=0).fit(X, y)
+        clf = MLPClassifier((5,), max_iter=50, tol=1e9, n_iter_no_change=1, random_state=0).fit(
+            X, y
+        )
     assert clf.n_iter_ == 3
 
 
 def test_accuracy_on_digits_matches_sklearn(digits):
     X_train, X_test, y_train, y_test = digits
-    params = dict(hidden_layer_sizes=(64,), activation="relu", solver="adam", alpha=1e-4,
-                  batch_size=200, learning_rate_init=1e-3, max_iter=30)
+    params = dict(
+        hidden_layer_sizes=(64,),
+        activation="relu",
+        solver="adam",
+        alpha=1e-4,
+        batch_size=200,
+        learning_rate_init=1e-3,
+        max_iter=30,
+    )
     ours, theirs = [], []
     for seed in (0, 1):
-        ours.append(_quiet(MLPClassifier(random_state=seed, **params).fit, X_train, y_train)
-                    .score(X_test, y_test))
-        theirs.append(_quiet(SkMLPClassifier(random_state=seed, **params).fit, X_train, y_train)
-                      .score(X_test, y_test))
+        ours.append(
+            _quiet(MLPClassifier(random_state=seed, **params).fit, X_train, y_train).score(
+                X_test, y_test
+            )
+        )
+        theirs.append(
+            _quiet(SkMLPClassifier(random_state=seed, **params).fit, X_train, y_train).score(
+                X_test, y_test
+            )
+        )
     assert np.mean(ours) > 0.92
     assert abs(np.mean(ours) - np.mean(theirs)) < 0.03, (ours, theirs)
 
@@ -199,8 +252,9 @@ def test_binary_string_labels(iris):
 def test_binary_with_softmax_output_uses_two_neurons(iris):
     X, y = iris
     yb = (y == 0).astype(int)
-    clf = MLPClassifier((8,), output_activation="softmax", learning_rate_init=0.01,
-                        random_state=0).fit(X, yb)
+    clf = MLPClassifier(
+        (8,), output_activation="softmax", learning_rate_init=0.01, random_state=0
+    ).fit(X, yb)
     assert clf.network_.sizes[-1] == 2 and clf.network_.loss.name == "cross_entropy"
     assert clf.predict_proba(X).shape == (150, 2)
     assert clf.score(X, yb) == 1.0
@@ -213,8 +267,9 @@ def test_multiclass_softmax_and_one_vs_rest_sigmoid(iris):
     _quiet(soft.fit, X, names)
     assert soft.out_activation_ == "softmax" and soft.n_outputs_ == 3
     assert soft.score(X, names) > 0.95
-    ovr = MLPClassifier((16,), output_activation="logistic", learning_rate_init=0.01,
-                        max_iter=300, random_state=0)
+    ovr = MLPClassifier(
+        (16,), output_activation="logistic", learning_rate_init=0.01, max_iter=300, random_state=0
+    )
     _quiet(ovr.fit, X, names)
     assert ovr.network_.loss.name == "binary_cross_entropy"
     proba = ovr.predict_proba(X)
@@ -241,12 +296,22 @@ def test_multilabel_indicator(iris):
 def test_regressor_single_and_multiple_outputs():
     X, y = make_regression(n_samples=300, n_features=5, n_targets=2, noise=0.1, random_state=0)
     y = y / y.std(axis=0)
-    reg = _quiet(MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=300,
-                              random_state=0).fit, X, y)
+    reg = _quiet(
+        MLPRegressor(
+            hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=300, random_state=0
+        ).fit,
+        X,
+        y,
+    )
     assert reg.predict(X).shape == (300, 2) and reg.score(X, y) > 0.97
     assert reg.out_activation_ == "identity" and reg.network_.loss.name == "quadratic"
-    one = _quiet(MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=300,
-                              random_state=0).fit, X, y[:, 0])
+    one = _quiet(
+        MLPRegressor(
+            hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=300, random_state=0
+        ).fit,
+        X,
+        y[:, 0],
+    )
     assert one.predict(X).shape == (300,) and one.score(X, y[:, 0]) > 0.97
 
 
@@ -254,9 +319,19 @@ def test_regressor_mse_loss_and_output_activation():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(200, 2))
     y = 1 / (1 + np.exp(-3 * X[:, 0] * X[:, 1]))
-    reg = _quiet(MLPRegressor(loss="mse", hidden_layer_sizes=(16,), activation="tanh",
-                              output_activation="sigmoid", learning_rate_init=0.02, max_iter=300,
-                              random_state=0).fit, X, y)
+    reg = _quiet(
+        MLPRegressor(
+            loss="mse",
+            hidden_layer_sizes=(16,),
+            activation="tanh",
+            output_activation="sigmoid",
+            learning_rate_init=0.02,
+            max_iter=300,
+            random_state=0,
+        ).fit,
+        X,
+        y,
+    )
     assert reg.network_.loss.name == "mse" and reg.out_activation_ == "logistic"
     assert ((reg.predict(X) > 0) & (reg.predict(X) < 1)).all()
     assert reg.score(X, y) > 0.8
@@ -275,8 +350,9 @@ def test_coefs_layout_is_sklearns(iris):
         a = np.tanh(a @ c + b)
     z = a @ clf.coefs_[-1] + clf.intercepts_[-1]
     soft = np.exp(z - z.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(clf.predict_proba(X), soft / soft.sum(axis=1, keepdims=True),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), soft / soft.sum(axis=1, keepdims=True), rtol=1e-12
+    )
     assert clf.n_layers_ == 4 and clf.n_features_in_ == 4
     # Writing through coefs_ changes the network.
     clf.coefs_[0][0, 0] = 123.0
@@ -299,10 +375,19 @@ def test_float32(iris):
 
 def test_deltaprop_extras_reach_the_network(iris):
     X, y = iris
-    clf = MLPClassifier((6, 5), activation=["leaky_relu", "logistic"], init="glorot_normal",
-                        solver="momentum", momentum=0.5, dropout=[0.1, 0.0], l1=1e-3,
-                        schedule={"name": "step", "every": 2, "factor": 0.5}, max_iter=4,
-                        learning_rate_init=0.1, random_state=0)
+    clf = MLPClassifier(
+        (6, 5),
+        activation=["leaky_relu", "logistic"],
+        init="glorot_normal",
+        solver="momentum",
+        momentum=0.5,
+        dropout=[0.1, 0.0],
+        l1=1e-3,
+        schedule={"name": "step", "every": 2, "factor": 0.5},
+        max_iter=4,
+        learning_rate_init=0.1,
+        random_state=0,
+    )
     _quiet(clf.fit, X, y)
     names = [a.name for a in clf.network_.layer_activations]
     assert names == ["leaky_relu", "sigmoid", "softmax"]
@@ -319,10 +404,17 @@ def test_solver_mapping():
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = (X[:, 0] > 0).astype(int)
     kinds = {}
-    for solver, extra in [("adam", {}), ("sgd", {}), ("sgd", {"nesterovs_momentum": False}),
-                          ("sgd", {"momentum": 0.0}), ("nesterov", {}), ("momentum", {})]:
-        clf = _quiet(MLPClassifier((3,), solver=solver, max_iter=1, random_state=0, **extra).fit,
-                     X, y)
+    for solver, extra in [
+        ("adam", {}),
+        ("sgd", {}),
+        ("sgd", {"nesterovs_momentum": False}),
+        ("sgd", {"momentum": 0.0}),
+        ("nesterov", {}),
+        ("momentum", {}),
+    ]:
+        clf = _quiet(
+            MLPClassifier((3,), solver=solver, max_iter=1, random_state=0, **extra).fit, X, y
+        )
         kinds[(solver, tuple(extra.items()))] = type(clf._optimizer)
     assert kinds[("adam", ())] is optimizers.Adam
     assert kinds[("sgd", ())] is optimizers.Nesterov
@@ -334,17 +426,33 @@ def test_solver_mapping():
 
 def test_invscaling_learning_rate(iris):
     X, y = iris
-    clf = _quiet(MLPClassifier((5,), solver="sgd", learning_rate="invscaling", power_t=0.5,
-                               learning_rate_init=0.1, max_iter=3, random_state=0).fit, X, y)
+    clf = _quiet(
+        MLPClassifier(
+            (5,),
+            solver="sgd",
+            learning_rate="invscaling",
+            power_t=0.5,
+            learning_rate_init=0.1,
+            max_iter=3,
+            random_state=0,
+        ).fit,
+        X,
+        y,
+    )
     # After epoch 2 (t = 300 samples seen) the third epoch ran with η₀ / (300 + 1)^0.5.
-    assert clf._optimizer.lr == pytest.approx(0.1 / 301 ** 0.5)
+    assert clf._optimizer.lr == pytest.approx(0.1 / 301**0.5)
 
 
 def test_diagnostics(iris):
     pytest.importorskip("deltaprop.diagnostics")
     X, y = iris
-    clf = _quiet(MLPClassifier((5,), activation="logistic", diagnostics=True, max_iter=4,
-                               random_state=0).fit, X, y)
+    clf = _quiet(
+        MLPClassifier(
+            (5,), activation="logistic", diagnostics=True, max_iter=4, random_state=0
+        ).fit,
+        X,
+        y,
+    )
     assert [r["epoch"] for r in clf.diagnostics_] == [1, 2, 3, 4]
     assert len(clf.diagnostics_[0]["grad_w_norm"]) == 2
     assert clf.diagnostics_[0]["saturated"][0] is not None
@@ -360,8 +468,15 @@ def test_verbose_prints_the_loss(iris, capsys):
 # ---------------------------------------------------------------------- training behaviour
 def test_early_stopping_restores_best_validation_weights(digits):
     X, _, y, _ = digits
-    clf = MLPClassifier((32,), early_stopping=True, n_iter_no_change=3, validation_fraction=0.2,
-                        learning_rate_init=0.01, max_iter=100, random_state=0)
+    clf = MLPClassifier(
+        (32,),
+        early_stopping=True,
+        n_iter_no_change=3,
+        validation_fraction=0.2,
+        learning_rate_init=0.01,
+        max_iter=100,
+        random_state=0,
+    )
     _quiet(clf.fit, X, y)
     assert clf.best_loss_ is None and len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
@@ -385,7 +500,7 @@ def test_warm_start_continues(iris):
         clf.fit(X[y < 2], y[y < 2])
     cold = _quiet(MLPClassifier((8,), max_iter=5, random_state=0).fit, X, y)
     _quiet(cold.fit, X, y)
-    assert cold.loss_curve_ == first          # without warm_start, fit starts afresh
+    assert cold.loss_curve_ == first  # without warm_start, fit starts afresh
 
 
 def test_partial_fit_matches_one_epoch_of_fit(iris):
@@ -439,9 +554,12 @@ def test_partial_fit_on_memmap_chunks(tmp_path, digits):
     classes = np.arange(10)
     for _ in range(8):
         for start in range(0, Xm.shape[0], 256):
-            clf.partial_fit(Xm[start:start + 256], ym[start:start + 256], classes=classes)
-    full = _quiet(MLPClassifier((64,), learning_rate_init=0.01, max_iter=8,
-                                random_state=0).fit, X_train, y_train)
+            clf.partial_fit(Xm[start : start + 256], ym[start : start + 256], classes=classes)
+    full = _quiet(
+        MLPClassifier((64,), learning_rate_init=0.01, max_iter=8, random_state=0).fit,
+        X_train,
+        y_train,
+    )
     streamed, whole = clf.score(X_test, y_test), full.score(X_test, y_test)
     assert clf.network_.dtype == np.float32 and clf.t_ == 8 * Xm.shape[0]
     assert streamed > 0.93 and abs(streamed - whole) < 0.03, (streamed, whole)
@@ -459,8 +577,11 @@ def test_partial_fit_on_dask_array_blocks(digits):
         for i in range(Xd.numblocks[0]):
             Xb, yb = Xd.blocks[i].compute(), yd.blocks[i].compute()
             clf.partial_fit(Xb, yb, classes=classes)
-    full = _quiet(MLPClassifier((64,), learning_rate_init=0.01, max_iter=8,
-                                random_state=0).fit, X_train, y_train)
+    full = _quiet(
+        MLPClassifier((64,), learning_rate_init=0.01, max_iter=8, random_state=0).fit,
+        X_train,
+        y_train,
+    )
     streamed, whole = clf.score(X_test, y_test), full.score(X_test, y_test)
     assert streamed > 0.93 and abs(streamed - whole) < 0.03, (streamed, whole)
 
@@ -471,7 +592,7 @@ def test_regressor_partial_fit():
     reg = MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
     for _ in range(60):
         for start in range(0, 400, 100):
-            reg.partial_fit(X[start:start + 100], y[start:start + 100])
+            reg.partial_fit(X[start : start + 100], y[start : start + 100])
     assert reg.score(X, y) > 0.95
 
 
@@ -484,8 +605,9 @@ def test_pipeline_with_standard_scaler(digits):
     assert pipe.score(X_test * 16, y_test) > 0.93
     scaler = StandardScaler().fit(X_train * 16)
     alone = _quiet(clone(clf).fit, scaler.transform(X_train * 16), y_train)
-    np.testing.assert_array_equal(pipe.predict_proba(X_test * 16),
-                                  alone.predict_proba(scaler.transform(X_test * 16)))
+    np.testing.assert_array_equal(
+        pipe.predict_proba(X_test * 16), alone.predict_proba(scaler.transform(X_test * 16))
+    )
 
 
 def test_grid_and_randomized_search(iris):
@@ -495,9 +617,13 @@ def test_grid_and_randomized_search(iris):
     _quiet(grid.fit, X, y)
     assert len(grid.cv_results_["params"]) == 4 and grid.best_score_ > 0.85
     assert isinstance(grid.best_estimator_, MLPClassifier)
-    rand = RandomizedSearchCV(base, {"hidden_layer_sizes": [(4,), (8,), (16,)],
-                                     "learning_rate_init": [0.003, 0.01, 0.03]},
-                              n_iter=3, cv=3, random_state=0)
+    rand = RandomizedSearchCV(
+        base,
+        {"hidden_layer_sizes": [(4,), (8,), (16,)], "learning_rate_init": [0.003, 0.01, 0.03]},
+        n_iter=3,
+        cv=3,
+        random_state=0,
+    )
     _quiet(rand.fit, X, y)
     assert len(rand.cv_results_["params"]) == 3 and rand.best_score_ > 0.85
 
@@ -536,12 +662,21 @@ def test_grid_search_on_dask_local_cluster(iris):
     distributed = pytest.importorskip("distributed")
     joblib = pytest.importorskip("joblib")
     X, y = iris
-    search = GridSearchCV(MLPClassifier((8,), max_iter=30, learning_rate_init=0.01,
-                                        random_state=0),
-                          {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(4,), (8,)]}, cv=3)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
+    search = GridSearchCV(
+        MLPClassifier((8,), max_iter=30, learning_rate_init=0.01, random_state=0),
+        {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(4,), (8,)]},
+        cv=3,
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         with joblib.parallel_backend("dask"), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             search.fit(X, y)
@@ -552,8 +687,9 @@ def test_grid_search_on_dask_local_cluster(iris):
     assert search.best_score_ > 0.8
     # The same search run locally gives the same scores: the cluster changed where, not what.
     local = _quiet(clone(search).fit, X, y)
-    np.testing.assert_allclose(local.cv_results_["mean_test_score"],
-                               search.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(
+        local.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+    )
 
 
 # ---------------------------------------------------------------------- bad input
@@ -587,6 +723,7 @@ def test_bad_input_messages(Est, iris):
 
 def test_signatures_follow_sklearn():
     import inspect
+
     for ours, theirs in [(MLPClassifier, SkMLPClassifier), (MLPRegressor, SkMLPRegressor)]:
         mine = inspect.signature(ours).parameters
         sk = inspect.signature(theirs).parameters
@@ -594,15 +731,17 @@ def test_signatures_follow_sklearn():
         positional = [n for n, p in sk.items() if p.kind == p.POSITIONAL_OR_KEYWORD]
         assert [n for n, p in mine.items() if p.kind == p.POSITIONAL_OR_KEYWORD] == positional
         shared = set(mine) & set(sk)
-        assert set(sk) - shared <= {"max_fun"}          # L-BFGS only
+        assert set(sk) - shared <= {"max_fun"}  # L-BFGS only
         for name in shared:
             assert mine[name].default == sk[name].default or name == "loss", name
 
 
 def test_unknown_loss_lists_the_choices(iris):
     X, y = iris
-    with pytest.raises(ValueError, match="loss='poisson' is unknown; expected one of: "
-                                         "'squared_error', 'binary_cross_entropy'"):
+    with pytest.raises(
+        ValueError,
+        match="loss='poisson' is unknown; expected one of: 'squared_error', 'binary_cross_entropy'",
+    ):
         MLPRegressor(loss="poisson").fit(X, y)
     with pytest.raises(ValueError, match="loss='hinge' is unknown; expected one of: 'log_loss'"):
         MLPClassifier(loss="hinge").fit(X, y)
@@ -621,29 +760,35 @@ def test_unfitted_attributes_raise_attribute_error():
             getattr(clf, attr)
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"solver": "lbfgs"}, "L-BFGS is not available"),
-    ({"solver": "rmsprop"}, "solver='rmsprop' is invalid"),
-    ({"hidden_layer_sizes": (10, 0)}, r"has 0 at position 1; expected positive integers"),
-    ({"hidden_layer_sizes": "big"}, "hidden_layer_sizes='big' is invalid"),
-    ({"activation": "swoosh"}, "activation='swoosh' is unknown"),
-    ({"activation": ["relu", "tanh"]}, "activation has 2 names but hidden_layer_sizes has 1"),
-    ({"alpha": -1.0}, r"alpha=-1.0 is invalid; expected a number in \[0, inf\)"),
-    ({"alpha": np.inf}, r"alpha=inf is invalid"),
-    ({"learning_rate_init": 0.0}, r"learning_rate_init=0.0 is invalid"),
-    ({"momentum": 1.0}, r"momentum=1.0 is invalid; expected a number in \[0, 1\)"),
-    ({"batch_size": 0}, "batch_size=0 is invalid; expected 'auto' or an integer >= 1"),
-    ({"max_iter": 0}, "max_iter=0 is invalid"),
-    ({"learning_rate": "fast"}, "learning_rate='fast' is invalid"),
-    ({"early_stopping": True, "validation_fraction": 1.0}, "validation_fraction=1.0 is invalid"),
-    ({"dropout": [0.1, 0.2]}, "dropout has 2 rates but hidden_layer_sizes has 1"),
-    ({"dtype": "float16"}, "dtype='float16' is invalid"),
-    ({"output_activation": "tanh"}, "invalid for a classifier"),
-    ({"schedule": "sometimes"}, "schedule='sometimes' is unknown"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"solver": "lbfgs"}, "L-BFGS is not available"),
+        ({"solver": "rmsprop"}, "solver='rmsprop' is invalid"),
+        ({"hidden_layer_sizes": (10, 0)}, r"has 0 at position 1; expected positive integers"),
+        ({"hidden_layer_sizes": "big"}, "hidden_layer_sizes='big' is invalid"),
+        ({"activation": "swoosh"}, "activation='swoosh' is unknown"),
+        ({"activation": ["relu", "tanh"]}, "activation has 2 names but hidden_layer_sizes has 1"),
+        ({"alpha": -1.0}, r"alpha=-1.0 is invalid; expected a number in \[0, inf\)"),
+        ({"alpha": np.inf}, r"alpha=inf is invalid"),
+        ({"learning_rate_init": 0.0}, r"learning_rate_init=0.0 is invalid"),
+        ({"momentum": 1.0}, r"momentum=1.0 is invalid; expected a number in \[0, 1\)"),
+        ({"batch_size": 0}, "batch_size=0 is invalid; expected 'auto' or an integer >= 1"),
+        ({"max_iter": 0}, "max_iter=0 is invalid"),
+        ({"learning_rate": "fast"}, "learning_rate='fast' is invalid"),
+        (
+            {"early_stopping": True, "validation_fraction": 1.0},
+            "validation_fraction=1.0 is invalid",
+        ),
+        ({"dropout": [0.1, 0.2]}, "dropout has 2 rates but hidden_layer_sizes has 1"),
+        ({"dtype": "float16"}, "dtype='float16' is invalid"),
+        ({"output_activation": "tanh"}, "invalid for a classifier"),
+        ({"schedule": "sometimes"}, "schedule='sometimes' is unknown"),
+    ],
+)
 def test_invalid_parameters_are_named(iris, params, match):
     X, y = iris
-    clf = MLPClassifier(**params)            # constructing never validates (sklearn's rule)
+    clf = MLPClassifier(**params)  # constructing never validates (sklearn's rule)
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
 

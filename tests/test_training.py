@@ -29,8 +29,7 @@ def test_xor_learned_by_small_sigmoid_network():
 
 
 def _one_full_batch_step(net, X, Y, **kwargs):
-    fit(net, X, Y, epochs=1, batch_size=X.shape[0], shuffle=False, train_metrics=False,
-        **kwargs)
+    fit(net, X, Y, epochs=1, batch_size=X.shape[0], shuffle=False, train_metrics=False, **kwargs)
 
 
 def test_sgd_step_is_w_minus_eta_times_batch_mean_gradient():
@@ -57,7 +56,7 @@ def test_minibatches_cover_every_sample_once_per_epoch():
     ref = net.copy()
     fit(net, X, Y, epochs=1, batch_size=4, lr=0.1, shuffle=False, train_metrics=False)
     for start in (0, 4, 8):
-        g = ref.backprop(X[start:start + 4], Y[start:start + 4])
+        g = ref.backprop(X[start : start + 4], Y[start : start + 4])
         ref.weights[0] -= 0.1 * g.weights[0]
         ref.biases[0] -= 0.1 * g.biases[0]
     np.testing.assert_allclose(net.weights[0], ref.weights[0], atol=1e-13)
@@ -71,8 +70,9 @@ def _grads_of_two_steps(make_net, X, Y, eta, update):
     state = {}
     for _ in range(2):
         net.set_flat(theta)
-        g = np.concatenate([w.ravel() for w in net.backprop(X, Y).weights]
-                           + [b for b in net.backprop(X, Y).biases])
+        g = np.concatenate(
+            [w.ravel() for w in net.backprop(X, Y).weights] + [b for b in net.backprop(X, Y).biases]
+        )
         theta = update(theta, g, state)
     return theta
 
@@ -101,8 +101,8 @@ def test_two_steps_of_each_optimizer_match_the_update_rule(name):
         t = s["t"] = s.get("t", 0) + 1
         s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
         s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
-        mhat = s["m"] / (1 - b1 ** t)
-        vhat = s["v"] / (1 - b2 ** t)
+        mhat = s["m"] / (1 - b1**t)
+        vhat = s["v"] / (1 - b2**t)
         return theta - eta * mhat / (np.sqrt(vhat) + eps)
 
     rule = {"sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adam": adam}[name]
@@ -110,8 +110,17 @@ def test_two_steps_of_each_optimizer_match_the_update_rule(name):
     net = make_net()
     kwargs = {"momentum": mu} if name in ("momentum", "nesterov") else {}
     opt = optimizers.get(name, lr=eta, **kwargs)
-    fit(net, X, Y, epochs=2, batch_size=X.shape[0], shuffle=False, train_metrics=False,
-        optimizer=opt, lr=eta)
+    fit(
+        net,
+        X,
+        Y,
+        epochs=2,
+        batch_size=X.shape[0],
+        shuffle=False,
+        train_metrics=False,
+        optimizer=opt,
+        lr=eta,
+    )
     np.testing.assert_allclose(net.get_flat(), expected, rtol=1e-10, atol=1e-12)
 
 
@@ -125,8 +134,9 @@ def test_l2_follows_the_book_convention():
     b0 = [b.copy() for b in net.biases]
     _one_full_batch_step(net, X, Y, lr=eta, l2=lam)
     for l in range(2):
-        np.testing.assert_allclose(net.weights[l],
-                                   (1 - eta * lam / n) * W0[l] - eta * g.weights[l], atol=1e-13)
+        np.testing.assert_allclose(
+            net.weights[l], (1 - eta * lam / n) * W0[l] - eta * g.weights[l], atol=1e-13
+        )
         np.testing.assert_allclose(net.biases[l], b0[l] - eta * g.biases[l], atol=1e-13)
 
 
@@ -139,8 +149,8 @@ def test_l1_subtracts_eta_lambda_over_n_times_sign():
     _one_full_batch_step(net, X, Y, lr=eta, l1=lam)
     for l in range(2):
         np.testing.assert_allclose(
-            net.weights[l], W0[l] - eta * lam / n * np.sign(W0[l]) - eta * g.weights[l],
-            atol=1e-13)
+            net.weights[l], W0[l] - eta * lam / n * np.sign(W0[l]) - eta * g.weights[l], atol=1e-13
+        )
 
 
 def test_same_seed_gives_bit_identical_weights_and_other_seed_differs():
@@ -172,9 +182,11 @@ def test_schedules_give_the_documented_rates():
     assert [step.lr(e) for e in range(6)] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     cos = schedules.get("cosine")
     cos.start(2.0, 4)
-    np.testing.assert_allclose([cos.lr(e) for e in range(5)],
-                               [2.0, 1 + math.cos(math.pi / 4), 1.0, 1 - math.cos(math.pi / 4),
-                                0.0], atol=1e-15)
+    np.testing.assert_allclose(
+        [cos.lr(e) for e in range(5)],
+        [2.0, 1 + math.cos(math.pi / 4), 1.0, 1 - math.cos(math.pi / 4), 0.0],
+        atol=1e-15,
+    )
     const = schedules.get(None)
     const.start(0.3, 3)
     assert const.lr(2) == 0.3
@@ -205,8 +217,18 @@ def test_early_stopping_restores_best_weights():
         def on_epoch_end(self, epoch, logs):
             snapshots[epoch] = net.get_flat()
 
-    history = fit(net, X, Y, epochs=200, batch_size=5, lr=8.0, validation_data=(Xv, Yv),
-                  monitor="val_cost", early_stopping=3, callbacks=[Snap()])
+    history = fit(
+        net,
+        X,
+        Y,
+        epochs=200,
+        batch_size=5,
+        lr=8.0,
+        validation_data=(Xv, Yv),
+        monitor="val_cost",
+        early_stopping=3,
+        callbacks=[Snap()],
+    )
     best = history.best_epoch
     assert history.val_cost[best - 1] == min(history.val_cost)
     assert len(history.epoch) == best + 3 or history.epoch[-1] == 200
@@ -232,8 +254,9 @@ def test_diverging_run_stops_and_keeps_finite_weights():
 
 
 def test_evaluate_and_predict_on_a_classifier():
-    net = dp.Network([2, 3], activation="identity", output_activation="softmax",
-                     loss="cross_entropy", seed=0)
+    net = dp.Network(
+        [2, 3], activation="identity", output_activation="softmax", loss="cross_entropy", seed=0
+    )
     net.weights[0] = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
     net.biases[0] = np.zeros(3)
     X = np.array([[2.0, 0.0], [0.0, 2.0], [-2.0, -2.0], [2.0, 0.1]])
@@ -245,17 +268,20 @@ def test_evaluate_and_predict_on_a_classifier():
     assert cost == pytest.approx(-np.mean(np.log(a[np.arange(4), y])), rel=1e-12)
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"epochs": 0}, "epochs=0"),
-    ({"batch_size": -1}, "batch_size=-1"),
-    ({"lr": float("nan")}, "lr=nan"),
-    ({"lr": -0.1}, "lr=-0.1"),
-    ({"l2": -1.0}, "l2=-1.0"),
-    ({"optimizer": "rmsprop"}, "optimizer='rmsprop' is unknown"),
-    ({"schedule": "linear"}, "schedule='linear' is unknown"),
-    ({"validation_split": 1.5}, "validation_split=1.5"),
-    ({"monitor": "loss"}, "monitor='loss'"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"epochs": 0}, "epochs=0"),
+        ({"batch_size": -1}, "batch_size=-1"),
+        ({"lr": float("nan")}, "lr=nan"),
+        ({"lr": -0.1}, "lr=-0.1"),
+        ({"l2": -1.0}, "l2=-1.0"),
+        ({"optimizer": "rmsprop"}, "optimizer='rmsprop' is unknown"),
+        ({"schedule": "linear"}, "schedule='linear' is unknown"),
+        ({"validation_split": 1.5}, "validation_split=1.5"),
+        ({"monitor": "loss"}, "monitor='loss'"),
+    ],
+)
 def test_bad_hyperparameters_name_the_value(bad, match):
     X, Y = _data()
     net = dp.Network([3, 4, 2], seed=0)

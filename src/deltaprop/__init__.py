@@ -6,18 +6,34 @@ modules that are imported on demand.
 
 from . import activations, datasets, losses
 from ._validation import DeltapropError
+from .explain import explain, nudge
 from .gradcheck import GradcheckReport, gradcheck
 from .network import Gradients, Network
 from .training import History, TrainingDiverged, TrainingInterrupted, evaluate, fit, resume
-from .explain import explain, nudge
 
 __version__ = "0.1.0"
 
 from .io import ModelFileError, load, save
 
-
 __all__ = [
-    "Network", "Gradients", "gradcheck", "GradcheckReport", "DeltapropError", "activations",
-    "datasets", "losses", "fit", "evaluate", "resume", "History", "TrainingDiverged", "TrainingInterrupted",
-    "explain", "nudge", "load", "save", "ModelFileError", "__version__",
+    "Network",
+    "Gradients",
+    "gradcheck",
+    "GradcheckReport",
+    "DeltapropError",
+    "activations",
+    "datasets",
+    "losses",
+    "fit",
+    "evaluate",
+    "resume",
+    "History",
+    "TrainingDiverged",
+    "TrainingInterrupted",
+    "explain",
+    "nudge",
+    "load",
+    "save",
+    "ModelFileError",
+    "__version__",
 ]

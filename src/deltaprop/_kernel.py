@@ -78,8 +78,9 @@ class Workspace:
         self.Y = np.empty((m, sizes[-1]), dtype=dt)
         self.Z = [np.empty((m, n), dtype=dt) for n in sizes[1:]]
         # The identity activation's A^l is Z^l itself: no copy.
-        self.A = [self.X] + [Z if type(act) is _acts.Identity else np.empty_like(Z)
-                             for Z, act in zip(self.Z, acts)]
+        self.A = [self.X] + [
+            Z if type(act) is _acts.Identity else np.empty_like(Z) for Z, act in zip(self.Z, acts)
+        ]
         self.D = [np.empty((m, n), dtype=dt) for n in sizes[1:]]
         self.grad = np.empty_like(net._theta)
         self.gW, self.gb = net._views(self.grad)
@@ -88,7 +89,7 @@ class Workspace:
         # Constants as 0-d arrays of the network's dtype: a Python float operand costs a
         # scalar conversion per call, twice the time of the operation itself at m = 10.
         self._one = np.ones((), dtype=dt)
-        self._factor = np.ones((), dtype=dt)       # scale · k / m, refreshed when it changes
+        self._factor = np.ones((), dtype=dt)  # scale · k / m, refreshed when it changes
         self._factor_value = None
         self._scratch = [np.empty((m, n), dtype=dt) for n in sizes[1:]]
         self.dropout = None
@@ -117,19 +118,20 @@ class Workspace:
         # ---- BP1 before the factor scale/m: Δ^L = ∇_a C ⊙ σ'(z^L), or the fused error
         d, a, y = self.D[-1], self.A[-1], self.Y
         loss = net.loss
-        self._k = 1.0      # extra constant folded with scale/m (MSE's 2/n_L)
+        self._k = 1.0  # extra constant folded with scale/m (MSE's 2/n_L)
         if self.fused:
             if type(loss) is _losses.BinaryCrossEntropy or (
-                    type(loss) is _losses.CrossEntropy and one_hot and sizes[-1] > 1):
-                bp1 = [(_subtract, (a, y, d))]                                  # a − y
+                type(loss) is _losses.CrossEntropy and one_hot and sizes[-1] > 1
+            ):
+                bp1 = [(_subtract, (a, y, d))]  # a − y
             else:
                 bp1 = [(loss.fused_delta, (a, y, d))]
         else:
             if type(loss) is _losses.Quadratic:
-                bp1 = [(_subtract, (a, y, d))]                                  # ∇_a C = a − y
+                bp1 = [(_subtract, (a, y, d))]  # ∇_a C = a − y
             elif type(loss) is _losses.MSE:
                 bp1 = [(_subtract, (a, y, d))]
-                self._k = 2.0 / sizes[-1]                                       # 2(a − y)/n_L
+                self._k = 2.0 / sizes[-1]  # 2(a − y)/n_L
             else:
                 bp1 = [(self._copy_loss_gradient, ())]
             bp1 += _backward_ops(acts[-1], d, self.Z[-1], a, self._scratch[-1], self._one)
@@ -139,18 +141,24 @@ class Workspace:
         bwd = []
         for l in range(L - 1, -1, -1):
             D = self.D[l]
-            bwd.append((_matmul, (D.T, self.A[l], self.gW[l])))                 # BP4: Δᵀ A
-            bwd.append((_matmul, (self._ones, D, self.gb[l])))                  # BP3: 1ᵀ Δ
+            bwd.append((_matmul, (D.T, self.A[l], self.gW[l])))  # BP4: Δᵀ A
+            bwd.append((_matmul, (self._ones, D, self.gb[l])))  # BP3: 1ᵀ Δ
             if l > 0:
                 Dp = self.D[l - 1]
-                bwd.append((_matmul, (D, net._weights[l], Dp)))                 # BP2: Δ W ...
+                bwd.append((_matmul, (D, net._weights[l], Dp)))  # BP2: Δ W ...
                 if self.dropout is not None and self.dropout[l - 1] > 0:
                     bwd.append((_multiply, (Dp, self.mask[l], Dp)))
                     a_prev = self.A_pre[l]
                 else:
                     a_prev = self.A[l]
-                bwd += _backward_ops(acts[l - 1], Dp, self.Z[l - 1], a_prev,    # ... ⊙ σ'(z)
-                                     self._scratch[l - 1], self._one)
+                bwd += _backward_ops(
+                    acts[l - 1],
+                    Dp,
+                    self.Z[l - 1],
+                    a_prev,  # ... ⊙ σ'(z)
+                    self._scratch[l - 1],
+                    self._one,
+                )
         self._bwd = _bind(bwd)
 
     def _draw_mask(self, mask, keep):
@@ -197,20 +205,29 @@ def _forward_ops(act, Z, A, one):
     kind = type(act)
     if kind is _acts.Identity:
         return [] if A is Z else [(np.copyto, (A, Z))]
-    if kind is _acts.Sigmoid:                                   # 1 / (1 + e^{−z})
-        return [(np.negative, (Z, A)), (np.exp, (A, A)), (_add, (A, one, A)),
-                (np.reciprocal, (A, A))]
+    if kind is _acts.Sigmoid:  # 1 / (1 + e^{−z})
+        return [
+            (np.negative, (Z, A)),
+            (np.exp, (A, A)),
+            (_add, (A, one, A)),
+            (np.reciprocal, (A, A)),
+        ]
     if kind is _acts.Tanh:
         return [(np.tanh, (Z, A))]
     if kind is _acts.ReLU:
         # max(z, 0) against an array of zeros: numpy's SIMD loop for maximum skips a scalar
         # operand (3x slower at 256 x 256); np.maximum deprecates a positional `out`.
         return [(functools.partial(np.maximum, out=A), (Z, np.zeros_like(Z)))]
-    if kind is _acts.Softmax:                                   # e^{z − max z} / Σ e^{z − max z}
+    if kind is _acts.Softmax:  # e^{z − max z} / Σ e^{z − max z}
         r = np.empty((Z.shape[0], 1), dtype=Z.dtype)
         ones = np.ones(Z.shape[1], dtype=Z.dtype)
-        return [(np.maximum.reduce, (Z, 1, None, r, True)), (_subtract, (Z, r, A)),
-                (np.exp, (A, A)), (_matmul, (A, ones, r[:, 0])), (np.divide, (A, r, A))]
+        return [
+            (np.maximum.reduce, (Z, 1, None, r, True)),
+            (_subtract, (Z, r, A)),
+            (np.exp, (A, A)),
+            (_matmul, (A, ones, r[:, 0])),
+            (np.divide, (A, r, A)),
+        ]
     return [(act.forward, (Z, A))]
 
 
@@ -222,16 +239,20 @@ def _backward_ops(act, D, Z, A, T, one):
     kind = type(act)
     if kind is _acts.Identity:
         return []
-    if kind is _acts.Sigmoid:                                   # σ' = a(1 − a)
+    if kind is _acts.Sigmoid:  # σ' = a(1 − a)
         return [(_multiply, (D, A, D)), (_subtract, (one, A, T)), (_multiply, (D, T, D))]
-    if kind is _acts.Tanh:                                      # σ' = 1 − a²
+    if kind is _acts.Tanh:  # σ' = 1 − a²
         return [(_multiply, (A, A, T)), (_subtract, (one, T, T)), (_multiply, (D, T, D))]
-    if kind is _acts.ReLU:                                      # σ' = [z > 0]
+    if kind is _acts.ReLU:  # σ' = [z > 0]
         mask = np.empty(Z.shape, dtype=bool)
         return [(np.greater, (Z, 0.0, mask)), (_multiply, (D, mask, D))]
-    if kind is _acts.Softmax:                                   # a ⊙ (g − (g · a))
+    if kind is _acts.Softmax:  # a ⊙ (g − (g · a))
         r = np.empty((D.shape[0], 1), dtype=D.dtype)
         ones_n = np.ones(D.shape[1], dtype=D.dtype)
-        return [(_multiply, (D, A, T)), (_matmul, (T, ones_n, r[:, 0])), (_subtract, (D, r, D)),
-                (_multiply, (D, A, D))]
+        return [
+            (_multiply, (D, A, T)),
+            (_matmul, (T, ones_n, r[:, 0])),
+            (_subtract, (D, r, D)),
+            (_multiply, (D, A, D)),
+        ]
     return [(act.backward, (D, Z, A))]

@@ -17,8 +17,16 @@ from dataclasses import dataclass
 
 from ._validation import _short
 
-ALIASES = {"text": "text", "terminal": "text", "txt": "text", "markdown": "markdown",
-           "md": "markdown", "latex": "latex", "tex": "latex", "html": "html"}
+ALIASES = {
+    "text": "text",
+    "terminal": "text",
+    "txt": "text",
+    "markdown": "markdown",
+    "md": "markdown",
+    "latex": "latex",
+    "tex": "latex",
+    "html": "html",
+}
 
 
 # ---------------------------------------------------------------------------- inline parts
@@ -66,21 +74,69 @@ class Alt:
 
 # Str parts are math text in Unicode; these are the characters they may hold beyond ASCII.
 _LATEX_MATH = {
-    "·": r"\cdot ", "−": "-", "σ": r"\sigma", "′": "'", "η": r"\eta ", "∂": r"\partial ",
-    "½": r"\tfrac{1}{2}", "‖": r"\|", "←": r"\leftarrow ", "δ": r"\delta ", "Δ": r"\Delta ",
-    "≈": r"\approx ", "→": r"\to ", "⊙": r"\odot ", "Σ": r"\sum ", "ε": r"\varepsilon ",
-    "…": r"\ldots ", "×": r"\times ", "²": "^{2}", "α": r"\alpha ", "≤": r"\le ", "≥": r"\ge ",
+    "·": r"\cdot ",
+    "−": "-",
+    "σ": r"\sigma",
+    "′": "'",
+    "η": r"\eta ",
+    "∂": r"\partial ",
+    "½": r"\tfrac{1}{2}",
+    "‖": r"\|",
+    "←": r"\leftarrow ",
+    "δ": r"\delta ",
+    "Δ": r"\Delta ",
+    "≈": r"\approx ",
+    "→": r"\to ",
+    "⊙": r"\odot ",
+    "Σ": r"\sum ",
+    "ε": r"\varepsilon ",
+    "…": r"\ldots ",
+    "×": r"\times ",
+    "²": "^{2}",
+    "α": r"\alpha ",
+    "≤": r"\le ",
+    "≥": r"\ge ",
     "θ": r"\theta ",
-    "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "$": r"\$", "_": r"\_",
-    "~": r"\sim ", "^": r"\hat{}", "\\": r"\backslash ",
+    "{": r"\{",
+    "}": r"\}",
+    "%": r"\%",
+    "#": r"\#",
+    "&": r"\&",
+    "$": r"\$",
+    "_": r"\_",
+    "~": r"\sim ",
+    "^": r"\hat{}",
+    "\\": r"\backslash ",
 }
 _LATEX_TEXT = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&",
-    "$": r"\$", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "–": "--", "—": "---", "’": "'",
-    "·": r"$\cdot$", "→": r"$\to$", "…": r"\ldots{}", "η": r"$\eta$", "δ": r"$\delta$",
-    "σ": r"$\sigma$", "Δ": r"$\Delta$", "ε": r"$\varepsilon$", "≤": r"$\le$", "′": "'",
-    "θ": r"$\theta$", "−": "-", "|": r"$|$",
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "%": r"\%",
+    "#": r"\#",
+    "&": r"\&",
+    "$": r"\$",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "–": "--",
+    "—": "---",
+    "’": "'",
+    "·": r"$\cdot$",
+    "→": r"$\to$",
+    "…": r"\ldots{}",
+    "η": r"$\eta$",
+    "δ": r"$\delta$",
+    "σ": r"$\sigma$",
+    "Δ": r"$\Delta$",
+    "ε": r"$\varepsilon$",
+    "≤": r"$\le$",
+    "′": "'",
+    "θ": r"$\theta$",
+    "−": "-",
+    "|": r"$|$",
 }
 _LATEX_BASE = {"δ": r"\delta", "Σ": r"\sum", "Δ": r"\Delta", "σ": r"\sigma", "∂": r"\partial"}
 
@@ -208,10 +264,15 @@ class Table:
 # ---------------------------------------------------------------------------- formatting numbers
 class _Fmt:
     def __init__(self, precision):
-        if isinstance(precision, bool) or not isinstance(precision, numbers.Integral) \
-                or not 0 <= precision <= 17:
-            raise ValueError(f"precision={_short(precision)} is invalid; expected an integer "
-                             f"from 0 to 17 (digits after the decimal point)")
+        if (
+            isinstance(precision, bool)
+            or not isinstance(precision, numbers.Integral)
+            or not 0 <= precision <= 17
+        ):
+            raise ValueError(
+                f"precision={_short(precision)} is invalid; expected an integer "
+                f"from 0 to 17 (digits after the decimal point)"
+            )
         self.p = int(precision)
 
     def __call__(self, v) -> Num:
@@ -269,32 +330,87 @@ def _jk(j, k):
 
 # ---------------------------------------------------------------------------- trace → blocks
 _COST_FORMULA = {
-    "quadratic": lambda L: [Sym("C", "", "x"), " = ½ ", Sym("Σ", "", "j"), " (",
-                            Sym("a", L, "j"), " − ", Sym("y", "", "j"), ")²"],
-    "mse": lambda L: [Sym("C", "", "x"), " = (1/n) ", Sym("Σ", "", "j"), " (",
-                      Sym("a", L, "j"), " − ", Sym("y", "", "j"), ")²"],
+    "quadratic": lambda L: [
+        Sym("C", "", "x"),
+        " = ½ ",
+        Sym("Σ", "", "j"),
+        " (",
+        Sym("a", L, "j"),
+        " − ",
+        Sym("y", "", "j"),
+        ")²",
+    ],
+    "mse": lambda L: [
+        Sym("C", "", "x"),
+        " = (1/n) ",
+        Sym("Σ", "", "j"),
+        " (",
+        Sym("a", L, "j"),
+        " − ",
+        Sym("y", "", "j"),
+        ")²",
+    ],
     "binary_cross_entropy": lambda L: [
-        Sym("C", "", "x"), " = −", Sym("Σ", "", "j"), " [", Sym("y", "", "j"), " ",
-        Alt("ln ", r"\ln"), Sym("a", L, "j"), " + (1 − ", Sym("y", "", "j"), ") ",
-        Alt("ln ", r"\ln"), "(1 − ", Sym("a", L, "j"), ")]"],
-    "cross_entropy": lambda L: [Sym("C", "", "x"), " = −", Sym("Σ", "", "j"), " ",
-                                Sym("y", "", "j"), " ", Alt("ln ", r"\ln"), Sym("a", L, "j")],
+        Sym("C", "", "x"),
+        " = −",
+        Sym("Σ", "", "j"),
+        " [",
+        Sym("y", "", "j"),
+        " ",
+        Alt("ln ", r"\ln"),
+        Sym("a", L, "j"),
+        " + (1 − ",
+        Sym("y", "", "j"),
+        ") ",
+        Alt("ln ", r"\ln"),
+        "(1 − ",
+        Sym("a", L, "j"),
+        ")]",
+    ],
+    "cross_entropy": lambda L: [
+        Sym("C", "", "x"),
+        " = −",
+        Sym("Σ", "", "j"),
+        " ",
+        Sym("y", "", "j"),
+        " ",
+        Alt("ln ", r"\ln"),
+        Sym("a", L, "j"),
+    ],
 }
 _COST_SHARE = {
     "quadratic": lambda: ["½(", Sym("a", "", "j"), " − ", Sym("y", "", "j"), ")²"],
     "mse": lambda: ["(", Sym("a", "", "j"), " − ", Sym("y", "", "j"), ")²/n"],
     "binary_cross_entropy": lambda: [
-        "−[", Sym("y", "", "j"), " ", Alt("ln ", r"\ln"), Sym("a", "", "j"), " + (1 − ",
-        Sym("y", "", "j"), ") ", Alt("ln ", r"\ln"), "(1 − ", Sym("a", "", "j"), ")]"],
-    "cross_entropy": lambda: ["−", Sym("y", "", "j"), " ", Alt("ln ", r"\ln"),
-                              Sym("a", "", "j")],
+        "−[",
+        Sym("y", "", "j"),
+        " ",
+        Alt("ln ", r"\ln"),
+        Sym("a", "", "j"),
+        " + (1 − ",
+        Sym("y", "", "j"),
+        ") ",
+        Alt("ln ", r"\ln"),
+        "(1 − ",
+        Sym("a", "", "j"),
+        ")]",
+    ],
+    "cross_entropy": lambda: ["−", Sym("y", "", "j"), " ", Alt("ln ", r"\ln"), Sym("a", "", "j")],
 }
 _DC_DA = {
     "quadratic": lambda: [Sym("a", "", "j"), " − ", Sym("y", "", "j")],
     "mse": lambda: ["2(", Sym("a", "", "j"), " − ", Sym("y", "", "j"), ")/n"],
     "binary_cross_entropy": lambda: [
-        "(", Sym("a", "", "j"), " − ", Sym("y", "", "j"), ")/(", Sym("a", "", "j"), "(1 − ",
-        Sym("a", "", "j"), "))"],
+        "(",
+        Sym("a", "", "j"),
+        " − ",
+        Sym("y", "", "j"),
+        ")/(",
+        Sym("a", "", "j"),
+        "(1 − ",
+        Sym("a", "", "j"),
+        "))",
+    ],
     "cross_entropy": lambda: ["−", Sym("y", "", "j"), "/", Sym("a", "", "j")],
 }
 _SIGMA_PRIME = {
@@ -321,17 +437,34 @@ def _trace_blocks(t, fmt) -> list:
     intro += [Txt("loss "), Code(t.loss)]
     if t.loss in _COST_FORMULA:
         intro += [Txt(", "), *_COST_FORMULA[t.loss](str(L))]
-    intro += [Txt("; learning rate "), "η = ", Num(f"{t.lr:g}"),
-              Txt(f"; {m} sample{'s' if m > 1 else ''}. Layer 0 is the input "), Sym("a", "0"),
-              " = x", Txt("; indices j, k count neurons from 1.")]
+    intro += [
+        Txt("; learning rate "),
+        "η = ",
+        Num(f"{t.lr:g}"),
+        Txt(f"; {m} sample{'s' if m > 1 else ''}. Layer 0 is the input "),
+        Sym("a", "0"),
+        " = x",
+        Txt("; indices j, k count neurons from 1."),
+    ]
     blocks.append(P(intro))
     for s in t.samples:
         blocks += _sample_blocks(t, s, fmt, m)
     if m > 1:
-        parts = [Txt("Cost of the batch: "), "C = (1/", Num(str(m)), ") ", Sym("Σ", "", "x"),
-                 " ", Sym("C", "", "x"), " = (",
-                 *_join([fmt(s.cost) for s in t.samples], " + "),
-                 ")/", Num(str(m)), " = ", fmt(t.cost)]
+        parts = [
+            Txt("Cost of the batch: "),
+            "C = (1/",
+            Num(str(m)),
+            ") ",
+            Sym("Σ", "", "x"),
+            " ",
+            Sym("C", "", "x"),
+            " = (",
+            *_join([fmt(s.cost) for s in t.samples], " + "),
+            ")/",
+            Num(str(m)),
+            " = ",
+            fmt(t.cost),
+        ]
         blocks.append(P(parts))
     blocks += _step_blocks(t, fmt, m)
     return blocks
@@ -348,30 +481,76 @@ def _sample_blocks(t, s, fmt, m) -> list:
     def vec(vals):
         return ["(", *_join([fmt(v) for v in vals]), ")"]
 
-    out.append(P([Txt("Input "), "x = ", Sym("a", "0"), " = ", *vec(s.x), Txt(", target "),
-                  "y = ", *vec(s.y), Txt(".")]))
+    out.append(
+        P(
+            [
+                Txt("Input "),
+                "x = ",
+                Sym("a", "0"),
+                " = ",
+                *vec(s.x),
+                Txt(", target "),
+                "y = ",
+                *vec(s.y),
+                Txt("."),
+            ]
+        )
+    )
 
     # forward pass
-    out.append(H(lvl, [Txt("Forward pass: "), Sym("z", "l"), " = ", Sym("w", "l"), " ",
-                       Sym("a", "l−1"), " + ", Sym("b", "l"), ", ", Sym("a", "l"), " = σ(",
-                       Sym("z", "l"), ")"]))
+    out.append(
+        H(
+            lvl,
+            [
+                Txt("Forward pass: "),
+                Sym("z", "l"),
+                " = ",
+                Sym("w", "l"),
+                " ",
+                Sym("a", "l−1"),
+                " + ",
+                Sym("b", "l"),
+                ", ",
+                Sym("a", "l"),
+                " = σ(",
+                Sym("z", "l"),
+                ")",
+            ],
+        )
+    )
     for lf in s.forward:
         l = lf.l
         out.append(H(lvl + 1, [Txt(f"Layer {l} ("), Code(lf.activation), Txt(")")]))
-        headers = [["j"],
-                   [Sym("z", l, "j"), " = ", Sym("Σ", "", "k"), " ", Sym("w", l, "jk"), " ",
-                    Sym("a", l - 1, "k"), " + ", Sym("b", l, "j")],
-                   [Sym("z", l, "j")], [Sym("a", l, "j"), " = σ(", Sym("z", l, "j"), ")"]]
-        rows = [[[Num(str(n.j))], _sum_parts(n.terms, fmt, n.bias), [fmt(n.z)], [fmt(n.a)]]
-                for n in lf.neurons]
+        headers = [
+            ["j"],
+            [
+                Sym("z", l, "j"),
+                " = ",
+                Sym("Σ", "", "k"),
+                " ",
+                Sym("w", l, "jk"),
+                " ",
+                Sym("a", l - 1, "k"),
+                " + ",
+                Sym("b", l, "j"),
+            ],
+            [Sym("z", l, "j")],
+            [Sym("a", l, "j"), " = σ(", Sym("z", l, "j"), ")"],
+        ]
+        rows = [
+            [[Num(str(n.j))], _sum_parts(n.terms, fmt, n.bias), [fmt(n.z)], [fmt(n.a)]]
+            for n in lf.neurons
+        ]
         out.append(Table(headers, rows, "rwrr"))
 
     # cost
     out.append(H(lvl, [Txt("Cost "), Sym("C", "", "x") if m > 1 else "C"]))
     share = _COST_SHARE.get(t.loss)
     headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")]] + ([share()] if share else [])
-    rows = [[[Num(str(c.j))], [fmt(c.a)], [fmt(c.y)]] + ([[fmt(c.value)]] if share else [])
-            for c in s.cost_terms]
+    rows = [
+        [[Num(str(c.j))], [fmt(c.a)], [fmt(c.y)]] + ([[fmt(c.value)]] if share else [])
+        for c in s.cost_terms
+    ]
     out.append(Table(headers, rows, "rrr" + ("r" if share else "")))
     total = [Sym("C", "", "x") if m > 1 else "C", " = "]
     if share and all(c.value is not None for c in s.cost_terms):
@@ -383,18 +562,45 @@ def _sample_blocks(t, s, fmt, m) -> list:
     for lb in s.backward:
         l = lb.l
         if lb.rule == "BP2":
-            out.append(H(lvl, [Txt(f"Error of layer {l} by BP2: "), Sym("δ", l, "j"), " = (",
-                               Sym("Σ", "", "k"), " ", Sym("w", l + 1, "kj"), " ",
-                               Sym("δ", l + 1, "k"), ") · σ′(", Sym("z", l, "j"), ")"]))
+            out.append(
+                H(
+                    lvl,
+                    [
+                        Txt(f"Error of layer {l} by BP2: "),
+                        Sym("δ", l, "j"),
+                        " = (",
+                        Sym("Σ", "", "k"),
+                        " ",
+                        Sym("w", l + 1, "kj"),
+                        " ",
+                        Sym("δ", l + 1, "k"),
+                        ") · σ′(",
+                        Sym("z", l, "j"),
+                        ")",
+                    ],
+                )
+            )
             note = [Txt("Activation "), Code(lb.activation)]
             if lb.activation in _SIGMA_PRIME:
                 note += [Txt(": "), *_SIGMA_PRIME[lb.activation]]
             out.append(P(note + [Txt(".")]))
-            headers = [["j"], [Sym("Σ", "", "k"), " ", Sym("w", l + 1, "kj"), " ",
-                               Sym("δ", l + 1, "k")], [Txt("sum")], ["σ′(", Sym("z", l, "j"), ")"],
-                       [Sym("δ", l, "j")]]
-            rows = [[[Num(str(n.j))], _sum_parts(n.terms, fmt), [fmt(n.weighted_sum)],
-                     [fmt(n.sigma_prime)], [fmt(n.delta)]] for n in lb.neurons]
+            headers = [
+                ["j"],
+                [Sym("Σ", "", "k"), " ", Sym("w", l + 1, "kj"), " ", Sym("δ", l + 1, "k")],
+                [Txt("sum")],
+                ["σ′(", Sym("z", l, "j"), ")"],
+                [Sym("δ", l, "j")],
+            ]
+            rows = [
+                [
+                    [Num(str(n.j))],
+                    _sum_parts(n.terms, fmt),
+                    [fmt(n.weighted_sum)],
+                    [fmt(n.sigma_prime)],
+                    [fmt(n.delta)],
+                ]
+                for n in lb.neurons
+            ]
             out.append(Table(headers, rows, "rwrrr"))
         else:
             out += _output_error_blocks(t, lb, fmt, lvl)
@@ -405,51 +611,147 @@ def _output_error_blocks(t, lb, fmt, lvl) -> list:
     L = lb.l
     out = []
     if lb.rule == "fused":
-        out.append(H(lvl, [Txt("Output error (BP1, fused): "), Sym("δ", L, "j"), " = ",
-                           Sym("a", L, "j"), " − ", Sym("y", "", "j")]))
-        extra = (Txt(" (a·Σy − y in general, which is a − y for targets that sum to 1)")
-                 if t.loss == "cross_entropy" else Txt(""))
-        out.append(P([Code(lb.activation), Txt(" output with "), Code(t.loss),
-                      Txt(" loss: the two factors of BP1 cancel and the engine computes "),
-                      Sym("δ", L), " = a − y", extra,
-                      Txt(" directly; this is the fused output error.")]))
+        out.append(
+            H(
+                lvl,
+                [
+                    Txt("Output error (BP1, fused): "),
+                    Sym("δ", L, "j"),
+                    " = ",
+                    Sym("a", L, "j"),
+                    " − ",
+                    Sym("y", "", "j"),
+                ],
+            )
+        )
+        extra = (
+            Txt(" (a·Σy − y in general, which is a − y for targets that sum to 1)")
+            if t.loss == "cross_entropy"
+            else Txt("")
+        )
+        out.append(
+            P(
+                [
+                    Code(lb.activation),
+                    Txt(" output with "),
+                    Code(t.loss),
+                    Txt(" loss: the two factors of BP1 cancel and the engine computes "),
+                    Sym("δ", L),
+                    " = a − y",
+                    extra,
+                    Txt(" directly; this is the fused output error."),
+                ]
+            )
+        )
         headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")], [Sym("δ", L, "j")]]
         rows = [[[Num(str(n.j))], [fmt(n.a)], [fmt(n.y)], [fmt(n.delta)]] for n in lb.neurons]
         out.append(Table(headers, rows, "rrrr"))
     elif lb.rule == "BP1":
-        out.append(H(lvl, [Txt("Output error by BP1: "), Sym("δ", L, "j"), " = ∂C/∂",
-                           Sym("a", L, "j"), " · σ′(", Sym("z", L, "j"), ")"]))
+        out.append(
+            H(
+                lvl,
+                [
+                    Txt("Output error by BP1: "),
+                    Sym("δ", L, "j"),
+                    " = ∂C/∂",
+                    Sym("a", L, "j"),
+                    " · σ′(",
+                    Sym("z", L, "j"),
+                    ")",
+                ],
+            )
+        )
         note = []
         if t.loss in _DC_DA:
-            note += [Txt("Loss "), Code(t.loss), Txt(": "), "∂C/∂", Sym("a", "", "j"), " = ",
-                     *_DC_DA[t.loss](), Txt("; ")]
+            note += [
+                Txt("Loss "),
+                Code(t.loss),
+                Txt(": "),
+                "∂C/∂",
+                Sym("a", "", "j"),
+                " = ",
+                *_DC_DA[t.loss](),
+                Txt("; "),
+            ]
         note += [Txt("activation "), Code(lb.activation)]
         if lb.activation in _SIGMA_PRIME:
             note += [Txt(": "), *_SIGMA_PRIME[lb.activation]]
         out.append(P(note + [Txt(".")]))
-        headers = [["j"], ["∂C/∂", Sym("a", L, "j")], ["σ′(", Sym("z", L, "j"), ")"],
-                   [Sym("δ", L, "j")]]
-        rows = [[[Num(str(n.j))], [fmt(n.dC_da)], [fmt(n.sigma_prime)], [fmt(n.delta)]]
-                for n in lb.neurons]
+        headers = [
+            ["j"],
+            ["∂C/∂", Sym("a", L, "j")],
+            ["σ′(", Sym("z", L, "j"), ")"],
+            [Sym("δ", L, "j")],
+        ]
+        rows = [
+            [[Num(str(n.j))], [fmt(n.dC_da)], [fmt(n.sigma_prime)], [fmt(n.delta)]]
+            for n in lb.neurons
+        ]
         out.append(Table(headers, rows, "rrrr"))
     else:
-        out.append(H(lvl, [Txt("Output error through the softmax Jacobian: "),
-                           Sym("δ", L, "j"), " = ", Sym("Σ", "", "i"), " ∂", Sym("a", L, "i"),
-                           "/∂", Sym("z", L, "j"), " · ∂C/∂", Sym("a", L, "i")]))
-        note = [Code(lb.activation), Txt(" is not element-wise, so BP1's factor "), "σ′(z)",
-                Txt(" becomes its Jacobian, "), "∂", Sym("a", "", "i"), "/∂",
-                Sym("z", "", "j"), " = ", Sym("a", "", "i"), "(1[i = j] − ", Sym("a", "", "j"),
-                ")", Txt(" for softmax, and the error is the Jacobian-vector product")]
+        out.append(
+            H(
+                lvl,
+                [
+                    Txt("Output error through the softmax Jacobian: "),
+                    Sym("δ", L, "j"),
+                    " = ",
+                    Sym("Σ", "", "i"),
+                    " ∂",
+                    Sym("a", L, "i"),
+                    "/∂",
+                    Sym("z", L, "j"),
+                    " · ∂C/∂",
+                    Sym("a", L, "i"),
+                ],
+            )
+        )
+        note = [
+            Code(lb.activation),
+            Txt(" is not element-wise, so BP1's factor "),
+            "σ′(z)",
+            Txt(" becomes its Jacobian, "),
+            "∂",
+            Sym("a", "", "i"),
+            "/∂",
+            Sym("z", "", "j"),
+            " = ",
+            Sym("a", "", "i"),
+            "(1[i = j] − ",
+            Sym("a", "", "j"),
+            ")",
+            Txt(" for softmax, and the error is the Jacobian-vector product"),
+        ]
         if t.loss in _DC_DA:
-            note += [Txt(" with "), "∂C/∂", Sym("a", "", "i"), " = ",
-                     *[_subst_i(p) for p in _DC_DA[t.loss]()], Txt(" (loss "), Code(t.loss),
-                     Txt(")")]
+            note += [
+                Txt(" with "),
+                "∂C/∂",
+                Sym("a", "", "i"),
+                " = ",
+                *[_subst_i(p) for p in _DC_DA[t.loss]()],
+                Txt(" (loss "),
+                Code(t.loss),
+                Txt(")"),
+            ]
         out.append(P(note + [Txt(".")]))
-        headers = [["j"], ["∂C/∂", Sym("a", L, "j")],
-                   [Sym("Σ", "", "i"), " ∂", Sym("a", L, "i"), "/∂", Sym("z", L, "j"), " · ∂C/∂",
-                    Sym("a", L, "i")], [Sym("δ", L, "j")]]
-        rows = [[[Num(str(n.j))], [fmt(n.dC_da)], _sum_parts(n.terms, fmt), [fmt(n.delta)]]
-                for n in lb.neurons]
+        headers = [
+            ["j"],
+            ["∂C/∂", Sym("a", L, "j")],
+            [
+                Sym("Σ", "", "i"),
+                " ∂",
+                Sym("a", L, "i"),
+                "/∂",
+                Sym("z", L, "j"),
+                " · ∂C/∂",
+                Sym("a", L, "i"),
+            ],
+            [Sym("δ", L, "j")],
+        ]
+        rows = [
+            [[Num(str(n.j))], [fmt(n.dC_da)], _sum_parts(n.terms, fmt), [fmt(n.delta)]]
+            for n in lb.neurons
+        ]
         out.append(Table(headers, rows, "rrwr"))
     return out
 
@@ -459,19 +761,36 @@ def _subst_i(p):
 
 
 def _step_blocks(t, fmt, m) -> list:
-    out = [H(2, [Txt("Gradients by BP3 and BP4, and the step "),
-                 "w ← w − η ∂C/∂w, b ← b − η ∂C/∂b"])]
+    out = [
+        H(2, [Txt("Gradients by BP3 and BP4, and the step "), "w ← w − η ∂C/∂w, b ← b − η ∂C/∂b"])
+    ]
     mean = m > 1
-    out.append(P([Txt("BP3: "), "∂C/∂", Sym("b", "l", "j"), " = ", Sym("δ", "l", "j"),
-                  Txt("; BP4: "), "∂C/∂", Sym("w", "l", "jk"), " = ", Sym("a", "l−1", "k"), " ",
-                  Sym("δ", "l", "j"),
-                  Txt(f"{', each averaged over the ' + str(m) + ' samples' if mean else ''}; "),
-                  "η = ", Num(f"{t.lr:g}"), Txt(".")]))
+    out.append(
+        P(
+            [
+                Txt("BP3: "),
+                "∂C/∂",
+                Sym("b", "l", "j"),
+                " = ",
+                Sym("δ", "l", "j"),
+                Txt("; BP4: "),
+                "∂C/∂",
+                Sym("w", "l", "jk"),
+                " = ",
+                Sym("a", "l−1", "k"),
+                " ",
+                Sym("δ", "l", "j"),
+                Txt(f"{', each averaged over the ' + str(m) + ' samples' if mean else ''}; "),
+                "η = ",
+                Num(f"{t.lr:g}"),
+                Txt("."),
+            ]
+        )
+    )
     for step in reversed(t.steps):
         l = step.l
         out.append(H(3, [Txt(f"Layer {l}")]))
-        headers = [[Txt("parameter "), "θ"], ["θ"], [Txt("BP4 / BP3")], ["∂C/∂θ"],
-                   ["θ − η ∂C/∂θ"]]
+        headers = [[Txt("parameter "), "θ"], ["θ"], [Txt("BP4 / BP3")], ["∂C/∂θ"], ["θ − η ∂C/∂θ"]]
         rows = []
         for p in step.weights + step.biases:
             if p.kind == "w":
@@ -483,29 +802,71 @@ def _step_blocks(t, fmt, m) -> list:
                 prods = [[fmt.factor(d) if mean else fmt(d)] for d in p.delta]
                 formula = [Sym("δ", l, p.j), " = "]
             if mean:
-                formula = (["mean(", *formula[:-1], ") = ("] + _join(prods, " + ")
-                           + [")/", Num(str(m))])
+                formula = (
+                    ["mean(", *formula[:-1], ") = ("] + _join(prods, " + ") + [")/", Num(str(m))]
+                )
             else:
                 formula += prods[0]
             rows.append([[sym], [fmt(p.value)], formula, [fmt(p.grad)], [fmt(p.new_value)]])
         out.append(Table(headers, rows, "lrwrr"))
-    out.append(P([Txt("Cost on the same sample" + ("s" if mean else "") +
-                      " after the step: "), "C = ", fmt(t.cost_after), Txt(" (before: "),
-                  fmt(t.cost), Txt(")" + ("; the step was applied to the network." if t.applied
-                                         else "; the network itself was not changed."))]))
+    out.append(
+        P(
+            [
+                Txt("Cost on the same sample" + ("s" if mean else "") + " after the step: "),
+                "C = ",
+                fmt(t.cost_after),
+                Txt(" (before: "),
+                fmt(t.cost),
+                Txt(
+                    ")"
+                    + (
+                        "; the step was applied to the network."
+                        if t.applied
+                        else "; the network itself was not changed."
+                    )
+                ),
+            ]
+        )
+    )
     return out
 
 
 # ---------------------------------------------------------------------------- nudge, gradients
 def _nudge_blocks(r, fmt) -> list:
     z, d = Sym("z", r.layer, r.neuron), Sym("δ", r.layer, r.neuron)
-    batch = Txt(f" (for each of the {r.samples} samples; δ is their mean)") if r.samples > 1 \
+    batch = (
+        Txt(f" (for each of the {r.samples} samples; δ is their mean)")
+        if r.samples > 1
         else Txt("")
-    out = [H(1, [Txt("The nudge test at "), z]),
-           P([Txt("Add "), "Δ", Txt(" to the weighted input "), z, batch,
-              Txt(", propagate forward through the layers above, and compare the change of the "
-                  "cost with "), d, " Δ", Txt(": since "), d, " = ∂C/∂", z, ", ΔC ≈ ", d, " Δ",
-              Txt(" for small "), "Δ", Txt(".")])]
+    )
+    out = [
+        H(1, [Txt("The nudge test at "), z]),
+        P(
+            [
+                Txt("Add "),
+                "Δ",
+                Txt(" to the weighted input "),
+                z,
+                batch,
+                Txt(
+                    ", propagate forward through the layers above, and compare the change of the "
+                    "cost with "
+                ),
+                d,
+                " Δ",
+                Txt(": since "),
+                d,
+                " = ∂C/∂",
+                z,
+                ", ΔC ≈ ",
+                d,
+                " Δ",
+                Txt(" for small "),
+                "Δ",
+                Txt("."),
+            ]
+        ),
+    ]
     rows = [
         [["Δ"], [fmt.sci(r.delta)]],
         [["C", Txt(" before")], [fmt(r.cost_before)]],
@@ -522,15 +883,41 @@ def _nudge_blocks(r, fmt) -> list:
 def _nudge_series_blocks(results, fmt) -> list:
     r0 = results[0]
     z, d = Sym("z", r0.layer, r0.neuron), Sym("δ", r0.layer, r0.neuron)
-    out = [H(1, [Txt("The nudge test at "), z, Txt(" for shrinking "), "Δ"]),
-           P([Txt("C = "), fmt(r0.cost_before), Txt("; backprop's "), d, " = ",
-              _general(fmt, r0.error), Txt(". The ratio ΔC / ("), d,
-              Txt(" Δ) tends to 1 as Δ → 0, with an error proportional to Δ.")])]
-    headers = [["Δ"], ["C", Txt(" after")], ["ΔC"], [d, " Δ"], ["ΔC / (", d, " Δ)"],
-               ["|ratio − 1|"]]
-    rows = [[[fmt.sci(r.delta)], [fmt(r.cost_after)], [fmt.sci(r.delta_cost)],
-             [fmt.sci(r.predicted)], [fmt(r.ratio)], [fmt.sci(abs(r.ratio - 1), 2)]]
-            for r in results]
+    out = [
+        H(1, [Txt("The nudge test at "), z, Txt(" for shrinking "), "Δ"]),
+        P(
+            [
+                Txt("C = "),
+                fmt(r0.cost_before),
+                Txt("; backprop's "),
+                d,
+                " = ",
+                _general(fmt, r0.error),
+                Txt(". The ratio ΔC / ("),
+                d,
+                Txt(" Δ) tends to 1 as Δ → 0, with an error proportional to Δ."),
+            ]
+        ),
+    ]
+    headers = [
+        ["Δ"],
+        ["C", Txt(" after")],
+        ["ΔC"],
+        [d, " Δ"],
+        ["ΔC / (", d, " Δ)"],
+        ["|ratio − 1|"],
+    ]
+    rows = [
+        [
+            [fmt.sci(r.delta)],
+            [fmt(r.cost_after)],
+            [fmt.sci(r.delta_cost)],
+            [fmt.sci(r.predicted)],
+            [fmt(r.ratio)],
+            [fmt.sci(abs(r.ratio - 1), 2)],
+        ]
+        for r in results
+    ]
     out.append(Table(headers, rows, "rrrrrr"))
     return out
 
@@ -544,19 +931,44 @@ def _gradient_blocks(g, fmt) -> list:
     errs = []
     for i, (k, v) in enumerate(g.errors.items()):
         errs += ([Txt(", ")] if i else []) + [Txt(f"{k} "), Num(f"{v:.2e}")]
-    out = [H(1, [Txt("Backprop against central finite differences")]),
-           P([Txt("Finite difference (C(θ + ε) − C(θ − ε)) / 2ε with "), "ε = ", Num(f"{g.eps:g}"),
-              Txt("; relative difference = |backprop − numerical| / max(|backprop|, "
-                  "|numerical|). Largest error per tensor (gradcheck's measure, relative to the "
-                  "tensor's largest gradient): "), *errs, Txt("; overall "),
-              Num(f"{g.max_error:.2e}"), Txt(".")])]
-    headers = [[Txt("parameter")], [Txt("backprop")], [Txt("finite difference")],
-               [Txt("|difference|")], [Txt("relative difference")]]
+    out = [
+        H(1, [Txt("Backprop against central finite differences")]),
+        P(
+            [
+                Txt("Finite difference (C(θ + ε) − C(θ − ε)) / 2ε with "),
+                "ε = ",
+                Num(f"{g.eps:g}"),
+                Txt(
+                    "; relative difference = |backprop − numerical| / max(|backprop|, "
+                    "|numerical|). Largest error per tensor (gradcheck's measure, relative to the "
+                    "tensor's largest gradient): "
+                ),
+                *errs,
+                Txt("; overall "),
+                Num(f"{g.max_error:.2e}"),
+                Txt("."),
+            ]
+        ),
+    ]
+    headers = [
+        [Txt("parameter")],
+        [Txt("backprop")],
+        [Txt("finite difference")],
+        [Txt("|difference|")],
+        [Txt("relative difference")],
+    ]
     rows = []
     for r in g.rows:
         sym = _name_sym(r.kind, r.l, r.j, r.k)
-        rows.append([[sym], [fmt(r.backprop)], [fmt(r.numerical)], [fmt.sci(r.abs_diff, 2)],
-                     [fmt.sci(r.rel_diff, 2)]])
+        rows.append(
+            [
+                [sym],
+                [fmt(r.backprop)],
+                [fmt(r.numerical)],
+                [fmt.sci(r.abs_diff, 2)],
+                [fmt.sci(r.rel_diff, 2)],
+            ]
+        )
     out.append(Table(headers, rows, "lrrrr"))
     return out
 
@@ -578,12 +990,15 @@ def _text_rich(blocks, width):
         elif isinstance(b, P):
             items.append(Text(_inline_unicode(b.parts)))
         else:
-            tab = RTable(box=box.SIMPLE_HEAD, show_header=True, header_style="bold",
-                         pad_edge=False)
+            tab = RTable(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", pad_edge=False)
             for head, al in zip(b.headers, b.align):
                 # Numbers never wrap; the columns of sums wrap between their terms.
-                tab.add_column(_inline_unicode(head), justify="right" if al == "r" else "left",
-                               overflow="fold", no_wrap=al != "w")
+                tab.add_column(
+                    _inline_unicode(head),
+                    justify="right" if al == "r" else "left",
+                    overflow="fold",
+                    no_wrap=al != "w",
+                )
             for row in b.rows:
                 tab.add_row(*[Text(_inline_unicode(c)) for c in row])
             items.append(tab)
@@ -601,9 +1016,18 @@ def _text(blocks, width) -> str:
     except ImportError:
         return _markdown(blocks)
     buf = io.StringIO()
-    console = Console(file=buf, width=width or 120, color_system=None, force_terminal=False,
-                      force_jupyter=False, highlight=False, emoji=False, markup=False,
-                      legacy_windows=False, soft_wrap=False)
+    console = Console(
+        file=buf,
+        width=width or 120,
+        color_system=None,
+        force_terminal=False,
+        force_jupyter=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
     console.print(group)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()).strip("\n") + "\n"
 
@@ -616,11 +1040,12 @@ def _markdown(blocks) -> str:
         elif isinstance(b, P):
             out.append(_inline_unicode(b.parts, _md_escape))
         else:
-            lines = ["| " + " | ".join(_inline_unicode(h, _md_escape) for h in b.headers) + " |",
-                     "|" + "|".join("---:" if a == "r" else ":---" for a in b.align) + "|"]
+            lines = [
+                "| " + " | ".join(_inline_unicode(h, _md_escape) for h in b.headers) + " |",
+                "|" + "|".join("---:" if a == "r" else ":---" for a in b.align) + "|",
+            ]
             for row in b.rows:
-                lines.append("| " + " | ".join(_inline_unicode(c, _md_escape) for c in row)
-                             + " |")
+                lines.append("| " + " | ".join(_inline_unicode(c, _md_escape) for c in row) + " |")
             out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
 
@@ -644,14 +1069,20 @@ def _latex(blocks) -> str:
     heads = {1: "section*", 2: "subsection*", 3: "subsubsection*"}
     for b in blocks:
         if isinstance(b, H):
-            out.append("\\" + heads.get(b.level, "paragraph*") + "{" + _inline_latex(b.parts)
-                       + "}\n")
+            out.append(
+                "\\" + heads.get(b.level, "paragraph*") + "{" + _inline_latex(b.parts) + "}\n"
+            )
         elif isinstance(b, P):
             out.append(_inline_latex(b.parts) + "\n")
         else:
             spec = "".join(_LATEX_COLUMN[a] for a in b.align)
-            lines = [r"{\small", r"\begin{tabular}{" + spec + "}", r"\toprule",
-                     " & ".join(_inline_latex(h) for h in b.headers) + r" \\", r"\midrule"]
+            lines = [
+                r"{\small",
+                r"\begin{tabular}{" + spec + "}",
+                r"\toprule",
+                " & ".join(_inline_latex(h) for h in b.headers) + r" \\",
+                r"\midrule",
+            ]
             for row in b.rows:
                 lines.append(" & ".join(_inline_latex(c) for c in row) + r" \\")
             lines += [r"\bottomrule", r"\end{tabular}}", r"\par\medskip", ""]
@@ -675,9 +1106,16 @@ code{background:#f3f3f3;padding:0 .25em;border-radius:3px}"""
 
 
 def _html_doc(blocks, title) -> str:
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           f"<title>{_html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>",
-           "<body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{_html.escape(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
     for b in blocks:
         if isinstance(b, H):
             lv = min(b.level, 6)
@@ -685,13 +1123,20 @@ def _html_doc(blocks, title) -> str:
         elif isinstance(b, P):
             out.append(f"<p>{_inline_html(b.parts)}</p>")
         else:
-            cls = ['r' if a == "r" else 'l' for a in b.align]
-            lines = ["<table>", "<thead><tr>" + "".join(
-                f'<th class="{c}">{_inline_html(h)}</th>' for h, c in zip(b.headers, cls))
-                + "</tr></thead>", "<tbody>"]
+            cls = ["r" if a == "r" else "l" for a in b.align]
+            lines = [
+                "<table>",
+                "<thead><tr>"
+                + "".join(f'<th class="{c}">{_inline_html(h)}</th>' for h, c in zip(b.headers, cls))
+                + "</tr></thead>",
+                "<tbody>",
+            ]
             for row in b.rows:
-                lines.append("<tr>" + "".join(f'<td class="{c}">{_inline_html(v)}</td>'
-                                              for v, c in zip(row, cls)) + "</tr>")
+                lines.append(
+                    "<tr>"
+                    + "".join(f'<td class="{c}">{_inline_html(v)}</td>' for v, c in zip(row, cls))
+                    + "</tr>"
+                )
             lines += ["</tbody>", "</table>"]
             out.append("\n".join(lines))
     out += ["</body>", "</html>", ""]
@@ -701,6 +1146,7 @@ def _html_doc(blocks, title) -> str:
 # ---------------------------------------------------------------------------- entry point
 def _blocks(obj, fmt) -> list:
     from .explain import GradientTable, NudgeResult, Trace
+
     if isinstance(obj, Trace):
         return _trace_blocks(obj, fmt)
     if isinstance(obj, NudgeResult):
@@ -709,18 +1155,22 @@ def _blocks(obj, fmt) -> list:
         return _nudge_series_blocks(list(obj), fmt)
     if isinstance(obj, GradientTable):
         return _gradient_blocks(obj, fmt)
-    raise TypeError(f"cannot render {_short(obj)}; expected a Trace, a NudgeResult (or a list "
-                    f"of them) or a GradientTable")
+    raise TypeError(
+        f"cannot render {_short(obj)}; expected a Trace, a NudgeResult (or a list "
+        f"of them) or a GradientTable"
+    )
 
 
 def render(obj, format="text", precision=6, width=None) -> str:
     """See ``deltaprop.explain.render``."""
     key = ALIASES.get(format.lower()) if isinstance(format, str) else None
     if key is None:
-        raise ValueError(f"format={_short(format)} is unknown; expected one of: text, markdown, "
-                         f"latex, html")
-    if width is not None and (isinstance(width, bool) or not isinstance(width, numbers.Integral)
-                              or width < 40):
+        raise ValueError(
+            f"format={_short(format)} is unknown; expected one of: text, markdown, latex, html"
+        )
+    if width is not None and (
+        isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 40
+    ):
         raise ValueError(f"width={_short(width)} is invalid; expected an integer >= 40")
     blocks = _blocks(obj, _Fmt(precision))
     if key == "text":

@@ -54,35 +54,45 @@ def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=Fa
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise ValueError(f"{name} could not be read as a numeric array ({exc}); "
-                         f"expected a rectangular array of numbers") from None
+        raise ValueError(
+            f"{name} could not be read as a numeric array ({exc}); "
+            f"expected a rectangular array of numbers"
+        ) from None
     kind = arr.dtype.kind
     if kind == "b":
-        raise TypeError(f"{name} has boolean dtype; expected numbers (cast with .astype(float) "
-                        f"if the booleans are meant as 0/1)")
+        raise TypeError(
+            f"{name} has boolean dtype; expected numbers (cast with .astype(float) "
+            f"if the booleans are meant as 0/1)"
+        )
     if kind == "c":
         raise TypeError(f"{name} has complex dtype {arr.dtype}; expected real numbers")
     if kind not in "iuf":
-        raise TypeError(f"{name} has dtype {arr.dtype} ({_short(arr.flat[0]) if arr.size else 'empty'}"
-                        f" ...); expected an array of real numbers")
+        raise TypeError(
+            f"{name} has dtype {arr.dtype} ({_short(arr.flat[0]) if arr.size else 'empty'}"
+            f" ...); expected an array of real numbers"
+        )
     if arr.ndim not in ndim:
         want = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} has shape {arr.shape} ({arr.ndim}-D); expected a {want} array")
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
     src = arr
-    with np.errstate(over="ignore"):   # a value beyond the dtype's range is reported below
+    with np.errstate(over="ignore"):  # a value beyond the dtype's range is reported below
         arr = np.asarray(arr, dtype=dtype)
     # min and max propagate NaN and reach ±inf: no boolean temporary the size of the data.
     if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = tuple(int(i) for i in bad)
         if np.isfinite(src[where]):
-            raise ValueError(f"{name} contains {src[where]} at index {where}, beyond the range of "
-                             f"{arr.dtype} (largest {np.finfo(arr.dtype).max:.4g}); expected "
-                             f"smaller numbers")
-        raise ValueError(f"{name} contains {arr[where]} at index {where}; expected finite numbers "
-                         f"(no NaN or infinity)")
+            raise ValueError(
+                f"{name} contains {src[where]} at index {where}, beyond the range of "
+                f"{arr.dtype} (largest {np.finfo(arr.dtype).max:.4g}); expected "
+                f"smaller numbers"
+            )
+        raise ValueError(
+            f"{name} contains {arr[where]} at index {where}; expected finite numbers "
+            f"(no NaN or infinity)"
+        )
     return arr
 
 
@@ -106,8 +116,12 @@ def check_nonnegative(value, name: str) -> float:
 
 def check_probability(value, name: str, *, upper_open: bool = True) -> float:
     """A number in [0, 1) (or [0, 1] when upper_open is False)."""
-    ok = _is_real(value) and np.isfinite(value) and 0 <= value and (
-        value < 1 if upper_open else value <= 1)
+    ok = (
+        _is_real(value)
+        and np.isfinite(value)
+        and 0 <= value
+        and (value < 1 if upper_open else value <= 1)
+    )
     if not ok:
         rng = "[0, 1)" if upper_open else "[0, 1]"
         raise ValueError(f"{name}={_short(value)} is invalid; expected a number in {rng}")

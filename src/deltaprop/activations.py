@@ -18,8 +18,17 @@ import numpy as np
 from ._validation import _short, check_positive
 
 __all__ = [
-    "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Swish", "Softplus",
-    "Softmax", "ACTIVATIONS", "get",
+    "Activation",
+    "Identity",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "Swish",
+    "Softplus",
+    "Softmax",
+    "ACTIVATIONS",
+    "get",
 ]
 
 
@@ -238,8 +247,10 @@ class Softmax(Activation):
         return out
 
     def derivative(self, z, a):
-        raise TypeError("softmax has no element-wise derivative; its Jacobian is used through "
-                        "backward(grad_a, z, a)")
+        raise TypeError(
+            "softmax has no element-wise derivative; its Jacobian is used through "
+            "backward(grad_a, z, a)"
+        )
 
     def backward(self, grad_a, z, a):
         dot = np.einsum("ij,ij->i", grad_a, a)[:, None]
@@ -249,8 +260,7 @@ class Softmax(Activation):
 
 
 ACTIVATIONS = {
-    cls.name: cls
-    for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Swish, Softplus, Softmax)
+    cls.name: cls for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Swish, Softplus, Softmax)
 }
 ACTIVATIONS["linear"] = Identity
 
@@ -283,5 +293,7 @@ def _from_name(name, params):
         return cls(**params)
     except TypeError:
         accepted = tuple(inspect.signature(cls).parameters)
-        raise ValueError(f"activation {name!r} got parameters {params}; "
-                         f"{cls.__name__} accepts {accepted or 'no parameters'}") from None
+        raise ValueError(
+            f"activation {name!r} got parameters {params}; "
+            f"{cls.__name__} accepts {accepted or 'no parameters'}"
+        ) from None

@@ -37,14 +37,16 @@ def _parse_layers(text):
     except ValueError:
         _fail(f"--layers {text!r} is malformed; expected widths joined by '-', e.g. 784-30-10")
     if len(sizes) < 2 or any(s < 1 for s in sizes):
-        _fail(f"--layers {text!r} is invalid; expected at least two positive widths, "
-              f"e.g. 784-30-10")
+        _fail(
+            f"--layers {text!r} is invalid; expected at least two positive widths, e.g. 784-30-10"
+        )
     return sizes
 
 
 def _load_data(dataset, data, target, data_dir, seed):
     """A Dataset from a named set or a user file."""
     from . import datasets
+
     if data is not None:
         if not os.path.exists(data):
             _fail(f"--data {data!r} does not exist; expected a CSV or NPZ file")
@@ -67,13 +69,25 @@ class _Progress:
     """A rich progress bar per epoch: batches done, running cost, samples per second."""
 
     def __init__(self, console, batch_size):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.progress = Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]:>3}"), BarColumn(),
-            MofNCompleteColumn(), TextColumn("cost {task.fields[cost]}"),
-            TextColumn("{task.fields[speed]} samples/s"), TimeElapsedColumn(),
-            console=console, transient=False, refresh_per_second=8)
+            TextColumn("[bold]epoch {task.fields[epoch]:>3}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("cost {task.fields[cost]}"),
+            TextColumn("{task.fields[speed]} samples/s"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+            refresh_per_second=8,
+        )
         self.batch_size = batch_size
         self.task = None
 
@@ -107,18 +121,27 @@ class _Progress:
 
 def _history_table(history):
     from rich.table import Table
+
     table = Table(title="training history")
-    cols = [("epoch", "epoch", "{}"), ("lr", "η", "{:g}"), ("cost", "cost", "{:.4f}"),
-            ("accuracy", "accuracy", "{:.2%}"), ("val_cost", "val cost", "{:.4f}"),
-            ("val_accuracy", "val accuracy", "{:.2%}"), ("time", "time (s)", "{:.3f}")]
-    cols = [c for c in cols if getattr(history, c[0]) and all(
-        v is not None for v in getattr(history, c[0]))]
+    cols = [
+        ("epoch", "epoch", "{}"),
+        ("lr", "η", "{:g}"),
+        ("cost", "cost", "{:.4f}"),
+        ("accuracy", "accuracy", "{:.2%}"),
+        ("val_cost", "val cost", "{:.4f}"),
+        ("val_accuracy", "val accuracy", "{:.2%}"),
+        ("time", "time (s)", "{:.3f}"),
+    ]
+    cols = [
+        c
+        for c in cols
+        if getattr(history, c[0]) and all(v is not None for v in getattr(history, c[0]))
+    ]
     for _, title, _ in cols:
         table.add_column(title, justify="right")
     for i in range(len(history.epoch)):
         style = "bold green" if history.epoch[i] == history.best_epoch else None
-        table.add_row(*[fmt.format(getattr(history, key)[i]) for key, _, fmt in cols],
-                      style=style)
+        table.add_row(*[fmt.format(getattr(history, key)[i]) for key, _, fmt in cols], style=style)
     return table
 
 
@@ -128,6 +151,7 @@ def _write_json(obj):
 
 def _json_default(value):
     import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -142,24 +166,38 @@ def main():
     """deltaprop: dense neural networks trained by backpropagation (BP1-BP4)."""
 
 
-_CHOICE_ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "swish", "softplus",
-                       "softmax"]
+_CHOICE_ACTIVATIONS = [
+    "identity",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "swish",
+    "softplus",
+    "softmax",
+]
 
 
 @main.command()
 @click.option("--preset", default=None, help="Named configuration (see `deltaprop presets`).")
-@click.option("--dataset", default=None,
-              help="digits (embedded, default), mnist, xor, moons, circles, spirals.")
+@click.option(
+    "--dataset",
+    default=None,
+    help="digits (embedded, default), mnist, xor, moons, circles, spirals.",
+)
 @click.option("--data", "data", default=None, help="A CSV or NPZ file of your own.")
 @click.option("--target", default=None, help="Label column of --data CSV.")
 @click.option("--data-dir", default=None, help="Directory holding the MNIST IDX files.")
 @click.option("--layers", default=None, help="Widths joined by '-', e.g. 784-30-10.")
 @click.option("--activation", default=None, help="Hidden layers' activation.")
 @click.option("--output-activation", default=None, help="Output layer's activation.")
-@click.option("--loss", default=None,
-              help="quadratic, mse, binary_cross_entropy, cross_entropy.")
-@click.option("--init", "init", default=None,
-              help="normal, scaled_normal, glorot_uniform, glorot_normal, he_normal, he_uniform, auto.")
+@click.option("--loss", default=None, help="quadratic, mse, binary_cross_entropy, cross_entropy.")
+@click.option(
+    "--init",
+    "init",
+    default=None,
+    help="normal, scaled_normal, glorot_uniform, glorot_normal, he_normal, he_uniform, auto.",
+)
 @click.option("--optimizer", default=None, help="sgd, momentum, nesterov, adam.")
 @click.option("--momentum", type=float, default=None, help="μ for momentum/nesterov.")
 @click.option("--epochs", type=int, default=None)
@@ -170,13 +208,21 @@ _CHOICE_ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "swi
 @click.option("--dropout", type=float, default=None, help="Dropout rate of hidden layers.")
 @click.option("--schedule", default=None, help="constant, step, cosine, plateau.")
 @click.option("--patience", type=int, default=None, help="Early stopping patience (epochs).")
-@click.option("--restore-best/--no-restore-best", default=None,
-              help="Keep the weights of the best validation epoch.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
-              show_default=True)
+@click.option(
+    "--restore-best/--no-restore-best",
+    default=None,
+    help="Keep the weights of the best validation epoch.",
+)
+@click.option(
+    "--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", default="deltaprop-model.npz", show_default=True,
-              help="Where to write the trained model ('' for nowhere).")
+@click.option(
+    "--out",
+    default="deltaprop-model.npz",
+    show_default=True,
+    help="Where to write the trained model ('' for nowhere).",
+)
 @click.option("--checkpoint", default=None, help="Write a resumable checkpoint here.")
 @click.option("--checkpoint-every", type=int, default=1, show_default=True)
 @click.option("--resume", default=None, help="Continue the run saved in this checkpoint.")
@@ -184,10 +230,39 @@ _CHOICE_ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "swi
 @click.option("--plots", default=None, help="Write plots into this directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
-def train(preset, dataset, data, target, data_dir, layers, activation, output_activation, loss,
-          init, optimizer, momentum, epochs, batch_size, lr, l2, l1, dropout, schedule, patience,
-          restore_best, dtype, seed, out, checkpoint, checkpoint_every, resume, diagnostics,
-          plots, quiet, as_json):
+def train(
+    preset,
+    dataset,
+    data,
+    target,
+    data_dir,
+    layers,
+    activation,
+    output_activation,
+    loss,
+    init,
+    optimizer,
+    momentum,
+    epochs,
+    batch_size,
+    lr,
+    l2,
+    l1,
+    dropout,
+    schedule,
+    patience,
+    restore_best,
+    dtype,
+    seed,
+    out,
+    checkpoint,
+    checkpoint_every,
+    resume,
+    diagnostics,
+    plots,
+    quiet,
+    as_json,
+):
     """Train a network; with no options, on the embedded 8x8 digits."""
     from . import Network, presets
     from .training import TrainingInterrupted, evaluate, fit
@@ -197,11 +272,24 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
         # A user data set replaces the preset's, and with it the preset's layer widths.
         cfg["dataset"] = dataset
         cfg.pop("layers", None)
-    given = {"layers": _parse_layers(layers) if layers else None, "activation": activation,
-             "output_activation": output_activation, "loss": loss, "init": init,
-             "optimizer": optimizer, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-             "l2": l2, "l1": l1, "dropout": dropout, "schedule": schedule,
-             "early_stopping": patience, "restore_best": restore_best, "momentum": momentum}
+    given = {
+        "layers": _parse_layers(layers) if layers else None,
+        "activation": activation,
+        "output_activation": output_activation,
+        "loss": loss,
+        "init": init,
+        "optimizer": optimizer,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "l2": l2,
+        "l1": l1,
+        "dropout": dropout,
+        "schedule": schedule,
+        "early_stopping": patience,
+        "restore_best": restore_best,
+        "momentum": momentum,
+    }
     cfg.update({k: v for k, v in given.items() if v is not None})
     for option, path in (("--out", out), ("--checkpoint", checkpoint)):
         _check_writable(option, path)
@@ -210,29 +298,44 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
     n_out = ds.n_classes if ds.n_classes else 1
     sizes = cfg.get("layers") or [n_features, 30, n_out]
     if sizes[0] != n_features:
-        _fail(f"--layers starts with {sizes[0]} inputs but the data have {n_features} features; "
-              f"expected {n_features}-...")
+        _fail(
+            f"--layers starts with {sizes[0]} inputs but the data have {n_features} features; "
+            f"expected {n_features}-..."
+        )
     if sizes[-1] != n_out:
-        _fail(f"--layers ends with {sizes[-1]} outputs but the data have {n_out} classes; "
-              f"expected ...-{n_out}")
+        _fail(
+            f"--layers ends with {sizes[-1]} outputs but the data have {n_out} classes; "
+            f"expected ...-{n_out}"
+        )
 
     opt = cfg.get("optimizer", "sgd")
     if cfg.get("momentum") is not None:
         if opt not in ("momentum", "nesterov"):
             _fail(f"--momentum needs --optimizer momentum or nesterov, not {opt!r}")
         from .optimizers import get as get_optimizer
+
         opt = get_optimizer(opt, lr=cfg["lr"], momentum=cfg["momentum"])
-    fit_kwargs = dict(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
-                      optimizer=opt, l2=cfg.get("l2", 0.0), l1=cfg.get("l1", 0.0),
-                      dropout=cfg.get("dropout", 0.0), schedule=cfg.get("schedule"),
-                      early_stopping=cfg.get("early_stopping"),
-                      restore_best=cfg.get("restore_best"), seed=seed,
-                      diagnostics=diagnostics or bool(plots),
-                      checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+    fit_kwargs = dict(
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        lr=cfg["lr"],
+        optimizer=opt,
+        l2=cfg.get("l2", 0.0),
+        l1=cfg.get("l1", 0.0),
+        dropout=cfg.get("dropout", 0.0),
+        schedule=cfg.get("schedule"),
+        early_stopping=cfg.get("early_stopping"),
+        restore_best=cfg.get("restore_best"),
+        seed=seed,
+        diagnostics=diagnostics or bool(plots),
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+    )
     if ds.X_val is not None:
         fit_kwargs["validation_data"] = (ds.X_val, ds.y_val)
 
     from rich.console import Console
+
     console = Console(stderr=True, quiet=quiet or as_json)
     callbacks = []
     progress = None
@@ -245,22 +348,32 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
             _fail(f"--resume {resume!r} does not exist; expected a checkpoint file")
         net = None
     else:
-        net = Network(sizes, activation=cfg.get("activation", "sigmoid"),
-                      output_activation=cfg.get("output_activation"), loss=cfg.get("loss", "quadratic"),
-                      init=cfg.get("init", "auto"), dtype=dtype, seed=seed)
-    header = (f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
-              f"{ds.X_train.shape[0]} training samples"
-              + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else ""))
+        net = Network(
+            sizes,
+            activation=cfg.get("activation", "sigmoid"),
+            output_activation=cfg.get("output_activation"),
+            loss=cfg.get("loss", "quadratic"),
+            init=cfg.get("init", "auto"),
+            dtype=dtype,
+            seed=seed,
+        )
+    header = (
+        f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
+        f"{ds.X_train.shape[0]} training samples"
+        + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else "")
+    )
     if progress is not None:
-        progress.header = header   # printed once fit has accepted every argument
+        progress.header = header  # printed once fit has accepted every argument
     t0 = time.perf_counter()
     interrupted = False
     try:
         if resume:
             from .training import resume as resume_run
+
             fit_kwargs["checkpoint"] = checkpoint or resume
-            net, history = resume_run(resume, ds.X_train, ds.y_train, callbacks=callbacks,
-                                      **fit_kwargs)
+            net, history = resume_run(
+                resume, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs
+            )
         else:
             history = fit(net, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs)
     except TrainingInterrupted as exc:
@@ -271,8 +384,11 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
             progress.stop()
     wall = time.perf_counter() - t0
 
-    metrics = {"wall_time": wall, "best_epoch": history.best_epoch,
-               "stop_reason": history.stop_reason}
+    metrics = {
+        "wall_time": wall,
+        "best_epoch": history.best_epoch,
+        "stop_reason": history.stop_reason,
+    }
     if ds.X_test is not None and net is not None:
         metrics["test_cost"], metrics["test_accuracy"] = evaluate(net, ds.X_test, ds.y_test)
     if ds.X_val is not None and net is not None:
@@ -283,10 +399,22 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
 
     if as_json:
         arch = net.config() if net is not None else {}
-        _write_json({"config": {"preset": preset, "dataset": ds.name, "sizes": sizes,
-                                "dtype": dtype, "seed": seed, **arch,
-                                "training": net.training_config if net is not None else {}},
-                     "history": history.to_dict(), "metrics": metrics, "model": saved})
+        _write_json(
+            {
+                "config": {
+                    "preset": preset,
+                    "dataset": ds.name,
+                    "sizes": sizes,
+                    "dtype": dtype,
+                    "seed": seed,
+                    **arch,
+                    "training": net.training_config if net is not None else {},
+                },
+                "history": history.to_dict(),
+                "metrics": metrics,
+                "model": saved,
+            }
+        )
     elif not quiet:
         out_console = Console()
         out_console.print(_history_table(history))
@@ -301,18 +429,22 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
             out_console.print(f"model saved to {saved}")
     if diagnostics and history.diagnostics and not (quiet or as_json):
         from .diagnostics import format_table
+
         click.echo(format_table(history, epochs="last"))
     if plots and net is not None:
         try:
             from .plots import write_plots
+
             written = write_plots(net, history, plots, dataset=ds)
         except ImportError as exc:
             _fail(str(exc))
         if not (quiet or as_json):
             click.echo(f"{len(written)} plots written to {plots}")
     if interrupted:
-        click.echo("interrupted: kept the last completed epoch"
-                   + (f", saved to {saved}" if saved else ""), err=True)
+        click.echo(
+            "interrupted: kept the last completed epoch" + (f", saved to {saved}" if saved else ""),
+            err=True,
+        )
         sys.exit(EXIT_INTERRUPTED)
 
 
@@ -320,6 +452,7 @@ def train(preset, dataset, data, target, data_dir, layers, activation, output_ac
 def presets():
     """List the named training configurations."""
     from .presets import PRESETS
+
     for name, cfg in PRESETS.items():
         click.echo(f"{name:12s} {cfg['description']}")
 
@@ -334,6 +467,7 @@ def presets():
 def evaluate(model, dataset, data, target, data_dir, as_json):
     """Cost and accuracy of a saved model on test data."""
     from .training import evaluate as evaluate_net
+
     net = _load_model(model)
     if dataset is None and data is None:
         _fail("evaluate needs --dataset NAME or --data FILE; expected one of them")
@@ -343,8 +477,11 @@ def evaluate(model, dataset, data, target, data_dir, as_json):
     if as_json:
         _write_json({"cost": cost, "accuracy": acc, "samples": int(X.shape[0])})
     else:
-        click.echo(f"cost {cost:.6f}" + (f"  accuracy {acc:.4%}" if acc is not None else "")
-                   + f"  ({X.shape[0]} samples)")
+        click.echo(
+            f"cost {cost:.6f}"
+            + (f"  accuracy {acc:.4%}" if acc is not None else "")
+            + f"  ({X.shape[0]} samples)"
+        )
 
 
 @main.command()
@@ -354,6 +491,7 @@ def evaluate(model, dataset, data, target, data_dir, as_json):
 def predict(model, input_path, proba):
     """Predict classes (or outputs) for the rows of a file."""
     import numpy as np
+
     net = _load_model(model)
     X = _read_matrix(input_path)
     out = net.predict_proba(X) if proba else net.predict(X)
@@ -368,8 +506,13 @@ def info(model, as_json):
     """Architecture, parameter count, training configuration and history of a model file."""
     net = _load_model(model)
     hist = net.history.to_dict() if hasattr(net.history, "to_dict") else net.history
-    data = {"path": model, **net.config(), "parameters": net.num_parameters,
-            "training": net.training_config, "history": hist}
+    data = {
+        "path": model,
+        **net.config(),
+        "parameters": net.num_parameters,
+        "training": net.training_config,
+        "history": hist,
+    }
     if as_json:
         _write_json(data)
         return
@@ -382,37 +525,89 @@ def info(model, as_json):
     if net.training_config:
         click.echo(f"training   {json.dumps(net.training_config, default=_json_default)}")
     if hist and hist.get("epoch"):
-        last = {k: hist[k][-1] for k in ("epoch", "cost", "accuracy", "val_cost",
-                                          "val_accuracy") if hist.get(k)}
+        last = {
+            k: hist[k][-1]
+            for k in ("epoch", "cost", "accuracy", "val_cost", "val_accuracy")
+            if hist.get(k)
+        }
         click.echo(f"last epoch {json.dumps(last)}; best epoch {hist.get('best_epoch')}")
 
 
 @main.command()
 @click.argument("example", required=False)
-@click.option("--builtin", "builtin", default=None,
-              help="A built-in worked example (mazur, relu-softmax).")
+@click.option(
+    "--builtin", "builtin", default=None, help="A built-in worked example (mazur, relu-softmax)."
+)
 @click.option("--model", default=None, help="A saved model file instead of an example file.")
-@click.option("--input", "input_values", default=None,
-              help="With --model: the input x as comma-separated numbers.")
-@click.option("--target", "target_values", default=None,
-              help="With --model: the target y as comma-separated numbers or one class label.")
+@click.option(
+    "--input",
+    "input_values",
+    default=None,
+    help="With --model: the input x as comma-separated numbers.",
+)
+@click.option(
+    "--target",
+    "target_values",
+    default=None,
+    help="With --model: the target y as comma-separated numbers or one class label.",
+)
 @click.option("--lr", type=float, default=None, help="Learning rate η of the step shown.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "latex", "html"]),
-              default="text", show_default=True)
-@click.option("--precision", type=int, default=6, show_default=True,
-              help="Digits after the decimal point.")
-@click.option("--nudge", "nudge_spec", default=None,
-              help="LAYER,NEURON[,DELTA]: nudge z_j^l and compare ΔC with δ_j^l Δ.")
-@click.option("--gradients", is_flag=True,
-              help="Show finite differences beside backprop for every parameter.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "latex", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--precision", type=int, default=6, show_default=True, help="Digits after the decimal point."
+)
+@click.option(
+    "--nudge",
+    "nudge_spec",
+    default=None,
+    help="LAYER,NEURON[,DELTA]: nudge z_j^l and compare ΔC with δ_j^l Δ.",
+)
+@click.option(
+    "--gradients", is_flag=True, help="Show finite differences beside backprop for every parameter."
+)
 @click.option("--out", default=None, help="Write the rendering to this file.")
-@click.option("--max-parameters", type=int, default=2000, show_default=True,
-              help="Refuse to list more parameters than this (0: no limit).")
-def explain(example, builtin, model, input_values, target_values, lr, fmt, precision, nudge_spec,
-            gradients, out, max_parameters):
+@click.option(
+    "--max-parameters",
+    type=int,
+    default=2000,
+    show_default=True,
+    help="Refuse to list more parameters than this (0: no limit).",
+)
+def explain(
+    example,
+    builtin,
+    model,
+    input_values,
+    target_values,
+    lr,
+    fmt,
+    precision,
+    nudge_spec,
+    gradients,
+    out,
+    max_parameters,
+):
     """Show one gradient step worked out: every z, a, δ and ∂C/∂w (BP1-BP4)."""
-    from .explain import (builtin_example, explain as trace_step, gradient_table, load_example,
-                          nudge, nudge_series, parse_nudge, render, to_rich)
+    from .explain import (
+        builtin_example,
+        gradient_table,
+        load_example,
+        nudge,
+        nudge_series,
+        parse_nudge,
+        render,
+        to_rich,
+    )
+    from .explain import (
+        explain as trace_step,
+    )
+
     if precision < 0 or precision > 17:
         _fail(f"--precision {precision} is invalid; expected 0..17 digits")
     sources = [s for s in (example, builtin, model) if s]
@@ -437,8 +632,11 @@ def explain(example, builtin, model, input_values, target_values, lr, fmt, preci
         net, x, y, step_lr = ex.net, ex.x, ex.y, (ex.lr if lr is None else lr)
     if nudge_spec:
         layer, neuron, delta = parse_nudge(nudge_spec)
-        obj = (nudge(net, x, y, layer, neuron, delta) if delta is not None
-               else nudge_series(net, x, y, layer, neuron))
+        obj = (
+            nudge(net, x, y, layer, neuron, delta)
+            if delta is not None
+            else nudge_series(net, x, y, layer, neuron)
+        )
     elif gradients:
         obj = gradient_table(net, x, y)
     else:
@@ -447,14 +645,19 @@ def explain(example, builtin, model, input_values, target_values, lr, fmt, preci
         try:
             obj = trace_step(net, x, y, lr=step_lr, max_parameters=max_parameters or None)
         except ValueError as exc:
-            _fail(str(exc).replace("max_parameters=None", "--max-parameters 0")
-                  .replace("max_parameters=", "--max-parameters "))
+            _fail(
+                str(exc)
+                .replace("max_parameters=None", "--max-parameters 0")
+                .replace("max_parameters=", "--max-parameters ")
+            )
     if out:
         from .io import atomic_write_bytes
+
         atomic_write_bytes(out, render(obj, fmt, precision).encode("utf-8"))
         click.echo(f"written to {out}")
     elif fmt == "text" and sys.stdout.isatty():
         from rich.console import Console
+
         Console().print(to_rich(obj, precision))
     else:
         click.echo(render(obj, fmt, precision))
@@ -463,34 +666,48 @@ def explain(example, builtin, model, input_values, target_values, lr, fmt, preci
 @main.command()
 @click.argument("model")
 @click.option("--out", "-o", default=None, help="HTML file (default: MODEL with .html).")
-@click.option("--dataset", default=None,
-              help="Add test metrics, confusion matrix and misclassified images.")
+@click.option(
+    "--dataset", default=None, help="Add test metrics, confusion matrix and misclassified images."
+)
 @click.option("--data", default=None, help="A CSV or NPZ file instead of --dataset.")
 @click.option("--target", default=None, help="Label column of a CSV file.")
 @click.option("--data-dir", default=None, help="Directory holding the MNIST IDX files.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Split seed of generated data sets (use train's).")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Split seed of generated data sets (use train's).",
+)
 @click.option("--title", default=None)
 def report(model, out, dataset, data, target, data_dir, seed, title):
     """Write a self-contained HTML report of a saved model and its training run."""
     from .report import write_report
+
     net = _load_model(model)
     ds = _load_data(dataset, data, target, data_dir, seed) if (dataset or data) else None
     if ds is not None and ds.X_train.shape[1] != net.sizes[0]:
-        _fail(f"the data have {ds.X_train.shape[1]} features but the model's input layer has "
-              f"{net.sizes[0]} neurons; expected data of the kind the model was trained on")
-    path = write_report(model, out or os.path.splitext(model)[0] + ".html", dataset=ds,
-                        title=title)
+        _fail(
+            f"the data have {ds.X_train.shape[1]} features but the model's input layer has "
+            f"{net.sizes[0]} neurons; expected data of the kind the model was trained on"
+        )
+    path = write_report(model, out or os.path.splitext(model)[0] + ".html", dataset=ds, title=title)
     click.echo(f"report written to {path}")
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                                "help_option_names": []})
+@main.command(
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": [],
+    }
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench(args):
     """Benchmark training speed against PyTorch, scikit-learn, the book's loop and the
     matrix-multiply bound (`deltaprop bench --help` for its options)."""
     from .bench import main as bench_main
+
     code = bench_main(list(args), prog="deltaprop bench")
     if code:
         sys.exit(code)
@@ -498,6 +715,7 @@ def bench(args):
 
 def _parse_numbers(text, option):
     import numpy as np
+
     try:
         return np.array([float(v) for v in text.split(",")], dtype=float)
     except ValueError:
@@ -506,11 +724,14 @@ def _parse_numbers(text, option):
 
 def _load_model(path):
     from .io import load
+
     if not os.path.exists(path):
         _fail(f"model file {path!r} does not exist")
     if os.path.isdir(path):
-        _fail(f"model file {path!r} is a directory; expected a model file written by "
-              f"`deltaprop train --out`")
+        _fail(
+            f"model file {path!r} is a directory; expected a model file written by "
+            f"`deltaprop train --out`"
+        )
     return load(path)
 
 
@@ -528,22 +749,31 @@ def _check_writable(option, path):
 
 
 # API argument names as the train command spells its options, for error messages.
-_OPTION_NAMES = {"early_stopping": "--patience", "batch_size": "--batch-size", "lr": "--lr",
-                 "epochs": "--epochs", "l2": "--l2", "l1": "--l1", "dropout": "--dropout",
-                 "momentum": "--momentum", "checkpoint_every": "--checkpoint-every",
-                 "seed": "--seed"}
+_OPTION_NAMES = {
+    "early_stopping": "--patience",
+    "batch_size": "--batch-size",
+    "lr": "--lr",
+    "epochs": "--epochs",
+    "l2": "--l2",
+    "l1": "--l1",
+    "dropout": "--dropout",
+    "momentum": "--momentum",
+    "checkpoint_every": "--checkpoint-every",
+    "seed": "--seed",
+}
 
 
 def _option_message(message):
     """'lr=-0.5 is invalid; ...' → '--lr -0.5 is invalid; ...' for the train command's options."""
     match = re.match(r"(\w+)=", message)
     if match and match.group(1) in _OPTION_NAMES:
-        return f"{_OPTION_NAMES[match.group(1)]} {message[match.end():]}"
+        return f"{_OPTION_NAMES[match.group(1)]} {message[match.end() :]}"
     return message
 
 
 def _read_matrix(path):
     import numpy as np
+
     if not os.path.exists(path):
         _fail(f"--input {path!r} does not exist; expected a CSV, .npy or .npz file")
     if path.lower().endswith(".npy"):
@@ -553,6 +783,7 @@ def _read_matrix(path):
             _fail(f"--input {path!r} is not a valid .npy file ({exc})")
     if path.lower().endswith(".npz"):
         from .datasets import load_npz
+
         return load_npz(path, require_y=False)[0]
     try:
         return np.loadtxt(path, delimiter=",", ndmin=2)
@@ -572,8 +803,11 @@ def run(argv=None):
     except click.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         # The group's own context (no parent) carries the program name, not a subcommand.
-        cmd = (f"deltaprop {ctx.info_name}" if ctx is not None and ctx.parent is not None
-               else "deltaprop")
+        cmd = (
+            f"deltaprop {ctx.info_name}"
+            if ctx is not None and ctx.parent is not None
+            else "deltaprop"
+        )
         click.echo(f"error: {exc.format_message()} (see `{cmd} --help`)", err=True)
         return EXIT_USAGE
     except (_Fail, DeltapropError, ValueError, TypeError, OSError) as exc:

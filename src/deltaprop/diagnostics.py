@@ -39,8 +39,15 @@ import numpy as np
 
 from ._validation import check_int
 
-__all__ = ["Recorder", "record", "summarize", "gradient_ratio", "format_table", "METRICS",
-           "SATURATION_THRESHOLD"]
+__all__ = [
+    "Recorder",
+    "record",
+    "summarize",
+    "gradient_ratio",
+    "format_table",
+    "METRICS",
+    "SATURATION_THRESHOLD",
+]
 
 #: Default relative threshold: a unit is saturated on a sample when σ'(z) < 0.01 · max σ'.
 SATURATION_THRESHOLD = 0.01
@@ -52,8 +59,14 @@ _RELU_LIKE = frozenset({"relu", "leaky_relu"})
 #: The per-layer quantities of a record, in the order the text table shows them.
 METRICS = ("delta_mean_abs", "grad_w_norm", "grad_b_norm", "weight_norm", "saturated", "dead")
 
-_HEADERS = {"delta_mean_abs": "mean|δ|", "grad_w_norm": "‖∂C/∂W‖", "grad_b_norm": "‖∂C/∂b‖",
-            "weight_norm": "‖W‖", "saturated": "saturated", "dead": "dead"}
+_HEADERS = {
+    "delta_mean_abs": "mean|δ|",
+    "grad_w_norm": "‖∂C/∂W‖",
+    "grad_b_norm": "‖∂C/∂b‖",
+    "weight_norm": "‖W‖",
+    "saturated": "saturated",
+    "dead": "dead",
+}
 
 
 class Recorder:
@@ -96,13 +109,17 @@ class Recorder:
     2
     """
 
-    def __init__(self, net, X, Y, check_size=1000, seed=0,
-                 saturation_threshold=SATURATION_THRESHOLD):
+    def __init__(
+        self, net, X, Y, check_size=1000, seed=0, saturation_threshold=SATURATION_THRESHOLD
+    ):
         check_size = check_int(check_size, "check_size")
-        if not (isinstance(saturation_threshold, (int, float)) and
-                0.0 < saturation_threshold < 1.0):
-            raise ValueError(f"saturation_threshold={saturation_threshold!r} is invalid; "
-                             f"expected a number in (0, 1), e.g. 0.01")
+        if not (
+            isinstance(saturation_threshold, (int, float)) and 0.0 < saturation_threshold < 1.0
+        ):
+            raise ValueError(
+                f"saturation_threshold={saturation_threshold!r} is invalid; "
+                f"expected a number in (0, 1), e.g. 0.01"
+            )
         X, single = net._check_X(X)
         Y = net._check_Y(Y, X.shape[0], single)
         n = X.shape[0]
@@ -173,8 +190,6 @@ def _dead(act, z):
     return float(np.mean(np.all(z <= 0, axis=0)))
 
 
-
-
 def record(net, X, Y, epoch=0, **kwargs) -> dict:
     """One record of `net` on (X, Y) without training: ``Recorder(net, X, Y, **kwargs).record(epoch)``."""
     return Recorder(net, X, Y, **kwargs).record(epoch)
@@ -194,8 +209,10 @@ def _records(source):
     records = list(source)
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or "grad_w_norm" not in rec:
-            raise TypeError(f"diagnostics record {i} is {type(rec).__name__}; expected a dict "
-                            f"made by Recorder.record")
+            raise TypeError(
+                f"diagnostics record {i} is {type(rec).__name__}; expected a dict "
+                f"made by Recorder.record"
+            )
     return records
 
 
@@ -223,8 +240,9 @@ def summarize(source) -> dict:
     records = _records(source)
     L = len(records[0]["grad_w_norm"]) if records else 0
     out = {
-        "epoch": np.array([np.nan if r.get("epoch") is None else r["epoch"] for r in records],
-                          dtype=float),
+        "epoch": np.array(
+            [np.nan if r.get("epoch") is None else r["epoch"] for r in records], dtype=float
+        ),
         "cost": np.array([r.get("cost", np.nan) for r in records], dtype=float),
         "activations": list(records[0].get("activations", [])) if records else [],
         "layers": L,
@@ -234,8 +252,10 @@ def summarize(source) -> dict:
         for i, r in enumerate(records):
             vals = r.get(key, [None] * L)
             if len(vals) != L:
-                raise ValueError(f"diagnostics record {i} has {len(vals)} values of {key!r}; "
-                                 f"expected {L} (one per layer) like the first record")
+                raise ValueError(
+                    f"diagnostics record {i} has {len(vals)} values of {key!r}; "
+                    f"expected {L} (one per layer) like the first record"
+                )
             rows.append([np.nan if v is None else float(v) for v in vals])
         out[key] = np.array(rows, dtype=float).reshape(len(records), L)
     return out
@@ -288,7 +308,9 @@ def format_table(source, epochs=None, metrics=METRICS) -> str:
     if epochs == "last":
         records = records[-1:]
     elif epochs is not None:
-        wanted = {int(epochs)} if isinstance(epochs, (int, np.integer)) else {int(e) for e in epochs}
+        wanted = (
+            {int(epochs)} if isinstance(epochs, (int, np.integer)) else {int(e) for e in epochs}
+        )
         records = [r for r in records if r.get("epoch") in wanted]
     if not records:
         return "no diagnostics recorded\n"
@@ -298,11 +320,14 @@ def format_table(source, epochs=None, metrics=METRICS) -> str:
         sizes = r.get("sizes") or [None] * (len(r["grad_w_norm"]) + 1)
         acts = r.get("activations") or ["?"] * len(r["grad_w_norm"])
         for l in range(len(r["grad_w_norm"])):
-            rows.append([str(r.get("epoch", "")), str(l + 1), acts[l], str(sizes[l + 1])]
-                        + [_fmt(r[m][l], m) for m in metrics])
+            rows.append(
+                [str(r.get("epoch", "")), str(l + 1), acts[l], str(sizes[l + 1])]
+                + [_fmt(r[m][l], m) for m in metrics]
+            )
         rows.append(None)
-    widths = [max(len(header[i]), *(len(row[i]) for row in rows if row)) for i in
-              range(len(header))]
+    widths = [
+        max(len(header[i]), *(len(row[i]) for row in rows if row)) for i in range(len(header))
+    ]
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
     lines.append("  ".join("-" * w for w in widths))
     k = 0

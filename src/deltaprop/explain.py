@@ -33,17 +33,47 @@ from dataclasses import dataclass, fields, is_dataclass
 import numpy as np
 
 from ._validation import _short, check_nonnegative, check_positive
-from .examples import (DEFAULT_LR, Example, builtin_example, builtin_example_path,
-                       builtin_examples, load_example)
+from .examples import (
+    DEFAULT_LR,
+    Example,
+    builtin_example,
+    builtin_example_path,
+    builtin_examples,
+    load_example,
+)
 from .gradcheck import gradcheck as _gradcheck
 from .network import Network
 
 __all__ = [
-    "explain", "Trace", "SampleTrace", "LayerForward", "NeuronForward", "CostTerm",
-    "LayerBackward", "OutputDelta", "HiddenDelta", "LayerStep", "ParamStep", "Term",
-    "nudge", "nudge_series", "NudgeResult", "gradient_table", "GradientTable", "GradientRow",
-    "render", "load_example", "builtin_example", "builtin_examples", "builtin_example_path",
-    "Example", "param_name", "to_rich", "parse_nudge", "DEFAULT_LR", "FORMATS",
+    "explain",
+    "Trace",
+    "SampleTrace",
+    "LayerForward",
+    "NeuronForward",
+    "CostTerm",
+    "LayerBackward",
+    "OutputDelta",
+    "HiddenDelta",
+    "LayerStep",
+    "ParamStep",
+    "Term",
+    "nudge",
+    "nudge_series",
+    "NudgeResult",
+    "gradient_table",
+    "GradientTable",
+    "GradientRow",
+    "render",
+    "load_example",
+    "builtin_example",
+    "builtin_examples",
+    "builtin_example_path",
+    "Example",
+    "param_name",
+    "to_rich",
+    "parse_nudge",
+    "DEFAULT_LR",
+    "FORMATS",
 ]
 
 #: Output formats of ``render``.
@@ -277,8 +307,10 @@ class Trace(_Data):
         raise KeyError(f"no parameter named {name!r}; names look like 'w^2_12' or 'b^1_2'")
 
     def __repr__(self):
-        return (f"Trace(sizes={self.sizes}, activations={self.activations}, loss={self.loss!r}, "
-                f"samples={len(self.samples)}, cost={self.cost:.6g}, lr={self.lr:g})")
+        return (
+            f"Trace(sizes={self.sizes}, activations={self.activations}, loss={self.loss!r}, "
+            f"samples={len(self.samples)}, cost={self.cost:.6g}, lr={self.lr:g})"
+        )
 
     def __str__(self):
         return render(self, "text")
@@ -295,8 +327,16 @@ def param_name(kind: str, l: int, j: int, k: int | None = None) -> str:
     return f"w^{l}_{j}{sep}{k}"
 
 
-def explain(net, x, y, lr=DEFAULT_LR, *, apply: bool = False, max_samples: int = _MAX_SAMPLES,
-            max_parameters: int | None = _MAX_PARAMETERS) -> Trace:
+def explain(
+    net,
+    x,
+    y,
+    lr=DEFAULT_LR,
+    *,
+    apply: bool = False,
+    max_samples: int = _MAX_SAMPLES,
+    max_parameters: int | None = _MAX_PARAMETERS,
+) -> Trace:
     """Trace one gradient-descent step of ``net`` on (x, y), every number written out.
 
     Parameters
@@ -340,12 +380,16 @@ def explain(net, x, y, lr=DEFAULT_LR, *, apply: bool = False, max_samples: int =
     Y = net._check_Y(y, X.shape[0], single, "y")
     m = X.shape[0]
     if m > max_samples:
-        raise ValueError(f"x has {m} samples; explain traces at most max_samples={max_samples} "
-                         f"(a trace writes out every number of every sample)")
+        raise ValueError(
+            f"x has {m} samples; explain traces at most max_samples={max_samples} "
+            f"(a trace writes out every number of every sample)"
+        )
     if max_parameters is not None and net.num_parameters > max_parameters:
-        raise ValueError(f"the network has {net.num_parameters} parameters; explain lists each "
-                         f"one and is limited to max_parameters={max_parameters} (pass "
-                         f"max_parameters=None to trace it anyway)")
+        raise ValueError(
+            f"the network has {net.num_parameters} parameters; explain lists each "
+            f"one and is limited to max_parameters={max_parameters} (pass "
+            f"max_parameters=None to trace it anyway)"
+        )
 
     g = net.backprop(X, Y)
     Ws = [W.copy() for W in net._weights]
@@ -360,8 +404,10 @@ def explain(net, x, y, lr=DEFAULT_LR, *, apply: bool = False, max_samples: int =
     else:
         rule = "jacobian"
     per_sample_cost = net._cost_terms(g.zs[-1], g.activations[-1], Y)
-    sigma_primes = [act.derivative(z, a) if act.elementwise else None
-                    for act, z, a in zip(acts_fn, g.zs, g.activations[1:])]
+    sigma_primes = [
+        act.derivative(z, a) if act.elementwise else None
+        for act, z, a in zip(acts_fn, g.zs, g.activations[1:])
+    ]
     dC_da = net.loss.gradient(g.activations[-1], Y) if rule != "fused" else None
 
     samples = []
@@ -372,14 +418,22 @@ def explain(net, x, y, lr=DEFAULT_LR, *, apply: bool = False, max_samples: int =
             neurons = []
             for j in range(W.shape[0]):
                 terms = [_term(k, W[j, k], a_prev[k]) for k in range(W.shape[1])]
-                neurons.append(NeuronForward(
-                    j=j + 1, terms=terms, bias=float(b[j]), z=float(g.zs[l][s, j]),
-                    a=float(g.activations[l + 1][s, j]),
-                    explicit=math.fsum([t.product for t in terms] + [float(b[j])])))
+                neurons.append(
+                    NeuronForward(
+                        j=j + 1,
+                        terms=terms,
+                        bias=float(b[j]),
+                        z=float(g.zs[l][s, j]),
+                        a=float(g.activations[l + 1][s, j]),
+                        explicit=math.fsum([t.product for t in terms] + [float(b[j])]),
+                    )
+                )
             forward.append(LayerForward(l=l + 1, activation=acts_fn[l].name, neurons=neurons))
         a_out, y_out = g.activations[-1][s], Y[s]
-        cost_terms = [CostTerm(j=j + 1, a=float(a_out[j]), y=float(y_out[j]), value=v)
-                      for j, v in enumerate(_cost_shares(net.loss, a_out, y_out))]
+        cost_terms = [
+            CostTerm(j=j + 1, a=float(a_out[j]), y=float(y_out[j]), value=v)
+            for j, v in enumerate(_cost_shares(net.loss, a_out, y_out))
+        ]
         backward = [_output_layer(net, g, s, rule, dC_da, sigma_primes[-1], Y)]
         for l in range(L - 2, -1, -1):
             Wn, dn = Ws[l + 1], g.deltas[l + 1][s]
@@ -388,15 +442,30 @@ def explain(net, x, y, lr=DEFAULT_LR, *, apply: bool = False, max_samples: int =
             for j in range(Wn.shape[1]):
                 terms = [_term(k, Wn[k, j], dn[k]) for k in range(Wn.shape[0])]
                 sp = float(sigma_primes[l][s, j])
-                neurons.append(HiddenDelta(
-                    j=j + 1, terms=terms, weighted_sum=float(wsum[j]), sigma_prime=sp,
-                    delta=float(g.deltas[l][s, j]),
-                    explicit=math.fsum(t.product for t in terms) * sp))
-            backward.append(LayerBackward(l=l + 1, activation=acts_fn[l].name, rule="BP2",
-                                          neurons=neurons))
-        samples.append(SampleTrace(index=s + 1, x=X[s].tolist(), y=Y[s].tolist(),
-                                   forward=forward, cost=float(per_sample_cost[s]),
-                                   cost_terms=cost_terms, backward=backward))
+                neurons.append(
+                    HiddenDelta(
+                        j=j + 1,
+                        terms=terms,
+                        weighted_sum=float(wsum[j]),
+                        sigma_prime=sp,
+                        delta=float(g.deltas[l][s, j]),
+                        explicit=math.fsum(t.product for t in terms) * sp,
+                    )
+                )
+            backward.append(
+                LayerBackward(l=l + 1, activation=acts_fn[l].name, rule="BP2", neurons=neurons)
+            )
+        samples.append(
+            SampleTrace(
+                index=s + 1,
+                x=X[s].tolist(),
+                y=Y[s].tolist(),
+                forward=forward,
+                cost=float(per_sample_cost[s]),
+                cost_terms=cost_terms,
+                backward=backward,
+            )
+        )
 
     new_Ws = [W - lr * dW for W, dW in zip(Ws, g.weights)]
     new_bs = [b - lr * db for b, db in zip(bs, g.biases)]
@@ -407,19 +476,40 @@ def explain(net, x, y, lr=DEFAULT_LR, *, apply: bool = False, max_samples: int =
         for j in range(Ws[l].shape[0]):
             for k in range(Ws[l].shape[1]):
                 contrib = [float(A[s, k]) * float(D[s, j]) for s in range(m)]
-                wsteps.append(ParamStep(
-                    name=param_name("w", l + 1, j + 1, k + 1), kind="w", l=l + 1, j=j + 1,
-                    k=k + 1, value=float(Ws[l][j, k]), a_prev=A[:, k].tolist(),
-                    delta=D[:, j].tolist(), contributions=contrib,
-                    grad=float(g.weights[l][j, k]), explicit=math.fsum(contrib) / m,
-                    new_value=float(new_Ws[l][j, k])))
+                wsteps.append(
+                    ParamStep(
+                        name=param_name("w", l + 1, j + 1, k + 1),
+                        kind="w",
+                        l=l + 1,
+                        j=j + 1,
+                        k=k + 1,
+                        value=float(Ws[l][j, k]),
+                        a_prev=A[:, k].tolist(),
+                        delta=D[:, j].tolist(),
+                        contributions=contrib,
+                        grad=float(g.weights[l][j, k]),
+                        explicit=math.fsum(contrib) / m,
+                        new_value=float(new_Ws[l][j, k]),
+                    )
+                )
         for j in range(Ws[l].shape[0]):
             contrib = D[:, j].tolist()
-            bsteps.append(ParamStep(
-                name=param_name("b", l + 1, j + 1), kind="b", l=l + 1, j=j + 1, k=None,
-                value=float(bs[l][j]), a_prev=None, delta=list(contrib),
-                contributions=contrib, grad=float(g.biases[l][j]),
-                explicit=math.fsum(contrib) / m, new_value=float(new_bs[l][j])))
+            bsteps.append(
+                ParamStep(
+                    name=param_name("b", l + 1, j + 1),
+                    kind="b",
+                    l=l + 1,
+                    j=j + 1,
+                    k=None,
+                    value=float(bs[l][j]),
+                    a_prev=None,
+                    delta=list(contrib),
+                    contributions=contrib,
+                    grad=float(g.biases[l][j]),
+                    explicit=math.fsum(contrib) / m,
+                    new_value=float(new_bs[l][j]),
+                )
+            )
         steps.append(LayerStep(l=l + 1, weights=wsteps, biases=bsteps))
 
     with np.errstate(over="ignore"):
@@ -428,11 +518,24 @@ def explain(net, x, y, lr=DEFAULT_LR, *, apply: bool = False, max_samples: int =
     if apply:
         net.weights = new_Ws
         net.biases = new_bs
-    return Trace(sizes=list(net.sizes), activations=[a.name for a in acts_fn],
-                 loss=net.loss.name, output_rule=rule, lr=lr, samples=samples, cost=g.cost,
-                 steps=steps, weights=Ws, biases=bs, grad_weights=[w.copy() for w in g.weights],
-                 grad_biases=[b.copy() for b in g.biases], new_weights=new_Ws,
-                 new_biases=new_bs, cost_after=cost_after, applied=bool(apply))
+    return Trace(
+        sizes=list(net.sizes),
+        activations=[a.name for a in acts_fn],
+        loss=net.loss.name,
+        output_rule=rule,
+        lr=lr,
+        samples=samples,
+        cost=g.cost,
+        steps=steps,
+        weights=Ws,
+        biases=bs,
+        grad_weights=[w.copy() for w in g.weights],
+        grad_biases=[b.copy() for b in g.biases],
+        new_weights=new_Ws,
+        new_biases=new_bs,
+        cost_after=cost_after,
+        applied=bool(apply),
+    )
 
 
 def _term(index, factor, value) -> Term:
@@ -452,20 +555,36 @@ def _output_layer(net, g, s, rule, dC_da, sigma_prime, Y) -> LayerBackward:
         jac = act.backward(eye, np.repeat(z[None, :], n, 0), np.repeat(a[None, :], n, 0))
     neurons = []
     for j in range(n):
-        common = dict(j=j + 1, rule=rule, a=float(a[j]), y=float(y[j]),
-                      delta=float(g.deltas[-1][s, j]))
+        common = dict(
+            j=j + 1, rule=rule, a=float(a[j]), y=float(y[j]), delta=float(g.deltas[-1][s, j])
+        )
         if rule == "fused":
             scale = math.fsum(y.tolist()) if net.loss.name == "cross_entropy" else 1.0
-            neurons.append(OutputDelta(dC_da=None, sigma_prime=None, terms=None,
-                                       explicit=float(a[j]) * scale - float(y[j]), **common))
+            neurons.append(
+                OutputDelta(
+                    dC_da=None,
+                    sigma_prime=None,
+                    terms=None,
+                    explicit=float(a[j]) * scale - float(y[j]),
+                    **common,
+                )
+            )
         elif rule == "BP1":
             d, sp = float(dC_da[s, j]), float(sigma_prime[s, j])
-            neurons.append(OutputDelta(dC_da=d, sigma_prime=sp, terms=None, explicit=d * sp,
-                                       **common))
+            neurons.append(
+                OutputDelta(dC_da=d, sigma_prime=sp, terms=None, explicit=d * sp, **common)
+            )
         else:
             terms = [_term(i, jac[i, j], dC_da[s, i]) for i in range(n)]
-            neurons.append(OutputDelta(dC_da=float(dC_da[s, j]), sigma_prime=None, terms=terms,
-                                       explicit=math.fsum(t.product for t in terms), **common))
+            neurons.append(
+                OutputDelta(
+                    dC_da=float(dC_da[s, j]),
+                    sigma_prime=None,
+                    terms=terms,
+                    explicit=math.fsum(t.product for t in terms),
+                    **common,
+                )
+            )
     return LayerBackward(l=net.num_layers, activation=act.name, rule=rule, neurons=neurons)
 
 
@@ -579,14 +698,21 @@ def nudge(net, x, y, layer: int, neuron: int, delta: float = 1e-3) -> NudgeResul
     if not isinstance(net, Network):
         raise TypeError(f"net={_short(net)} is not a deltaprop Network")
     L = net.num_layers
-    layer = _check_index(layer, "layer", L,
-                         f"layer 1 is the first layer with weights, {L} the output layer")
-    neuron = _check_index(neuron, "neuron", net.sizes[layer],
-                          f"layer {layer} has {net.sizes[layer]} neurons")
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not math.isfinite(delta) \
-            or delta == 0:
-        raise ValueError(f"delta={_short(delta)} is invalid; expected a finite non-zero number "
-                         f"such as 1e-3")
+    layer = _check_index(
+        layer, "layer", L, f"layer 1 is the first layer with weights, {L} the output layer"
+    )
+    neuron = _check_index(
+        neuron, "neuron", net.sizes[layer], f"layer {layer} has {net.sizes[layer]} neurons"
+    )
+    if (
+        isinstance(delta, bool)
+        or not isinstance(delta, numbers.Real)
+        or not math.isfinite(delta)
+        or delta == 0
+    ):
+        raise ValueError(
+            f"delta={_short(delta)} is invalid; expected a finite non-zero number such as 1e-3"
+        )
     delta = float(delta)
     X, single = net._check_X(x, "x")
     Y = net._check_Y(y, X.shape[0], single, "y")
@@ -600,13 +726,21 @@ def nudge(net, x, y, layer: int, neuron: int, delta: float = 1e-3) -> NudgeResul
     predicted = error * delta
     delta_cost = cost_after - g.cost
     ratio = delta_cost / predicted if predicted != 0 else math.nan
-    return NudgeResult(layer=layer, neuron=neuron, delta=delta, cost_before=g.cost,
-                       cost_after=cost_after, delta_cost=delta_cost, error=error,
-                       predicted=predicted, ratio=ratio, samples=X.shape[0])
+    return NudgeResult(
+        layer=layer,
+        neuron=neuron,
+        delta=delta,
+        cost_before=g.cost,
+        cost_after=cost_after,
+        delta_cost=delta_cost,
+        error=error,
+        predicted=predicted,
+        ratio=ratio,
+        samples=X.shape[0],
+    )
 
 
-def nudge_series(net, x, y, layer: int, neuron: int,
-                 deltas=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5)) -> list:
+def nudge_series(net, x, y, layer: int, neuron: int, deltas=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5)) -> list:
     """``nudge`` for each Δ in ``deltas``: a list of NudgeResult showing the ratio approach 1."""
     deltas = list(deltas)
     if not deltas:
@@ -615,10 +749,14 @@ def nudge_series(net, x, y, layer: int, neuron: int,
 
 
 def _check_index(value, name, upper, why):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-            or not 1 <= value <= upper:
-        raise ValueError(f"{name}={_short(value)} is out of range; expected an integer from 1 "
-                         f"to {upper} ({why})")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 1 <= value <= upper
+    ):
+        raise ValueError(
+            f"{name}={_short(value)} is out of range; expected an integer from 1 to {upper} ({why})"
+        )
     return int(value)
 
 
@@ -693,12 +831,22 @@ def gradient_table(net, x, y, eps: float = 1e-6) -> GradientTable:
                 a, n = float(ana[idx]), float(num[idx])
                 diff = abs(a - n)
                 scale = max(abs(a), abs(n))
-                rows.append(GradientRow(
-                    name=param_name(kind.lower(), l, j, k), kind=kind.lower(), l=l, j=j, k=k,
-                    backprop=a, numerical=n, abs_diff=diff,
-                    rel_diff=diff / scale if scale > 0 else 0.0))
-    return GradientTable(rows=rows, eps=eps, errors=dict(report.errors),
-                         max_error=float(report.max_error))
+                rows.append(
+                    GradientRow(
+                        name=param_name(kind.lower(), l, j, k),
+                        kind=kind.lower(),
+                        l=l,
+                        j=j,
+                        k=k,
+                        backprop=a,
+                        numerical=n,
+                        abs_diff=diff,
+                        rel_diff=diff / scale if scale > 0 else 0.0,
+                    )
+                )
+    return GradientTable(
+        rows=rows, eps=eps, errors=dict(report.errors), max_error=float(report.max_error)
+    )
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -723,6 +871,7 @@ def render(obj, format: str = "text", precision: int = 6, *, width: int | None =
     str
     """
     from . import _render
+
     return _render.render(obj, format=format, precision=precision, width=width)
 
 
@@ -733,6 +882,7 @@ def to_rich(obj, precision: int = 6):
     styles (bold headings) and fits the terminal's width. Needs rich.
     """
     from . import _render
+
     return _render.to_rich(obj, precision=precision)
 
 
@@ -753,9 +903,13 @@ def parse_nudge(text: str):
         layer, neuron = int(parts[0]), int(parts[1])
         delta = float(parts[2]) if len(parts) == 3 else None
     except ValueError:
-        raise ValueError(f"nudge={_short(text)} is invalid; expected LAYER,NEURON[,DELTA] such "
-                         f"as 2,1 or 2,1,1e-4 (layers 1..L, neurons from 1)") from None
+        raise ValueError(
+            f"nudge={_short(text)} is invalid; expected LAYER,NEURON[,DELTA] such "
+            f"as 2,1 or 2,1,1e-4 (layers 1..L, neurons from 1)"
+        ) from None
     if delta is not None and (not math.isfinite(delta) or delta == 0):
-        raise ValueError(f"nudge={_short(text)} has DELTA={parts[2]}; expected a finite non-zero "
-                         f"number such as 1e-4")
+        raise ValueError(
+            f"nudge={_short(text)} has DELTA={parts[2]}; expected a finite non-zero "
+            f"number such as 1e-4"
+        )
     return layer, neuron, delta

@@ -44,8 +44,10 @@ class GradcheckReport:
         return self.max_error <= tol
 
     def __str__(self):
-        lines = [f"gradient check (central differences, eps={self.eps:g})",
-                 f"{'tensor':>8}  {'shape':>12}  {'max rel. error':>14}"]
+        lines = [
+            f"gradient check (central differences, eps={self.eps:g})",
+            f"{'tensor':>8}  {'shape':>12}  {'max rel. error':>14}",
+        ]
         for key, err in self.errors.items():
             lines.append(f"{key:>8}  {str(self.analytic[key].shape):>12}  {err:14.3e}")
         lines.append(f"{'overall':>8}  {'':>12}  {self.max_error:14.3e}")
@@ -126,5 +128,6 @@ def gradcheck(net, X, Y, eps=1e-5):
             key = f"{kind}{l + 1}"
             num[key], ana[key] = n, a
             errors[key] = _relative_error(n, a)
-    return GradcheckReport(errors=errors, max_error=max(errors.values()), numerical=num,
-                           analytic=ana, eps=eps)
+    return GradcheckReport(
+        errors=errors, max_error=max(errors.values()), numerical=num, analytic=ana, eps=eps
+    )

@@ -60,8 +60,13 @@ INITIALIZERS = {
     "he_normal": he_normal,
     "he_uniform": he_uniform,
 }
-_ALIASES = {"xavier": "glorot_uniform", "xavier_uniform": "glorot_uniform",
-            "xavier_normal": "glorot_normal", "lecun": "scaled_normal", "book": "normal"}
+_ALIASES = {
+    "xavier": "glorot_uniform",
+    "xavier_uniform": "glorot_uniform",
+    "xavier_normal": "glorot_normal",
+    "lecun": "scaled_normal",
+    "book": "normal",
+}
 
 _RELU_LIKE = {"relu", "leaky_relu", "swish", "softplus"}
 

@@ -53,8 +53,15 @@ from numpy.lib import format as _npy
 from ._validation import DeltapropError
 
 __all__ = [
-    "save", "load", "read_metadata", "atomic_open", "atomic_write_bytes", "atomic_write_text",
-    "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION",
+    "save",
+    "load",
+    "read_metadata",
+    "atomic_open",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "ModelFileError",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
 ]
 
 FORMAT_NAME = "deltaprop-model"
@@ -63,11 +70,11 @@ METADATA_MEMBER = "metadata.json"
 
 # Bounds that keep a forged file from making the loader allocate or loop without limit.
 _MAX_METADATA_BYTES = 16 * 2**20
-_MAX_NPY_HEADER = 10_000           # numpy's own default max_header_size
+_MAX_NPY_HEADER = 10_000  # numpy's own default max_header_size
 _MAX_MEMBERS = 100_000
 _MAX_LAYERS = 10_000
 _MAX_NDIM = 32
-_MAX_DEFLATE_RATIO = 1100          # zlib cannot exceed ~1032:1
+_MAX_DEFLATE_RATIO = 1100  # zlib cannot exceed ~1032:1
 _ARRAY_PLACEHOLDER = "__ndarray__"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that equal models give byte-identical files
 
@@ -105,8 +112,9 @@ def _create_temp(directory, name):
     for _ in range(100):
         tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o666)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+            )
         except FileExistsError:
             continue
         return fd, tmp
@@ -146,7 +154,7 @@ def atomic_open(path, mode="wb", *, encoding=None, newline=None):
     if mode not in ("wb", "w", "wt"):
         raise ValueError(f"mode={mode!r} is not supported; expected 'wb', 'w' or 'wt'")
     path = _fspath(path)
-    if os.path.isdir(path):   # os.replace would fail only after the whole file was written
+    if os.path.isdir(path):  # os.replace would fail only after the whole file was written
         raise IsADirectoryError(f"cannot write {path!r}: it is a directory; expected a file path")
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = _create_temp(directory, os.path.basename(path))
@@ -176,8 +184,9 @@ def _fspath(path):
     try:
         return os.fspath(path)
     except TypeError:
-        raise TypeError(f"path={_brief(path)} is not a path; expected a str or os.PathLike "
-                        f"naming a file") from None
+        raise TypeError(
+            f"path={_brief(path)} is not a path; expected a str or os.PathLike naming a file"
+        ) from None
 
 
 def _remove_quietly(path):
@@ -222,8 +231,10 @@ def _to_json(value, where):
         return [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if hasattr(value, "to_dict"):
         return _to_json(value.to_dict(), where)
-    raise TypeError(f"{where} is a {type(value).__name__} ({value!r:.60}); expected JSON-ready "
-                    f"data (numbers, strings, lists, dicts)")
+    raise TypeError(
+        f"{where} is a {type(value).__name__} ({value!r:.60}); expected JSON-ready "
+        f"data (numbers, strings, lists, dicts)"
+    )
 
 
 def _json_key(key, where):
@@ -240,20 +251,27 @@ def _extract_arrays(value, prefix, arrays, where):
         if value.dtype.hasobject or value.dtype.kind not in "fiub" or value.dtype.fields:
             raise TypeError(f"{where} has dtype {value.dtype}; expected a numeric array")
         name, i = prefix, len(arrays)
-        while name in arrays or len(name) > 150:   # sanitised keys can collide; names stay short
+        while name in arrays or len(name) > 150:  # sanitised keys can collide; names stay short
             name, i = f"{prefix.split('.')[0]}.{i}", i + 1
         arrays[name] = value
         return {_ARRAY_PLACEHOLDER: name}
     if isinstance(value, dict):
         if set(value) == {_ARRAY_PLACEHOLDER}:
-            raise ValueError(f"{where} is a dict whose only key is {_ARRAY_PLACEHOLDER!r}, which "
-                             f"model files reserve for array references")
-        return {_json_key(k, where): _extract_arrays(v, f"{prefix}.{_member_part(k)}", arrays,
-                                                     f"{where}[{k!r}]")
-                for k, v in value.items()}
+            raise ValueError(
+                f"{where} is a dict whose only key is {_ARRAY_PLACEHOLDER!r}, which "
+                f"model files reserve for array references"
+            )
+        return {
+            _json_key(k, where): _extract_arrays(
+                v, f"{prefix}.{_member_part(k)}", arrays, f"{where}[{k!r}]"
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
-        return [_extract_arrays(v, f"{prefix}.{i}", arrays, f"{where}[{i}]")
-                for i, v in enumerate(value)]
+        return [
+            _extract_arrays(v, f"{prefix}.{i}", arrays, f"{where}[{i}]")
+            for i, v in enumerate(value)
+        ]
     return _to_json(value, where)
 
 
@@ -282,8 +300,9 @@ def _array_references(value, out, path="", depth=0):
         if set(value) == {_ARRAY_PLACEHOLDER}:
             name = value[_ARRAY_PLACEHOLDER]
             if not isinstance(name, str) or not _valid_member_name(name):
-                raise ValueError(f"{path} refers to an array named {name!r}; expected a plain "
-                                 f"member name")
+                raise ValueError(
+                    f"{path} refers to an array named {name!r}; expected a plain member name"
+                )
             if name in out:
                 raise ValueError(f"{path} refers to array {name!r}, which is already referenced")
             out.append(name)
@@ -296,8 +315,12 @@ def _array_references(value, out, path="", depth=0):
 
 
 def _valid_member_name(name):
-    return (0 < len(name) <= 200 and name.isascii()
-            and all(c.isalnum() or c in "_-." for c in name) and not name.startswith("."))
+    return (
+        0 < len(name) <= 200
+        and name.isascii()
+        and all(c.isalnum() or c in "_-." for c in name)
+        and not name.startswith(".")
+    )
 
 
 # ---------------------------------------------------------------------------- checksum
@@ -356,21 +379,28 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
     if not isinstance(net, Network):
         raise TypeError(f"net is a {type(net).__name__}; expected a deltaprop Network")
     if optimizer_state is not None and not isinstance(optimizer_state, dict):
-        raise TypeError(f"optimizer_state is a {type(optimizer_state).__name__}; expected a dict "
-                        f"of arrays and JSON-ready values")
+        raise TypeError(
+            f"optimizer_state is a {type(optimizer_state).__name__}; expected a dict "
+            f"of arrays and JSON-ready values"
+        )
     if extra is not None and not isinstance(extra, dict):
         raise TypeError(f"extra is a {type(extra).__name__}; expected a dict")
     if not np.isfinite(net._theta).all():
-        raise ValueError("the network's parameters contain NaN or infinity; expected finite "
-                         "parameters (restore the last finite weights before saving)")
+        raise ValueError(
+            "the network's parameters contain NaN or infinity; expected finite "
+            "parameters (restore the last finite weights before saving)"
+        )
 
     arrays = {}
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
         arrays[f"W{l}"] = _canonical(W)
         arrays[f"b{l}"] = _canonical(b)
     side = {}
-    opt_json = None if optimizer_state is None else _extract_arrays(
-        optimizer_state, "optimizer", side, "optimizer_state")
+    opt_json = (
+        None
+        if optimizer_state is None
+        else _extract_arrays(optimizer_state, "optimizer", side, "optimizer_state")
+    )
     extra_json = None if extra is None else _extract_arrays(extra, "extra", side, "extra")
     for name, arr in side.items():
         arrays[name] = _canonical(arr)
@@ -383,8 +413,9 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
         **net.config(),
-        "seed": int(net.seed) if isinstance(net.seed, numbers.Integral) and not isinstance(
-            net.seed, bool) else None,
+        "seed": int(net.seed)
+        if isinstance(net.seed, numbers.Integral) and not isinstance(net.seed, bool)
+        else None,
         "init": net.init if isinstance(net.init, str) else None,
         "training_config": _to_json(net.training_config or {}, "net.training_config"),
         "history": _to_json(history, "net.history"),
@@ -394,8 +425,10 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
     }
     text = json.dumps(meta, indent=1, allow_nan=True).encode("utf-8")
     if len(text) > _MAX_METADATA_BYTES:
-        raise ValueError(f"the metadata takes {len(text)} bytes as JSON; expected at most "
-                         f"{_MAX_METADATA_BYTES} (store large data as arrays in extra)")
+        raise ValueError(
+            f"the metadata takes {len(text)} bytes as JSON; expected at most "
+            f"{_MAX_METADATA_BYTES} (store large data as arrays in extra)"
+        )
 
     with atomic_open(path, "wb") as f:
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -448,27 +481,36 @@ class _Reader:
             raise self.fail("the file is empty; expected a deltaprop model file (a zip archive)")
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
             return
-        if head[:1] == b"\x80":   # the PROTO opcode that starts every pickle of protocol >= 2
-            raise self.fail("this looks like a Python pickle, not a deltaprop model file; pickles "
-                            "are never loaded because unpickling can run arbitrary code")
+        if head[:1] == b"\x80":  # the PROTO opcode that starts every pickle of protocol >= 2
+            raise self.fail(
+                "this looks like a Python pickle, not a deltaprop model file; pickles "
+                "are never loaded because unpickling can run arbitrary code"
+            )
         if head.startswith(b"\x93NUMPY"):
-            raise self.fail("this is a single .npy array, not a deltaprop model file "
-                            "(a zip archive with metadata.json)")
+            raise self.fail(
+                "this is a single .npy array, not a deltaprop model file "
+                "(a zip archive with metadata.json)"
+            )
         if head.startswith(b"\x1f\x8b"):
             raise self.fail("this is a gzip file, not a deltaprop model file (a zip archive)")
-        raise self.fail(f"not a deltaprop model file: it does not start like a zip archive "
-                        f"(first bytes {head[:8]!r})")
+        raise self.fail(
+            f"not a deltaprop model file: it does not start like a zip archive "
+            f"(first bytes {head[:8]!r})"
+        )
 
     def open_zip(self, f):
         try:
             zf = zipfile.ZipFile(f, "r")
         except zipfile.BadZipFile as exc:
-            raise self.fail(f"the file is truncated or not a deltaprop model file: it starts like "
-                            f"a zip archive but its directory cannot be read ({exc})") from None
+            raise self.fail(
+                f"the file is truncated or not a deltaprop model file: it starts like "
+                f"a zip archive but its directory cannot be read ({exc})"
+            ) from None
         infos = zf.infolist()
         if len(infos) > _MAX_MEMBERS:
-            raise self.fail(f"the archive lists {len(infos)} members; expected at most "
-                            f"{_MAX_MEMBERS}")
+            raise self.fail(
+                f"the archive lists {len(infos)} members; expected at most {_MAX_MEMBERS}"
+            )
         names = [i.filename for i in infos]
         seen = set()
         for n in names:
@@ -482,30 +524,44 @@ class _Reader:
         if info.flag_bits & 0x1:
             raise self.fail(f"member {info.filename!r} is encrypted; expected plain members")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise self.fail(f"member {info.filename!r} uses compression method "
-                            f"{info.compress_type}; expected stored or deflated")
+            raise self.fail(
+                f"member {info.filename!r} uses compression method "
+                f"{info.compress_type}; expected stored or deflated"
+            )
         if info.file_size > max_size:
-            raise self.fail(f"member {info.filename!r} declares {info.file_size} bytes; expected "
-                            f"at most {max_size} for this model")
+            raise self.fail(
+                f"member {info.filename!r} declares {info.file_size} bytes; expected "
+                f"at most {max_size} for this model"
+            )
         if info.header_offset + info.compress_size > self.file_size:
-            raise self.fail(f"member {info.filename!r} declares {info.compress_size} bytes at "
-                            f"offset {info.header_offset} but the file has only {self.file_size} "
-                            f"bytes: the file is truncated or corrupted")
+            raise self.fail(
+                f"member {info.filename!r} declares {info.compress_size} bytes at "
+                f"offset {info.header_offset} but the file has only {self.file_size} "
+                f"bytes: the file is truncated or corrupted"
+            )
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
-            raise self.fail(f"member {info.filename!r} is stored with {info.compress_size} bytes "
-                            f"but declares {info.file_size}: the zip directory is corrupted")
-        if (info.compress_type == zipfile.ZIP_DEFLATED
-                and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024):
-            raise self.fail(f"member {info.filename!r} declares {info.file_size} bytes from "
-                            f"{info.compress_size} compressed; no deflate stream expands that much")
+            raise self.fail(
+                f"member {info.filename!r} is stored with {info.compress_size} bytes "
+                f"but declares {info.file_size}: the zip directory is corrupted"
+            )
+        if (
+            info.compress_type == zipfile.ZIP_DEFLATED
+            and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024
+        ):
+            raise self.fail(
+                f"member {info.filename!r} declares {info.file_size} bytes from "
+                f"{info.compress_size} compressed; no deflate stream expands that much"
+            )
 
     def read_member(self, zf, info, limit):
         """All bytes of a member (at most `limit`), with zipfile's CRC-32 check."""
         with zf.open(info) as m:
             data = m.read(limit + 1)
         if len(data) != info.file_size:
-            raise self.fail(f"member {info.filename!r} holds {len(data)} bytes but declares "
-                            f"{info.file_size}: the file is truncated or corrupted")
+            raise self.fail(
+                f"member {info.filename!r} holds {len(data)} bytes but declares "
+                f"{info.file_size}: the file is truncated or corrupted"
+            )
         return data
 
     # -- metadata
@@ -513,8 +569,10 @@ class _Reader:
         try:
             info = zf.getinfo(METADATA_MEMBER)
         except KeyError:
-            raise self.fail(f"member {METADATA_MEMBER!r} is missing; this zip archive is not a "
-                            f"deltaprop model file") from None
+            raise self.fail(
+                f"member {METADATA_MEMBER!r} is missing; this zip archive is not a "
+                f"deltaprop model file"
+            ) from None
         self.check_member_bounds(info, _MAX_METADATA_BYTES)
         raw = self.read_member(zf, info, _MAX_METADATA_BYTES)
         try:
@@ -524,50 +582,78 @@ class _Reader:
         if not isinstance(meta, dict):
             raise self.fail(f"{METADATA_MEMBER} holds a {type(meta).__name__}; expected an object")
         if meta.get("format") != FORMAT_NAME:
-            raise self.fail(f"{METADATA_MEMBER} has format={_brief(meta.get('format'))}; expected "
-                            f"{FORMAT_NAME!r}: not a deltaprop model file")
+            raise self.fail(
+                f"{METADATA_MEMBER} has format={_brief(meta.get('format'))}; expected "
+                f"{FORMAT_NAME!r}: not a deltaprop model file"
+            )
         version = meta.get("format_version")
         if isinstance(version, bool) or not isinstance(version, int):
-            raise self.fail(f"format_version={_brief(version)} is invalid; expected the integer "
-                            f"{FORMAT_VERSION}")
+            raise self.fail(
+                f"format_version={_brief(version)} is invalid; expected the integer "
+                f"{FORMAT_VERSION}"
+            )
         if version != FORMAT_VERSION:
             lib = meta.get("library_version")
             by = f" (written by deltaprop {lib})" if isinstance(lib, str) else ""
             newer = "newer than" if version > FORMAT_VERSION else "not"
             hint = "; upgrade deltaprop to load it" if version > FORMAT_VERSION else ""
-            raise self.fail(f"model file format version {version}{by} is {newer} supported: this "
-                            f"deltaprop reads format version {FORMAT_VERSION} only{hint}")
+            raise self.fail(
+                f"model file format version {version}{by} is {newer} supported: this "
+                f"deltaprop reads format version {FORMAT_VERSION} only{hint}"
+            )
         return meta
 
     def check_architecture(self, meta):
         sizes = meta.get("sizes")
-        if (not isinstance(sizes, list) or not 2 <= len(sizes) <= _MAX_LAYERS + 1
-                or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 2**31
-                           for n in sizes)):
-            raise self.fail(f"metadata sizes={_brief(sizes)} is invalid; expected a list of 2 to "
-                            f"{_MAX_LAYERS + 1} positive layer widths")
+        if (
+            not isinstance(sizes, list)
+            or not 2 <= len(sizes) <= _MAX_LAYERS + 1
+            or not all(
+                isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 2**31 for n in sizes
+            )
+        ):
+            raise self.fail(
+                f"metadata sizes={_brief(sizes)} is invalid; expected a list of 2 to "
+                f"{_MAX_LAYERS + 1} positive layer widths"
+            )
         acts = meta.get("activations")
-        if not isinstance(acts, list) or len(acts) != len(sizes) - 1 or not all(
-                isinstance(a, (str, dict)) for a in acts):
-            raise self.fail(f"metadata activations={_brief(acts)} is invalid; expected "
-                            f"{len(sizes) - 1} activation configs, one per layer")
+        if (
+            not isinstance(acts, list)
+            or len(acts) != len(sizes) - 1
+            or not all(isinstance(a, (str, dict)) for a in acts)
+        ):
+            raise self.fail(
+                f"metadata activations={_brief(acts)} is invalid; expected "
+                f"{len(sizes) - 1} activation configs, one per layer"
+            )
         if not isinstance(meta.get("loss"), (str, dict)):
-            raise self.fail(f"metadata loss={_brief(meta.get('loss'))} is invalid; expected a "
-                            f"loss config")
+            raise self.fail(
+                f"metadata loss={_brief(meta.get('loss'))} is invalid; expected a loss config"
+            )
         if meta.get("dtype") not in ("float32", "float64"):
-            raise self.fail(f"metadata dtype={_brief(meta.get('dtype'))} is invalid; expected "
-                            f"'float32' or 'float64'")
+            raise self.fail(
+                f"metadata dtype={_brief(meta.get('dtype'))} is invalid; expected "
+                f"'float32' or 'float64'"
+            )
         checksum = meta.get("checksum")
-        if (not isinstance(checksum, dict) or checksum.get("algorithm") != "sha256"
-                or not isinstance(checksum.get("value"), str) or len(checksum["value"]) != 64):
-            raise self.fail(f"metadata checksum={_brief(checksum)} is invalid; expected "
-                            f"{{'algorithm': 'sha256', 'value': <64 hex digits>}}")
+        if (
+            not isinstance(checksum, dict)
+            or checksum.get("algorithm") != "sha256"
+            or not isinstance(checksum.get("value"), str)
+            or len(checksum["value"]) != 64
+        ):
+            raise self.fail(
+                f"metadata checksum={_brief(checksum)} is invalid; expected "
+                f"{{'algorithm': 'sha256', 'value': <64 hex digits>}}"
+            )
         for key in ("training_config", "extra", "history"):
             if meta.get(key) is not None and not isinstance(meta[key], dict):
-                raise self.fail(f"metadata {key} is a {type(meta[key]).__name__}; expected an "
-                                f"object or null")
-        if meta.get("optimizer_state") is not None and not isinstance(meta["optimizer_state"],
-                                                                      dict):
+                raise self.fail(
+                    f"metadata {key} is a {type(meta[key]).__name__}; expected an object or null"
+                )
+        if meta.get("optimizer_state") is not None and not isinstance(
+            meta["optimizer_state"], dict
+        ):
             raise self.fail("metadata optimizer_state is not an object; expected an object or null")
         return sizes, np.dtype(meta["dtype"])
 
@@ -582,61 +668,94 @@ class _Reader:
             major, minor = prefix[6], prefix[7]
             # 3.0 differs from 2.0 only by utf-8 field names, which numeric arrays never have.
             if (major, minor) not in ((1, 0), (2, 0)):
-                raise self.fail(f"member {name!r} has .npy format version {major}.{minor}; "
-                                f"expected 1.0 or 2.0")
+                raise self.fail(
+                    f"member {name!r} has .npy format version {major}.{minor}; expected 1.0 or 2.0"
+                )
             len_fmt = "<H" if major == 1 else "<I"
             raw_len = m.read(struct.calcsize(len_fmt))
             if len(raw_len) != struct.calcsize(len_fmt):
                 raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
             (hlen,) = struct.unpack(len_fmt, raw_len)
             if hlen > _MAX_NPY_HEADER:
-                raise self.fail(f"member {name!r} declares a {hlen}-byte .npy header; expected at "
-                                f"most {_MAX_NPY_HEADER}")
+                raise self.fail(
+                    f"member {name!r} declares a {hlen}-byte .npy header; expected at "
+                    f"most {_MAX_NPY_HEADER}"
+                )
             header = m.read(hlen)
             if len(header) != hlen:
                 raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
             try:
                 buf = _stdio.BytesIO(prefix + raw_len + header)
                 version = _npy.read_magic(buf)
-                reader = (_npy.read_array_header_1_0 if version == (1, 0)
-                          else _npy.read_array_header_2_0)
+                reader = (
+                    _npy.read_array_header_1_0 if version == (1, 0) else _npy.read_array_header_2_0
+                )
                 arr_shape, fortran, arr_dtype = reader(buf)
-            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError,
-                    UnicodeDecodeError, struct.error, OverflowError) as exc:
-                raise self.fail(f"member {name!r} has an invalid .npy header "
-                                f"({str(exc).splitlines()[0][:120]})") from None
+            except (
+                ValueError,
+                TypeError,
+                SyntaxError,
+                RecursionError,
+                MemoryError,
+                UnicodeDecodeError,
+                struct.error,
+                OverflowError,
+            ) as exc:
+                raise self.fail(
+                    f"member {name!r} has an invalid .npy header ({str(exc).splitlines()[0][:120]})"
+                ) from None
             if arr_dtype.hasobject:
-                raise self.fail(f"member {name!r} has object dtype {arr_dtype}; model files hold "
-                                f"numbers only (object arrays would need pickle)")
-            if arr_dtype.fields is not None or arr_dtype.subdtype is not None or (
-                    arr_dtype.kind not in "fiub") or arr_dtype.itemsize > 16:
-                raise self.fail(f"member {name!r} has dtype {arr_dtype}; expected a plain numeric "
-                                f"dtype")
+                raise self.fail(
+                    f"member {name!r} has object dtype {arr_dtype}; model files hold "
+                    f"numbers only (object arrays would need pickle)"
+                )
+            if (
+                arr_dtype.fields is not None
+                or arr_dtype.subdtype is not None
+                or (arr_dtype.kind not in "fiub")
+                or arr_dtype.itemsize > 16
+            ):
+                raise self.fail(
+                    f"member {name!r} has dtype {arr_dtype}; expected a plain numeric dtype"
+                )
             if len(arr_shape) > _MAX_NDIM or any(d < 0 for d in arr_shape):
-                raise self.fail(f"member {name!r} has shape {_brief(arr_shape)}; expected at most "
-                                f"{_MAX_NDIM} non-negative dimensions")
-            if dtype is not None and (arr_dtype.kind != "f" or arr_dtype.itemsize
-                                      != dtype.itemsize):
-                raise self.fail(f"array {name[:-4]!r} has dtype {arr_dtype}; expected {dtype.name} "
-                                f"(the model's dtype)")
+                raise self.fail(
+                    f"member {name!r} has shape {_brief(arr_shape)}; expected at most "
+                    f"{_MAX_NDIM} non-negative dimensions"
+                )
+            if dtype is not None and (
+                arr_dtype.kind != "f" or arr_dtype.itemsize != dtype.itemsize
+            ):
+                raise self.fail(
+                    f"array {name[:-4]!r} has dtype {arr_dtype}; expected {dtype.name} "
+                    f"(the model's dtype)"
+                )
             if shape is not None and tuple(arr_shape) != tuple(shape):
-                raise self.fail(f"array {name[:-4]!r} has shape {tuple(arr_shape)}; expected "
-                                f"{tuple(shape)} from the metadata's sizes")
+                raise self.fail(
+                    f"array {name[:-4]!r} has shape {tuple(arr_shape)}; expected "
+                    f"{tuple(shape)} from the metadata's sizes"
+                )
             count = math.prod(arr_shape)
             if max_elements is not None and count > max_elements:
-                raise self.fail(f"array {name[:-4]!r} declares shape {tuple(arr_shape)} "
-                                f"({count} elements); expected at most {max_elements} for this "
-                                f"model")
+                raise self.fail(
+                    f"array {name[:-4]!r} declares shape {tuple(arr_shape)} "
+                    f"({count} elements); expected at most {max_elements} for this "
+                    f"model"
+                )
             nbytes = count * arr_dtype.itemsize
             offset = 8 + len(raw_len) + hlen
             if offset + nbytes != info.file_size:
-                raise self.fail(f"array {name[:-4]!r} declares {nbytes} bytes of data but its "
-                                f"member holds {info.file_size - offset}: the file is truncated "
-                                f"or corrupted")
+                raise self.fail(
+                    f"array {name[:-4]!r} declares {nbytes} bytes of data but its "
+                    f"member holds {info.file_size - offset}: the file is truncated "
+                    f"or corrupted"
+                )
             data = m.read(nbytes)
             if len(data) != nbytes:
-                raise self.fail(f"array {name[:-4]!r} ends after {len(data)} of {nbytes} bytes: "
-                                f"the file is truncated")
+                raise self.fail(
+                    f"array {name[:-4]!r} ends after {len(data)} of {nbytes} bytes: "
+                    f"the file is truncated"
+                )
             if m.read(1):
                 raise self.fail(f"member {name!r} has bytes after its array data")
         arr = np.frombuffer(data, dtype=arr_dtype, count=count)
@@ -647,13 +766,23 @@ class _Reader:
 
 def _brief(value, limit=60):
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # Errors that zipfile, zlib and struct raise on corrupt or forged archives.
-_CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, struct.error,
-            OverflowError, NotImplementedError, RuntimeError, UnicodeDecodeError, ValueError,
-            OSError)
+_CORRUPT = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    struct.error,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+    UnicodeDecodeError,
+    ValueError,
+    OSError,
+)
 
 
 def _open_regular(path, reader):
@@ -672,6 +801,7 @@ def read_metadata(path) -> dict:
 
     The arrays and their checksum are not read; use :func:`load` for that.
     """
+
     def read(reader, zf):
         meta = reader.read_metadata(zf)
         reader.check_architecture(meta)
@@ -752,8 +882,10 @@ def _read_all(reader, zf):
     # Each parameter member holds its data plus a header; a stored member cannot be larger than
     # the file, a deflated one not more than ~1000 times its compressed size.
     if param_bytes > _MAX_DEFLATE_RATIO * reader.file_size:
-        raise reader.fail(f"metadata sizes={_brief(sizes)} describe {n_params} parameters "
-                          f"({param_bytes} bytes) but the file has only {reader.file_size} bytes")
+        raise reader.fail(
+            f"metadata sizes={_brief(sizes)} describe {n_params} parameters "
+            f"({param_bytes} bytes) but the file has only {reader.file_size} bytes"
+        )
 
     refs = []
     try:
@@ -763,57 +895,70 @@ def _read_all(reader, zf):
         raise reader.fail(f"metadata is invalid: {str(exc)[:160]}") from None
     side = [r for r in refs if r not in expected]
     if len(side) != len(refs):
-        raise reader.fail("metadata refers to a parameter array from optimizer_state or extra; "
-                          "expected separate arrays")
+        raise reader.fail(
+            "metadata refers to a parameter array from optimizer_state or extra; "
+            "expected separate arrays"
+        )
 
     members = {i.filename: i for i in zf.infolist()}
     wanted = {f"{n}.npy" for n in list(expected) + side} | {METADATA_MEMBER}
     missing = sorted(wanted - set(members), key=_layer_order)
     if missing:
-        raise reader.fail(f"member {missing[0]!r} is missing ({len(missing)} missing in all); the "
-                          f"metadata's sizes and state require it")
+        raise reader.fail(
+            f"member {missing[0]!r} is missing ({len(missing)} missing in all); the "
+            f"metadata's sizes and state require it"
+        )
     unexpected = sorted(set(members) - wanted)
     if unexpected:
-        raise reader.fail(f"member {unexpected[0]!r} is unexpected; a deltaprop model file holds "
-                          f"only metadata.json, W1..W{L}, b1..b{L} and the arrays its metadata "
-                          f"refers to")
+        raise reader.fail(
+            f"member {unexpected[0]!r} is unexpected; a deltaprop model file holds "
+            f"only metadata.json, W1..W{L}, b1..b{L} and the arrays its metadata "
+            f"refers to"
+        )
 
     # Declared sizes, checked before any array is read.
-    side_cap = 16 * n_params + 2**16        # elements per optimizer/extra array
+    side_cap = 16 * n_params + 2**16  # elements per optimizer/extra array
     total = 0
     for name, shape in expected.items():
         info = members[name + ".npy"]
         data = math.prod(shape) * dtype.itemsize
         reader.check_member_bounds(info, data + 12 + _MAX_NPY_HEADER)
         if info.file_size < data + 10:
-            raise reader.fail(f"member {info.filename!r} declares {info.file_size} bytes; array "
-                              f"{name!r} of shape {shape} needs {data} bytes of data: the file is "
-                              f"truncated or the array has the wrong shape")
+            raise reader.fail(
+                f"member {info.filename!r} declares {info.file_size} bytes; array "
+                f"{name!r} of shape {shape} needs {data} bytes of data: the file is "
+                f"truncated or the array has the wrong shape"
+            )
         total += info.file_size
     for name in side:
         info = members[name + ".npy"]
         reader.check_member_bounds(info, side_cap * 16 + 12 + _MAX_NPY_HEADER)
         total += info.file_size
     if total > _MAX_DEFLATE_RATIO * reader.file_size + 2**20:
-        raise reader.fail(f"members declare {total} bytes in all but the file has only "
-                          f"{reader.file_size} bytes")
+        raise reader.fail(
+            f"members declare {total} bytes in all but the file has only {reader.file_size} bytes"
+        )
 
     arrays = {}
     for name in sorted(expected, key=_layer_order):
-        arrays[name] = reader.read_array(zf, members[name + ".npy"], dtype=dtype,
-                                         shape=expected[name])
+        arrays[name] = reader.read_array(
+            zf, members[name + ".npy"], dtype=dtype, shape=expected[name]
+        )
     for name in side:
         arrays[name] = reader.read_array(zf, members[name + ".npy"], max_elements=side_cap)
 
     digest = _checksum(arrays)
     if digest != meta["checksum"]["value"]:
-        raise reader.fail(f"checksum mismatch: the arrays' SHA-256 is {digest[:16]}... but the "
-                          f"metadata records {meta['checksum']['value'][:16]}...; the file is "
-                          f"corrupted or was modified")
+        raise reader.fail(
+            f"checksum mismatch: the arrays' SHA-256 is {digest[:16]}... but the "
+            f"metadata records {meta['checksum']['value'][:16]}...; the file is "
+            f"corrupted or was modified"
+        )
     for name in expected:
         if not np.isfinite(arrays[name]).all():
-            raise reader.fail(f"array {name!r} contains NaN or infinity; expected finite "
-                              f"parameters")
+            raise reader.fail(
+                f"array {name!r} contains NaN or infinity; expected finite parameters"
+            )
     return meta, arrays
 
 
@@ -835,8 +980,14 @@ def _build(reader, meta, arrays):
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         seed = None
     try:
-        net = Network(sizes, activation=acts[:-1], output_activation=acts[-1],
-                      loss=meta["loss"], dtype=meta["dtype"], seed=seed)
+        net = Network(
+            sizes,
+            activation=acts[:-1],
+            output_activation=acts[-1],
+            loss=meta["loss"],
+            dtype=meta["dtype"],
+            seed=seed,
+        )
     except (ValueError, TypeError) as exc:
         raise reader.fail(f"metadata describes an invalid network: {exc}") from None
     for l in range(1, len(sizes)):
@@ -854,6 +1005,7 @@ def _restore_history(reader, history):
         return None
     try:
         from .training import History
+
         from_dict = History.from_dict
     except (ImportError, AttributeError):
         return history

@@ -130,7 +130,9 @@ class BinaryCrossEntropy(Loss):
     def check_targets(self, Y, name="Y"):
         if Y.size and (Y.min() < 0 or Y.max() > 1):
             bad = Y.min() if Y.min() < 0 else Y.max()
-            raise ValueError(f"{name} contains {bad}; binary_cross_entropy expects targets in [0, 1]")
+            raise ValueError(
+                f"{name} contains {bad}; binary_cross_entropy expects targets in [0, 1]"
+            )
 
 
 class CrossEntropy(Loss):
@@ -162,13 +164,19 @@ class CrossEntropy(Loss):
 
     def check_targets(self, Y, name="Y"):
         if Y.size and Y.min() < 0:
-            raise ValueError(f"{name} contains {Y.min()}; cross_entropy expects targets >= 0 "
-                             f"(one-hot rows or probabilities)")
+            raise ValueError(
+                f"{name} contains {Y.min()}; cross_entropy expects targets >= 0 "
+                f"(one-hot rows or probabilities)"
+            )
 
 
 LOSSES = {cls.name: cls for cls in (Quadratic, MSE, BinaryCrossEntropy, CrossEntropy)}
-_ALIASES = {"bce": "binary_cross_entropy", "ce": "cross_entropy",
-            "categorical_cross_entropy": "cross_entropy", "squared": "quadratic"}
+_ALIASES = {
+    "bce": "binary_cross_entropy",
+    "ce": "cross_entropy",
+    "categorical_cross_entropy": "cross_entropy",
+    "squared": "quadratic",
+}
 
 
 def get(loss) -> Loss:

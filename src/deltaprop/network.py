@@ -79,10 +79,17 @@ class _ParamList(list):
         if isinstance(index, slice):
             raise TypeError(f"{self._kind} cannot be assigned by slice; assign one layer at a time")
         target = list.__getitem__(self, index)
-        arr = check_array(value, f"{self._kind}[{index}]", dtype=target.dtype,
-                          ndim=(target.ndim,), allow_empty=True)
+        arr = check_array(
+            value,
+            f"{self._kind}[{index}]",
+            dtype=target.dtype,
+            ndim=(target.ndim,),
+            allow_empty=True,
+        )
         if arr.shape != target.shape:
-            raise ValueError(f"{self._kind}[{index}] has shape {arr.shape}; expected {target.shape}")
+            raise ValueError(
+                f"{self._kind}[{index}] has shape {arr.shape}; expected {target.shape}"
+            )
         target[...] = arr
 
     def __reduce__(self):
@@ -119,8 +126,16 @@ class Network:
     (1, 1)
     """
 
-    def __init__(self, sizes, activation="sigmoid", output_activation=None, loss="quadratic",
-                 init="auto", dtype="float64", seed=None):
+    def __init__(
+        self,
+        sizes,
+        activation="sigmoid",
+        output_activation=None,
+        loss="quadratic",
+        init="auto",
+        dtype="float64",
+        seed=None,
+    ):
         self.sizes = _check_sizes(sizes)
         L = len(self.sizes) - 1
         self.dtype = check_dtype(dtype)
@@ -145,9 +160,11 @@ class Network:
         try:
             self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
         except (MemoryError, ValueError):
-            raise ValueError(f"sizes={_short(self.sizes)} describe {n_w + n_b} parameters "
-                             f"({(n_w + n_b) * self.dtype.itemsize / 2**30:.3g} GiB), more than "
-                             f"can be allocated; expected smaller layers") from None
+            raise ValueError(
+                f"sizes={_short(self.sizes)} describe {n_w + n_b} parameters "
+                f"({(n_w + n_b) * self.dtype.itemsize / 2**30:.3g} GiB), more than "
+                f"can be allocated; expected smaller layers"
+            ) from None
         self._n_weights = n_w
         self._weights, self._biases = self._views(self._theta)
 
@@ -155,10 +172,10 @@ class Network:
         """W^l and b^l views into a flat vector laid out like the parameters."""
         Ws, bs, pos = [], [], 0
         for r, c in zip(self.sizes[1:], self.sizes[:-1]):
-            Ws.append(flat[pos:pos + r * c].reshape(r, c))
+            Ws.append(flat[pos : pos + r * c].reshape(r, c))
             pos += r * c
         for r in self.sizes[1:]:
-            bs.append(flat[pos:pos + r])
+            bs.append(flat[pos : pos + r])
             pos += r
         return Ws, bs
 
@@ -200,8 +217,10 @@ class Network:
     def _set_all(self, values, kind):
         values = list(values)
         if len(values) != self.num_layers:
-            raise ValueError(f"{kind} has {len(values)} arrays; expected {self.num_layers} "
-                             f"(one per layer after the input)")
+            raise ValueError(
+                f"{kind} has {len(values)} arrays; expected {self.num_layers} "
+                f"(one per layer after the input)"
+            )
         target = getattr(self, kind)
         for i, v in enumerate(values):
             target[i] = v
@@ -248,8 +267,10 @@ class Network:
         if single:
             X = X[None, :]
         if X.shape[1] != self.sizes[0]:
-            raise ValueError(f"{name} has {X.shape[1]} columns (features) but the network's input "
-                             f"layer has {self.sizes[0]} neurons")
+            raise ValueError(
+                f"{name} has {X.shape[1]} columns (features) but the network's input "
+                f"layer has {self.sizes[0]} neurons"
+            )
         return X, single
 
     def _check_Y(self, Y, m, single, name="Y"):
@@ -259,17 +280,19 @@ class Network:
         if single and Y.ndim <= 1 and Y.size == n_out:
             Y = Y.reshape(1, n_out)
         elif single and Y.ndim == 0:
-            Y = Y.reshape(1)          # one sample's class label
+            Y = Y.reshape(1)  # one sample's class label
         if Y.ndim == 1 and Y.shape[0] == m:
             if n_out == 1:
                 Y = Y.reshape(m, 1)
             else:
                 Y = self._one_hot(Y, name)
         if Y.ndim != 2 or Y.shape != (m, n_out):
-            raise ValueError(f"{name} has shape {Y.shape}; expected ({m}, {n_out}) to match "
-                             f"{m} samples and the output layer's {n_out} neurons (or {m} "
-                             f"integer class labels)")
-        Y = check_array(Y, name, dtype=self.dtype)   # also catches values beyond float32's range
+            raise ValueError(
+                f"{name} has shape {Y.shape}; expected ({m}, {n_out}) to match "
+                f"{m} samples and the output layer's {n_out} neurons (or {m} "
+                f"integer class labels)"
+            )
+        Y = check_array(Y, name, dtype=self.dtype)  # also catches values beyond float32's range
         self.loss.check_targets(Y, name)
         return Y
 
@@ -277,13 +300,17 @@ class Network:
         n_out = self.sizes[-1]
         if not np.all(labels == np.round(labels)):
             bad = labels[labels != np.round(labels)][0]
-            raise ValueError(f"{name} contains {bad}; expected integer class labels in "
-                             f"[0, {n_out - 1}] or an array of shape (m, {n_out})")
+            raise ValueError(
+                f"{name} contains {bad}; expected integer class labels in "
+                f"[0, {n_out - 1}] or an array of shape (m, {n_out})"
+            )
         lab = labels.astype(np.int64)
         if lab.min() < 0 or lab.max() >= n_out:
             bad = lab.min() if lab.min() < 0 else lab.max()
-            raise ValueError(f"{name} contains class label {bad} but the output layer has "
-                             f"{n_out} neurons; expected labels in [0, {n_out - 1}]")
+            raise ValueError(
+                f"{name} contains class label {bad} but the output layer has "
+                f"{n_out} neurons; expected labels in [0, {n_out - 1}]"
+            )
         Y = np.zeros((lab.size, n_out), dtype=self.dtype)
         Y[np.arange(lab.size), lab] = 1.0
         return Y
@@ -294,7 +321,7 @@ class Network:
         zs, acts = [], [X]
         a = X
         for W, b, act in zip(self._weights, self._biases, self.layer_activations):
-            z = a @ W.T          # Z^l = A^{l−1} (W^l)ᵀ + b^l
+            z = a @ W.T  # Z^l = A^{l−1} (W^l)ᵀ + b^l
             z += b
             a = act.forward(z)
             zs.append(z)
@@ -323,7 +350,7 @@ class Network:
         act = self.layer_activations[-1]
         if act.name in self.loss.fused:
             return self.loss.fused_delta(a, Y)
-        return act.backward(self.loss.gradient(a, Y), z, a)   # BP1: ∇_a C ⊙ σ'(z^L)
+        return act.backward(self.loss.gradient(a, Y), z, a)  # BP1: ∇_a C ⊙ σ'(z^L)
 
     def _cost_terms(self, z, a, Y):
         """Per-sample costs C_x."""
@@ -367,13 +394,13 @@ class Network:
             cost = float(self._cost_terms(zs[-1], acts[-1], Y).mean())
         L = self.num_layers
         deltas = [None] * L
-        delta = self._output_delta(zs[-1], acts[-1], Y)                       # BP1
+        delta = self._output_delta(zs[-1], acts[-1], Y)  # BP1
         deltas[-1] = delta
         for l in range(L - 2, -1, -1):
-            grad_a = deltas[l + 1] @ self._weights[l + 1]                       # BP2: (W^{l+1})ᵀ δ^{l+1}
+            grad_a = deltas[l + 1] @ self._weights[l + 1]  # BP2: (W^{l+1})ᵀ δ^{l+1}
             deltas[l] = self.layer_activations[l].backward(grad_a, zs[l], acts[l + 1])  # ⊙ σ'(z^l)
-        dW = [d.T @ a / m for d, a in zip(deltas, acts[:-1])]                   # BP4
-        db = [d.mean(axis=0) for d in deltas]                                   # BP3
+        dW = [d.T @ a / m for d, a in zip(deltas, acts[:-1])]  # BP4
+        db = [d.mean(axis=0) for d in deltas]  # BP3
         return Gradients(cost=cost, weights=dW, biases=db, deltas=deltas, zs=zs, activations=acts)
 
     # ------------------------------------------------------------------ public conveniences
@@ -383,7 +410,7 @@ class Network:
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         with np.errstate(over="ignore"):
             for start in range(0, X.shape[0], 4096):
-                out[start:start + 4096] = self._forward(X[start:start + 4096])[1][-1]
+                out[start : start + 4096] = self._forward(X[start : start + 4096])[1][-1]
         return out[0] if single else out
 
     def predict(self, X):
@@ -401,16 +428,19 @@ class Network:
     def evaluate(self, X, Y):
         """(cost, accuracy) on (X, Y); accuracy is None for a regression network."""
         from .training import evaluate
+
         return evaluate(self, X, Y)
 
     def fit(self, X, Y, epochs=30, batch_size=10, lr=3.0, **kwargs):
         """Train by mini-batch gradient descent; see ``deltaprop.training.fit``."""
         from .training import fit
+
         return fit(self, X, Y, epochs=epochs, batch_size=batch_size, lr=lr, **kwargs)
 
     def save(self, path, **kwargs):
         """Write the network to a model file; see ``deltaprop.io.save``."""
         from .io import save
+
         return save(self, path, **kwargs)
 
     def config(self) -> dict:
@@ -428,18 +458,21 @@ class Network:
             act = f"activation={acts[0]!r}, output_activation={acts[-1]!r}"
         else:
             act = f"activations={acts!r}"
-        return (f"Network({self.sizes}, {act}, loss={self.loss.name!r}, "
-                f"dtype={self.dtype.name!r})")
+        return f"Network({self.sizes}, {act}, loss={self.loss.name!r}, dtype={self.dtype.name!r})"
 
 
 def _check_sizes(sizes):
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
-        raise TypeError(f"sizes={_short(sizes)} is invalid; expected a list of layer widths "
-                        f"such as [784, 30, 10]")
+        raise TypeError(
+            f"sizes={_short(sizes)} is invalid; expected a list of layer widths "
+            f"such as [784, 30, 10]"
+        )
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"sizes={sizes} has {len(sizes)} entries; expected at least 2 "
-                         f"(an input and an output layer)")
+        raise ValueError(
+            f"sizes={sizes} has {len(sizes)} entries; expected at least 2 "
+            f"(an input and an output layer)"
+        )
     for i, n in enumerate(sizes):
         check_int(n, f"sizes[{i}]", minimum=1)
     return [int(n) for n in sizes]
@@ -450,8 +483,10 @@ def _layer_activations(activation, output_activation, L):
     if isinstance(activation, (list, tuple)):
         hidden = [_activations.get(a) for a in activation]
         if len(hidden) != L - 1:
-            raise ValueError(f"activation is a list of {len(hidden)} names but the network has "
-                             f"{L - 1} hidden layers; expected one name per hidden layer")
+            raise ValueError(
+                f"activation is a list of {len(hidden)} names but the network has "
+                f"{L - 1} hidden layers; expected one name per hidden layer"
+            )
         if output_activation is None:
             raise ValueError("output_activation is required when activation is a list")
     else:
@@ -460,13 +495,15 @@ def _layer_activations(activation, output_activation, L):
             output_activation = activation
     try:
         output = _activations.get(output_activation)
-    except ValueError as exc:   # the registry's message says activation=...; name the argument
+    except ValueError as exc:  # the registry's message says activation=...; name the argument
         raise ValueError(f"output_activation: {exc}") from None
     for i, act in enumerate(hidden):
         if not act.elementwise:
-            raise ValueError(f"activation {act.name!r} on hidden layer {i + 1} is not allowed; "
-                             f"softmax normalises a whole layer and belongs on the output layer "
-                             f"only (output_activation='softmax')")
+            raise ValueError(
+                f"activation {act.name!r} on hidden layer {i + 1} is not allowed; "
+                f"softmax normalises a whole layer and belongs on the output layer "
+                f"only (output_activation='softmax')"
+            )
     return hidden + [output]
 
 
@@ -474,6 +511,8 @@ def _check_loss_pair(loss, output):
     lo, hi = loss.needs_output_range
     olo, ohi = output.output_range
     if olo < lo or ohi > hi:
-        raise ValueError(f"loss={loss.name!r} needs outputs in ({lo}, {hi}) but "
-                         f"output_activation={output.name!r} ranges over ({olo}, {ohi}); expected "
-                         f"output_activation 'sigmoid' or 'softmax'")
+        raise ValueError(
+            f"loss={loss.name!r} needs outputs in ({lo}, {hi}) but "
+            f"output_activation={output.name!r} ranges over ({olo}, {ohi}); expected "
+            f"output_activation 'sigmoid' or 'softmax'"
+        )

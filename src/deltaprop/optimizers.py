@@ -157,8 +157,9 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8):
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ):
         super().__init__(lr)
         self.beta1 = check_probability(beta1, "beta1")
         self.beta2 = check_probability(beta2, "beta2")
@@ -182,8 +183,8 @@ class Adam(Optimizer):
         buf *= 1.0 - b2
         v += buf
         # The bias corrections are scalars: fold them into the step size and into ε.
-        c1 = 1.0 - b1 ** self.t
-        c2 = np.sqrt(1.0 - b2 ** self.t)
+        c1 = 1.0 - b1**self.t
+        c2 = np.sqrt(1.0 - b2**self.t)
         np.sqrt(v, out=buf)
         buf += self.eps * c2
         np.divide(m, buf, out=buf)
@@ -225,5 +226,6 @@ def get(optimizer, lr=None, **kwargs) -> Optimizer:
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise ValueError(f"optimizer {key!r} got unexpected parameters {sorted(kwargs)}: {exc}") from None
-
+        raise ValueError(
+            f"optimizer {key!r} got unexpected parameters {sorted(kwargs)}: {exc}"
+        ) from None

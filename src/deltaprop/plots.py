@@ -31,9 +31,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "write_plots", "render_plots", "plot_curves",
-           "plot_gradient_norms", "plot_weight_histograms", "plot_confusion_matrix",
-           "plot_misclassified", "evaluation_split", "infer_image_shape", "PLOT_NAMES"]
+__all__ = [
+    "confusion_matrix",
+    "write_plots",
+    "render_plots",
+    "plot_curves",
+    "plot_gradient_norms",
+    "plot_weight_histograms",
+    "plot_confusion_matrix",
+    "plot_misclassified",
+    "evaluation_split",
+    "infer_image_shape",
+    "PLOT_NAMES",
+]
 
 #: The plots ``write_plots`` can write, in order (file name = name + ".png").
 PLOT_NAMES = ("cost", "accuracy", "gradients", "weights", "confusion", "misclassified")
@@ -46,14 +56,17 @@ def _figure(width, height):
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError("plots need matplotlib, which is not installed; expected "
-                          "`pip install 'deltaprop[plots]'` (or `pip install matplotlib`)") from exc
+        raise ImportError(
+            "plots need matplotlib, which is not installed; expected "
+            "`pip install 'deltaprop[plots]'` (or `pip install matplotlib`)"
+        ) from exc
     return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
 
 
 def _png(fig) -> bytes:
     """The figure as PNG bytes (Agg)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buf = _stdio.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI)
@@ -87,17 +100,21 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
     t = _class_indices(y_true, "y_true")
     p = _class_indices(y_pred, "y_pred")
     if t.shape != p.shape:
-        raise ValueError(f"y_true has {t.size} labels but y_pred has {p.size}; expected one "
-                         f"prediction per label")
+        raise ValueError(
+            f"y_true has {t.size} labels but y_pred has {p.size}; expected one prediction per label"
+        )
     top = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
     if n_classes is None:
         n_classes = max(top, 1)
-    elif isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
-            or n_classes < 1:
+    elif (
+        isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1
+    ):
         raise ValueError(f"n_classes={n_classes!r} is invalid; expected a positive integer")
     elif top > n_classes:
-        raise ValueError(f"the labels contain class {top - 1} but n_classes={n_classes}; "
-                         f"expected indices in [0, {n_classes - 1}]")
+        raise ValueError(
+            f"the labels contain class {top - 1} but n_classes={n_classes}; "
+            f"expected indices in [0, {n_classes - 1}]"
+        )
     k = int(n_classes)
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k).astype(np.int64)
 
@@ -106,10 +123,10 @@ def _class_indices(y, name):
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValueError(f"{name} has shape {arr.shape}; expected a 1-D array of class indices")
-    if arr.size and (arr.dtype.kind not in "iuf" or np.any(arr != np.round(arr))
-                     or arr.min() < 0):
-        raise ValueError(f"{name} contains {arr[:5].tolist()}...; expected non-negative "
-                         f"integer class indices")
+    if arr.size and (arr.dtype.kind not in "iuf" or np.any(arr != np.round(arr)) or arr.min() < 0):
+        raise ValueError(
+            f"{name} contains {arr[:5].tolist()}...; expected non-negative integer class indices"
+        )
     return arr.astype(np.int64)
 
 
@@ -205,12 +222,14 @@ def plot_curves(history, metric="cost"):
 
 def _percent_formatter():
     from matplotlib.ticker import PercentFormatter
+
     return PercentFormatter(xmax=1.0)
 
 
 def plot_gradient_norms(history):
     """‖∂C/∂W^l‖ and ‖∂C/∂b^l‖ of every layer per epoch, log scale; None without diagnostics."""
     from .diagnostics import summarize
+
     records = history if isinstance(history, list) else _hist_get(history, "diagnostics")
     if not records:
         return None
@@ -222,8 +241,10 @@ def plot_gradient_norms(history):
     fig = _figure(10.0, 4.0)
     axes = fig.subplots(1, 2)
     marker = "o" if len(epochs) <= 30 else None
-    for ax, key, label in ((axes[0], "grad_w_norm", r"$\|\partial C/\partial W^l\|$"),
-                           (axes[1], "grad_b_norm", r"$\|\partial C/\partial b^l\|$")):
+    for ax, key, label in (
+        (axes[0], "grad_w_norm", r"$\|\partial C/\partial W^l\|$"),
+        (axes[1], "grad_b_norm", r"$\|\partial C/\partial b^l\|$"),
+    ):
         values = s[key]
         for l in range(L):
             col = values[:, l]
@@ -252,8 +273,10 @@ def plot_weight_histograms(net, bins=50):
         ax = axes[l]
         w = np.asarray(W, dtype=np.float64).ravel()
         ax.hist(w, bins=bins, color="C0")
-        ax.set_title(f"$W^{{{l + 1}}}$ ({W.shape[0]}×{W.shape[1]})\nmean {w.mean():.3g}, "
-                     f"std {w.std():.3g}", fontsize="small")
+        ax.set_title(
+            f"$W^{{{l + 1}}}$ ({W.shape[0]}×{W.shape[1]})\nmean {w.mean():.3g}, std {w.std():.3g}",
+            fontsize="small",
+        )
         ax.set_xlabel("weight")
     for ax in axes[L:]:
         ax.set_visible(False)
@@ -270,8 +293,7 @@ def plot_confusion_matrix(cm, title="confusion matrix", class_names=None):
     ax = fig.add_subplot()
     im = ax.imshow(cm, cmap="Blues", interpolation="nearest")
     fig.colorbar(im, ax=ax, shrink=0.8)
-    names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in
-                                                                              range(k)]
+    names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(k)]
     if k <= 30:
         ax.set_xticks(range(k), labels=names)
         ax.set_yticks(range(k), labels=names)
@@ -279,16 +301,22 @@ def plot_confusion_matrix(cm, title="confusion matrix", class_names=None):
         top = cm.max() if cm.size else 0
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize="small",
-                        color="white" if cm[i, j] > top / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(int(cm[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize="small",
+                    color="white" if cm[i, j] > top / 2 else "black",
+                )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
     return fig
 
 
-def plot_misclassified(X, y_true, y_pred, image_shape, max_images=32, class_names=None,
-                       title=None):
+def plot_misclassified(X, y_true, y_pred, image_shape, max_images=32, class_names=None, title=None):
     """A grid of the first `max_images` misclassified rows of X drawn as images.
 
     Each image is titled "true→predicted". None when nothing is misclassified.
@@ -308,15 +336,17 @@ def plot_misclassified(X, y_true, y_pred, image_shape, max_images=32, class_name
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     names = (lambda c: str(class_names[c])) if class_names is not None else str
     for ax, i in zip(axes, shown):
-        ax.imshow(X[i].reshape(rows_px, cols_px), cmap="gray_r", vmin=lo, vmax=hi,
-                  interpolation="nearest")
+        ax.imshow(
+            X[i].reshape(rows_px, cols_px), cmap="gray_r", vmin=lo, vmax=hi, interpolation="nearest"
+        )
         ax.set_title(f"{names(y_true[i])}→{names(y_pred[i])}", fontsize="small", color="C3")
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes[shown.size:]:
+    for ax in axes[shown.size :]:
         ax.set_visible(False)
-    fig.suptitle(title or f"misclassified: {wrong.size} of {y_true.size} (true→predicted)",
-                 fontsize="medium")
+    fig.suptitle(
+        title or f"misclassified: {wrong.size} of {y_true.size} (true→predicted)", fontsize="medium"
+    )
     return fig
 
 
@@ -343,10 +373,16 @@ def render_plots(net, history=None, dataset=None):
     out = {}
     figures = [
         ("cost", lambda: plot_curves(history, "cost"), "Cost per epoch (training and validation)."),
-        ("accuracy", lambda: plot_curves(history, "accuracy"),
-         "Accuracy per epoch (training and validation)."),
-        ("gradients", lambda: plot_gradient_norms(history),
-         "Gradient norms per layer on the diagnostics check batch (log scale)."),
+        (
+            "accuracy",
+            lambda: plot_curves(history, "accuracy"),
+            "Accuracy per epoch (training and validation).",
+        ),
+        (
+            "gradients",
+            lambda: plot_gradient_norms(history),
+            "Gradient norms per layer on the diagnostics check batch (log scale).",
+        ),
         ("weights", lambda: plot_weight_histograms(net), "Histogram of the weights of each layer."),
     ]
     split = evaluation_split(dataset)
@@ -355,20 +391,33 @@ def render_plots(net, history=None, dataset=None):
         labels = _labels_of(net, y)
         if labels is not None:
             pred = _predicted_labels(net, X)
-            k = max(net.sizes[-1] if net.sizes[-1] > 1 else 2, int(labels.max()) + 1,
-                    int(pred.max()) + 1)
+            k = max(
+                net.sizes[-1] if net.sizes[-1] > 1 else 2,
+                int(labels.max()) + 1,
+                int(pred.max()) + 1,
+            )
             classes = getattr(dataset, "classes", None)
             part_name = {"test": "test", "val": "validation", "train": "training"}[part]
             cm = confusion_matrix(labels, pred, k)
             acc = np.trace(cm) / max(cm.sum(), 1)
-            figures.append(("confusion", lambda: plot_confusion_matrix(
-                cm, f"confusion matrix, {part_name} data ({acc:.2%} correct)", classes),
-                f"Confusion matrix on the {part_name} data: rows true class, columns predicted."))
+            figures.append(
+                (
+                    "confusion",
+                    lambda: plot_confusion_matrix(
+                        cm, f"confusion matrix, {part_name} data ({acc:.2%} correct)", classes
+                    ),
+                    f"Confusion matrix on the {part_name} data: rows true class, columns predicted.",
+                )
+            )
             shape = infer_image_shape(dataset, np.asarray(X).shape[1])
             if shape is not None and shape[0] * shape[1] == np.asarray(X).shape[1]:
-                figures.append(("misclassified", lambda: plot_misclassified(
-                    X, labels, pred, shape, class_names=classes),
-                    f"Misclassified {part_name} samples, titled true→predicted."))
+                figures.append(
+                    (
+                        "misclassified",
+                        lambda: plot_misclassified(X, labels, pred, shape, class_names=classes),
+                        f"Misclassified {part_name} samples, titled true→predicted.",
+                    )
+                )
     for name, make, caption in figures:
         fig = make()
         if fig is not None:
@@ -401,6 +450,7 @@ def write_plots(net, history=None, directory=".", dataset=None):
         When matplotlib is not installed.
     """
     from .io import atomic_write_bytes
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []

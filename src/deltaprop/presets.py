@@ -76,6 +76,7 @@ PRESETS = {
 def get(name: str) -> dict:
     """A copy of the preset called `name`."""
     if name not in PRESETS:
-        raise ValueError(f"preset={_short(name)} is unknown; expected one of: "
-                         f"{', '.join(sorted(PRESETS))}")
+        raise ValueError(
+            f"preset={_short(name)} is unknown; expected one of: {', '.join(sorted(PRESETS))}"
+        )
     return dict(PRESETS[name])

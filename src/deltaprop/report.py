@@ -86,13 +86,13 @@ def _table(header, rows, left=(), row_classes=None) -> str:
     out = ["<table>"]
     if header is not None:
         out.append("<thead><tr>")
-        out += [f'<th{" class=l" if i in left else ""}>{_e(h)}</th>' for i, h in enumerate(header)]
+        out += [f"<th{' class=l' if i in left else ''}>{_e(h)}</th>" for i, h in enumerate(header)]
         out.append("</tr></thead>")
     out.append("<tbody>")
     for r, row in enumerate(rows):
         cls = row_classes[r] if row_classes else None
         out.append(f'<tr class="{_e(cls)}">' if cls else "<tr>")
-        out += [f'<td{" class=l" if i in left else ""}>{_e(c)}</td>' for i, c in enumerate(row)]
+        out += [f"<td{' class=l' if i in left else ''}>{_e(c)}</td>" for i, c in enumerate(row)]
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -111,9 +111,13 @@ def _history_dict(history):
 # ---------------------------------------------------------------------- sections
 def _configuration(net, source, dataset):
     parts = ["<h2>Configuration</h2>"]
-    summary = [("model", source), ("layer sizes", " – ".join(str(s) for s in net.sizes)),
-               ("loss", net.loss.name), ("dtype", net.dtype.name),
-               ("parameters", f"{net.num_parameters:,}")]
+    summary = [
+        ("model", source),
+        ("layer sizes", " – ".join(str(s) for s in net.sizes)),
+        ("loss", net.loss.name),
+        ("dtype", net.dtype.name),
+        ("parameters", f"{net.num_parameters:,}"),
+    ]
     if dataset is not None:
         summary.append(("data set", getattr(dataset, "name", "data")))
         for part in ("train", "val", "test"):
@@ -123,20 +127,30 @@ def _configuration(net, source, dataset):
     parts.append(_table(None, summary, left=(0, 1)))
     rows = []
     for l, (W, act) in enumerate(zip(net.weights, net.layer_activations)):
-        rows.append([str(l + 1), str(W.shape[0]), act.name, f"{W.shape[0]}×{W.shape[1]}",
-                     str(W.size + W.shape[0])])
-    parts.append(_table(["layer", "neurons", "activation", "W shape", "parameters"], rows,
-                        left=(2,)))
+        rows.append(
+            [
+                str(l + 1),
+                str(W.shape[0]),
+                act.name,
+                f"{W.shape[0]}×{W.shape[1]}",
+                str(W.size + W.shape[0]),
+            ]
+        )
+    parts.append(
+        _table(["layer", "neurons", "activation", "W shape", "parameters"], rows, left=(2,))
+    )
     cfg = getattr(net, "training_config", None) or {}
     if cfg:
         parts.append("<h3>Training settings</h3>")
-        parts.append(_table(["setting", "value"], [[k, _value(v)] for k, v in cfg.items()],
-                            left=(0, 1)))
+        parts.append(
+            _table(["setting", "value"], [[k, _value(v)] for k, v in cfg.items()], left=(0, 1))
+        )
     return "".join(parts)
 
 
 def _results(net, hist, dataset):
     from .training import evaluate
+
     parts = ["<h2>Results</h2>"]
     epochs = hist.get("epoch") or []
     rows = []
@@ -146,9 +160,12 @@ def _results(net, hist, dataset):
         rows.append(["best epoch", str(hist["best_epoch"])])
     if hist.get("stop_reason"):
         rows.append(["stopped because", hist["stop_reason"]])
-    for key, label, fmt in (("cost", "training cost", _num), ("accuracy", "training accuracy", _pct),
-                            ("val_cost", "validation cost", _num),
-                            ("val_accuracy", "validation accuracy", _pct)):
+    for key, label, fmt in (
+        ("cost", "training cost", _num),
+        ("accuracy", "training accuracy", _pct),
+        ("val_cost", "validation cost", _num),
+        ("val_accuracy", "validation accuracy", _pct),
+    ):
         values = hist.get(key) or []
         if values and values[-1] is not None:
             rows.append([f"{label} (last epoch)", fmt(values[-1])])
@@ -168,10 +185,15 @@ def _results(net, hist, dataset):
     else:
         parts.append('<p class="note">No training history or evaluation data.</p>')
     if epochs:
-        cols = [("epoch", "epoch", str), ("lr", "η", lambda v: _num(v, "{:g}")),
-                ("cost", "cost", _num), ("accuracy", "accuracy", _pct),
-                ("val_cost", "val cost", _num), ("val_accuracy", "val accuracy", _pct),
-                ("time", "time (s)", lambda v: _num(v, "{:.2f}"))]
+        cols = [
+            ("epoch", "epoch", str),
+            ("lr", "η", lambda v: _num(v, "{:g}")),
+            ("cost", "cost", _num),
+            ("accuracy", "accuracy", _pct),
+            ("val_cost", "val cost", _num),
+            ("val_accuracy", "val accuracy", _pct),
+            ("time", "time (s)", lambda v: _num(v, "{:.2f}")),
+        ]
         cols = [c for c in cols if len(hist.get(c[0]) or []) == len(epochs)]
         table = [[fmt(hist[key][i]) for key, _, fmt in cols] for i in range(len(epochs))]
         classes = ["best" if e == hist.get("best_epoch") else None for e in epochs]
@@ -184,6 +206,7 @@ def _plots(net, history, dataset):
     parts = ["<h2>Plots</h2>"]
     try:
         from .plots import render_plots
+
         images = render_plots(net, history, dataset)
     except ImportError as exc:
         parts.append(f'<p class="note">{_e(exc)}</p>')
@@ -193,9 +216,11 @@ def _plots(net, history, dataset):
     for name, (png, caption) in images.items():
         width, height = _png_size(png)
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f'<figure id="plot-{_e(name)}"><img src="data:image/png;base64,{data}" '
-                     f'alt="{_e(caption)}" width="{width}" height="{height}">'
-                     f"<figcaption>{_e(caption)}</figcaption></figure>")
+        parts.append(
+            f'<figure id="plot-{_e(name)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{_e(caption)}" width="{width}" height="{height}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>"
+        )
     return "".join(parts)
 
 
@@ -205,25 +230,37 @@ def _png_size(png):
 
 
 def _diagnostics(hist):
-    from .diagnostics import METRICS, SATURATION_THRESHOLD, _HEADERS, gradient_ratio
+    from .diagnostics import _HEADERS, METRICS, SATURATION_THRESHOLD, gradient_ratio
+
     records = hist.get("diagnostics") or []
     parts = ["<h2>Diagnostics</h2>"]
     if not records:
-        parts.append('<p class="note">No diagnostics were recorded (train with '
-                     '<code>fit(..., diagnostics=True)</code> or <code>deltaprop train '
-                     '--diagnostics</code>).</p>')
+        parts.append(
+            '<p class="note">No diagnostics were recorded (train with '
+            "<code>fit(..., diagnostics=True)</code> or <code>deltaprop train "
+            "--diagnostics</code>).</p>"
+        )
         return "".join(parts)
     first = records[0]
     parts.append(
         f'<p class="note">Measured after each epoch by backpropagation on a fixed check batch of '
-        f'{_e(first.get("check_size", "?"))} training samples. Saturated: share of (sample, unit) '
+        f"{_e(first.get('check_size', '?'))} training samples. Saturated: share of (sample, unit) "
         f"pairs of a sigmoid or tanh layer with σ′(z) &lt; {_e(SATURATION_THRESHOLD)} × max σ′. "
-        f"Dead: share of ReLU units with z ≤ 0 on every sample of the check batch.</p>")
-    ratios = [[_num(r.get("epoch")), _num(r.get("cost")), _num(gradient_ratio([r])),
-               _num(gradient_ratio([r], "grad_b_norm"))] for r in records]
+        f"Dead: share of ReLU units with z ≤ 0 on every sample of the check batch.</p>"
+    )
+    ratios = [
+        [
+            _num(r.get("epoch")),
+            _num(r.get("cost")),
+            _num(gradient_ratio([r])),
+            _num(gradient_ratio([r], "grad_b_norm")),
+        ]
+        for r in records
+    ]
     parts.append("<h3>First layer against last layer</h3>")
-    parts.append(_table(["epoch", "check-batch cost", "‖∂C/∂W¹‖ / ‖∂C/∂Wᴸ‖",
-                         "‖∂C/∂b¹‖ / ‖∂C/∂bᴸ‖"], ratios))
+    parts.append(
+        _table(["epoch", "check-batch cost", "‖∂C/∂W¹‖ / ‖∂C/∂Wᴸ‖", "‖∂C/∂b¹‖ / ‖∂C/∂bᴸ‖"], ratios)
+    )
     shown = records if len(records) <= 3 else [records[0], records[-1]]
     for r in shown:
         acts = r.get("activations") or ["?"] * len(r["grad_w_norm"])
@@ -236,8 +273,11 @@ def _diagnostics(hist):
                 row.append(_pct(v) if m in ("saturated", "dead") else _num(v, "{:.3e}"))
             rows.append(row)
         parts.append(f"<h3>Per layer, epoch {_e(r.get('epoch'))}</h3>")
-        parts.append(_table(["layer", "activation", "units"] + [_HEADERS[m] for m in METRICS],
-                            rows, left=(1,)))
+        parts.append(
+            _table(
+                ["layer", "activation", "units"] + [_HEADERS[m] for m in METRICS], rows, left=(1,)
+            )
+        )
     return "".join(parts)
 
 
@@ -245,13 +285,16 @@ def _diagnostics(hist):
 def _resolve(model):
     """(Network, a description of where it came from)."""
     from .network import Network
+
     if isinstance(model, Network):
         return model, "in-memory network"
     if isinstance(model, (str, os.PathLike)):
         from .io import load
+
         return load(model), os.fspath(model)
-    raise TypeError(f"model is a {type(model).__name__}; expected a Network or the path of a "
-                    f"model file")
+    raise TypeError(
+        f"model is a {type(model).__name__}; expected a Network or the path of a model file"
+    )
 
 
 def render_report(model, dataset=None, history=None, title=None) -> str:
@@ -264,6 +307,7 @@ def render_report(model, dataset=None, history=None, title=None) -> str:
         name = Path(source).name if source != "in-memory network" else "network"
         title = f"deltaprop report: {name}"
     from . import __version__
+
     sizes = "–".join(str(s) for s in net.sizes)
     acts = sorted({a.name for a in net.layer_activations[:-1]}) or ["–"]
     body = [
@@ -276,12 +320,15 @@ def render_report(model, dataset=None, history=None, title=None) -> str:
         _diagnostics(hist),
         f'<p class="note">Written by deltaprop {_e(__version__)}.</p>',
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<link rel="icon" href="data:,">'
-            f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
 
 
 def write_report(model, out_path, dataset=None, history=None, title=None) -> Path:
@@ -315,5 +362,6 @@ def write_report(model, out_path, dataset=None, history=None, title=None) -> Pat
     >>> write_report("model.npz", "report.html")          # doctest: +SKIP
     """
     from .io import atomic_write_text
+
     text = render_report(model, dataset=dataset, history=history, title=title)
     return atomic_write_text(out_path, text)

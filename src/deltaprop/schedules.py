@@ -30,8 +30,14 @@ class Schedule:
         return False
 
     def config(self) -> dict:
-        return {"name": self.name, **{k: v for k, v in vars(self).items()
-                                      if not k.startswith("_") and k not in ("lr0", "epochs")}}
+        return {
+            "name": self.name,
+            **{
+                k: v
+                for k, v in vars(self).items()
+                if not k.startswith("_") and k not in ("lr0", "epochs")
+            },
+        }
 
     def state_dict(self) -> dict:
         return {}
@@ -107,8 +113,13 @@ class PlateauHalving(Schedule):
 
     name = "plateau"
 
-    def __init__(self, patience: int = 10, max_halvings: int = 7, factor: float = 0.5,
-                 monitor: str = "val_accuracy"):
+    def __init__(
+        self,
+        patience: int = 10,
+        max_halvings: int = 7,
+        factor: float = 0.5,
+        monitor: str = "val_accuracy",
+    ):
         self.patience = check_int(patience, "patience")
         self.max_halvings = check_int(max_halvings, "max_halvings", minimum=0)
         self.factor = check_probability(factor, "factor")
@@ -147,8 +158,12 @@ class PlateauHalving(Schedule):
         return False
 
     def state_dict(self):
-        return {"_current": self._current, "_best": self._best, "_wait": self._wait,
-                "_halvings": self._halvings}
+        return {
+            "_current": self._current,
+            "_best": self._best,
+            "_wait": self._wait,
+            "_halvings": self._halvings,
+        }
 
 
 SCHEDULES = {cls.name: cls for cls in (Constant, StepDecay, Cosine, PlateauHalving)}
@@ -171,4 +186,6 @@ def get(schedule) -> Schedule:
     try:
         return SCHEDULES[key](**params)
     except TypeError as exc:
-        raise ValueError(f"schedule {key!r} got unexpected parameters {sorted(params)}: {exc}") from None
+        raise ValueError(
+            f"schedule {key!r} got unexpected parameters {sorted(params)}: {exc}"
+        ) from None

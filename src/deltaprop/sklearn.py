@@ -95,8 +95,10 @@ _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 def _activation_name(name, what):
     """A deltaprop activation name from a scikit-learn or deltaprop one."""
     if not isinstance(name, str):
-        raise ValueError(f"{what}={_short(name)} is invalid; expected an activation name such as "
-                         f"'relu', 'tanh', 'logistic' or one of {sorted(_activations.ACTIVATIONS)}")
+        raise ValueError(
+            f"{what}={_short(name)} is invalid; expected an activation name such as "
+            f"'relu', 'tanh', 'logistic' or one of {sorted(_activations.ACTIVATIONS)}"
+        )
     key = _FROM_SKLEARN.get(name.lower(), name.lower())
     if key not in _activations.ACTIVATIONS:
         valid = sorted([*_activations.ACTIVATIONS, "logistic"])
@@ -114,16 +116,20 @@ def _get_loss(name, given, default):
 
 
 def _check_number(value, name, low, high=np.inf, low_open=False, high_open=False):
-    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and np.isfinite(value)
-          and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and np.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (value < high if high_open else value <= high)
+    )
     if not ok:
         lb = "(" if low_open else "["
         rb = ")" if high_open or high == np.inf else "]"
         hi = "inf" if high == np.inf else f"{high:g}"
-        raise ValueError(f"{name}={_short(value)} is invalid; expected a number in "
-                         f"{lb}{low:g}, {hi}{rb}")
+        raise ValueError(
+            f"{name}={_short(value)} is invalid; expected a number in {lb}{low:g}, {hi}{rb}"
+        )
     return float(value)
 
 
@@ -195,7 +201,8 @@ class _StoppingRule(_schedules.Schedule, _training.Callback):
         est.loss_curve_.append(est.loss_)
         if self._recorder is not None:
             est.__dict__.setdefault("diagnostics_", []).append(
-                self._recorder.record(len(est.loss_curve_)))
+                self._recorder.record(len(est.loss_curve_))
+            )
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
 
@@ -232,10 +239,16 @@ class _StoppingRule(_schedules.Schedule, _training.Callback):
 
         if est._no_improvement_count > est.n_iter_no_change:
             what = "Validation score" if self._X_val is not None else "Training loss"
-            msg = (f"{what} did not improve more than tol={est.tol:f} for "
-                   f"{est.n_iter_no_change} consecutive epochs.")
-            if (sgd_family and est._schedule is None and est.learning_rate == "adaptive"
-                    and est._lr > 1e-6):
+            msg = (
+                f"{what} did not improve more than tol={est.tol:f} for "
+                f"{est.n_iter_no_change} consecutive epochs."
+            )
+            if (
+                sgd_family
+                and est._schedule is None
+                and est.learning_rate == "adaptive"
+                and est._lr > 1e-6
+            ):
                 est._lr /= 5.0
                 est._no_improvement_count = 0
                 if est.verbose:
@@ -250,14 +263,40 @@ class _StoppingRule(_schedules.Schedule, _training.Callback):
 class _BaseMLP(BaseEstimator):
     """Shared fitting machinery; use `MLPClassifier` or `MLPRegressor`."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, loss=None,
-                 output_activation=None, init="auto", dtype=None, dropout=0.0, l1=0.0,
-                 schedule=None, diagnostics=False):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        loss=None,
+        output_activation=None,
+        init="auto",
+        dtype=None,
+        dropout=0.0,
+        l1=0.0,
+        schedule=None,
+        diagnostics=False,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -333,13 +372,17 @@ class _BaseMLP(BaseEstimator):
         if isinstance(h, numbers.Integral) and not isinstance(h, bool):
             h = [h]
         if isinstance(h, (str, bytes)) or not hasattr(h, "__iter__"):
-            raise ValueError(f"hidden_layer_sizes={_short(h)} is invalid; expected a sequence of "
-                             f"positive integers such as (100,) or (64, 32)")
+            raise ValueError(
+                f"hidden_layer_sizes={_short(h)} is invalid; expected a sequence of "
+                f"positive integers such as (100,) or (64, 32)"
+            )
         h = list(h)
         for i, n in enumerate(h):
             if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-                raise ValueError(f"hidden_layer_sizes={_short(self.hidden_layer_sizes)} has "
-                                 f"{_short(n)} at position {i}; expected positive integers")
+                raise ValueError(
+                    f"hidden_layer_sizes={_short(self.hidden_layer_sizes)} has "
+                    f"{_short(n)} at position {i}; expected positive integers"
+                )
         return [int(n) for n in h]
 
     def _check_params(self):
@@ -347,20 +390,29 @@ class _BaseMLP(BaseEstimator):
         hidden = self._hidden_sizes()
         if isinstance(self.activation, (list, tuple)):
             if len(self.activation) != len(hidden):
-                raise ValueError(f"activation has {len(self.activation)} names but "
-                                 f"hidden_layer_sizes has {len(hidden)} layers; expected one "
-                                 f"name per hidden layer or a single name")
+                raise ValueError(
+                    f"activation has {len(self.activation)} names but "
+                    f"hidden_layer_sizes has {len(hidden)} layers; expected one "
+                    f"name per hidden layer or a single name"
+                )
             acts = [_activation_name(a, f"activation[{i}]") for i, a in enumerate(self.activation)]
         else:
             acts = [_activation_name(self.activation, "activation")] * len(hidden)
         if self.solver not in _SOLVERS:
-            hint = (" (deltaprop trains by mini-batch gradient descent; L-BFGS is not available)"
-                    if self.solver == "lbfgs" else "")
-            raise ValueError(f"solver={_short(self.solver)} is invalid{hint}; expected one of "
-                             f"{', '.join(map(repr, _SOLVERS))}")
+            hint = (
+                " (deltaprop trains by mini-batch gradient descent; L-BFGS is not available)"
+                if self.solver == "lbfgs"
+                else ""
+            )
+            raise ValueError(
+                f"solver={_short(self.solver)} is invalid{hint}; expected one of "
+                f"{', '.join(map(repr, _SOLVERS))}"
+            )
         if self.learning_rate not in _LEARNING_RATES:
-            raise ValueError(f"learning_rate={_short(self.learning_rate)} is invalid; expected one "
-                             f"of {', '.join(map(repr, _LEARNING_RATES))}")
+            raise ValueError(
+                f"learning_rate={_short(self.learning_rate)} is invalid; expected one "
+                f"of {', '.join(map(repr, _LEARNING_RATES))}"
+            )
         _check_number(self.alpha, "alpha", 0)
         _check_number(self.l1, "l1", 0)
         _check_number(self.learning_rate_init, "learning_rate_init", 0, low_open=True)
@@ -372,26 +424,38 @@ class _BaseMLP(BaseEstimator):
         _check_number(self.epsilon, "epsilon", 0, low_open=True)
         _check_count(self.max_iter, "max_iter")
         _check_count(self.n_iter_no_change, "n_iter_no_change", allow_inf=True)
-        if not (self.batch_size == "auto" or (isinstance(self.batch_size, numbers.Integral)
-                                              and not isinstance(self.batch_size, bool)
-                                              and self.batch_size >= 1)):
-            raise ValueError(f"batch_size={_short(self.batch_size)} is invalid; expected 'auto' "
-                             f"or an integer >= 1")
+        if not (
+            self.batch_size == "auto"
+            or (
+                isinstance(self.batch_size, numbers.Integral)
+                and not isinstance(self.batch_size, bool)
+                and self.batch_size >= 1
+            )
+        ):
+            raise ValueError(
+                f"batch_size={_short(self.batch_size)} is invalid; expected 'auto' "
+                f"or an integer >= 1"
+            )
         if self.early_stopping:
-            _check_number(self.validation_fraction, "validation_fraction", 0, 1, low_open=True,
-                          high_open=True)
+            _check_number(
+                self.validation_fraction, "validation_fraction", 0, 1, low_open=True, high_open=True
+            )
         if isinstance(self.dropout, (list, tuple)):
             if len(self.dropout) != len(hidden):
-                raise ValueError(f"dropout has {len(self.dropout)} rates but hidden_layer_sizes "
-                                 f"has {len(hidden)} layers; expected one rate per hidden layer "
-                                 f"or one number")
+                raise ValueError(
+                    f"dropout has {len(self.dropout)} rates but hidden_layer_sizes "
+                    f"has {len(hidden)} layers; expected one rate per hidden layer "
+                    f"or one number"
+                )
             for i, p in enumerate(self.dropout):
                 _check_number(p, f"dropout[{i}]", 0, 1, high_open=True)
         else:
             _check_number(self.dropout, "dropout", 0, 1, high_open=True)
         if self.dtype is not None and _dtype_or_none(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype={_short(self.dtype)} is invalid; expected None (follow X), "
-                             f"'float32' or 'float64'")
+            raise ValueError(
+                f"dtype={_short(self.dtype)} is invalid; expected None (follow X), "
+                f"'float32' or 'float64'"
+            )
         if self.schedule is not None:
             _schedules.get(copy.deepcopy(self.schedule))
         return hidden, acts
@@ -417,8 +481,10 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, incremental=False):
         hidden, acts = self._check_params()
         if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True; use fit, or set "
-                             "early_stopping=False")
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; use fit, or set "
+                "early_stopping=False"
+            )
         first_pass = "network_" not in self.__dict__ or (not self.warm_start and not incremental)
         X, Y, y_labels = self._validate_input(X, y, incremental, reset=first_pass)
         if first_pass:
@@ -426,9 +492,11 @@ class _BaseMLP(BaseEstimator):
         else:
             want = [X.shape[1], *hidden, Y.shape[1]]
             if self.network_.sizes != want:
-                raise ValueError(f"the fitted network has layer sizes {self.network_.sizes} but "
-                                 f"the current parameters and data need {want}; set "
-                                 f"warm_start=False to start a new network")
+                raise ValueError(
+                    f"the fitted network has layer sizes {self.network_.sizes} but "
+                    f"the current parameters and data need {want}; set "
+                    f"warm_start=False to start a new network"
+                )
         net = self.network_
         X = np.ascontiguousarray(X, dtype=net.dtype)
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
@@ -451,16 +519,25 @@ class _BaseMLP(BaseEstimator):
         stratify = self._stratify_labels(y_labels)
         seed = rs.randint(np.iinfo(np.int32).max)
         try:
-            parts = train_test_split(X, Y, y_labels, random_state=seed,
-                                     test_size=self.validation_fraction, stratify=stratify)
+            parts = train_test_split(
+                X,
+                Y,
+                y_labels,
+                random_state=seed,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
         except ValueError:
             # A class too small to appear on both sides: split without stratifying.
-            parts = train_test_split(X, Y, y_labels, random_state=seed,
-                                     test_size=self.validation_fraction)
+            parts = train_test_split(
+                X, Y, y_labels, random_state=seed, test_size=self.validation_fraction
+            )
         if parts[1].shape[0] < 2:
-            raise ValueError(f"validation_fraction={self.validation_fraction} leaves "
-                             f"{parts[1].shape[0]} validation samples out of {X.shape[0]}; "
-                             f"expected at least 2. Increase validation_fraction or the data set")
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves "
+                f"{parts[1].shape[0]} validation samples out of {X.shape[0]}; "
+                f"expected at least 2. Increase validation_fraction or the data set"
+            )
         return parts
 
     def _stratify_labels(self, y_labels):
@@ -471,9 +548,15 @@ class _BaseMLP(BaseEstimator):
         out_act, loss = self._output_and_loss(Y)
         rs = check_random_state(self.random_state)
         seed = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
-        self.network_ = Network([X.shape[1], *hidden, Y.shape[1]], activation=acts or "identity",
-                                output_activation=out_act, loss=loss, init=self.init,
-                                dtype=dtype, seed=seed)
+        self.network_ = Network(
+            [X.shape[1], *hidden, Y.shape[1]],
+            activation=acts or "identity",
+            output_activation=out_act,
+            loss=loss,
+            init=self.init,
+            dtype=dtype,
+            seed=seed,
+        )
         self.n_outputs_ = Y.shape[1]
         self.n_iter_ = 0
         self.t_ = 0
@@ -495,7 +578,7 @@ class _BaseMLP(BaseEstimator):
         """(α/2m) Σ w² + (l1/m) Σ |w| for the current weights, batch size m."""
         if not (self.alpha or self.l1):
             return 0.0
-        w = self.network_._theta[:self.network_._n_weights]
+        w = self.network_._theta[: self.network_._n_weights]
         return (0.5 * self.alpha * float(np.dot(w, w)) + self.l1 * float(np.abs(w).sum())) / m
 
     def _run(self, X, Y, X_val, y_val, incremental):
@@ -505,31 +588,51 @@ class _BaseMLP(BaseEstimator):
             m = min(200, n)
         else:
             if self.batch_size > n:
-                warnings.warn(f"batch_size={self.batch_size} is larger than the {n} training "
-                              f"samples; using batch_size={n}", UserWarning, stacklevel=4)
+                warnings.warn(
+                    f"batch_size={self.batch_size} is larger than the {n} training "
+                    f"samples; using batch_size={n}",
+                    UserWarning,
+                    stacklevel=4,
+                )
             m = min(int(self.batch_size), n)
         recorder = None
         if self.diagnostics:
             from .diagnostics import Recorder
+
             recorder = Recorder(net, X, Y, seed=0)
         rule = _StoppingRule(self, n, m, X_val, y_val, recorder)
         self.n_iter_ = 0
         # One call of the engine's fit: the rule is both its schedule (η per epoch, and the
         # signal to stop) and a callback (the epoch's loss, scores and best weights).
         # scikit-learn's per-batch decay α/m is passed as the textbook's λ/n: λ = α n / m.
-        _training.fit(net, X, Y, epochs=1 if incremental else self.max_iter, batch_size=m,
-                      lr=self._lr, optimizer=self._optimizer, l2=self.alpha * n / m,
-                      l1=self.l1 * n / m, dropout=self.dropout, schedule=rule,
-                      shuffle=self.shuffle, train_metrics=False, callbacks=(rule,),
-                      cost_every=1)
+        _training.fit(
+            net,
+            X,
+            Y,
+            epochs=1 if incremental else self.max_iter,
+            batch_size=m,
+            lr=self._lr,
+            optimizer=self._optimizer,
+            l2=self.alpha * n / m,
+            l1=self.l1 * n / m,
+            dropout=self.dropout,
+            schedule=rule,
+            shuffle=self.shuffle,
+            train_metrics=False,
+            callbacks=(rule,),
+            cost_every=1,
+        )
         if net.history is not None:
             net.history.stop_reason = rule.stop_reason
         if rule.best_theta is not None:
             net.set_flat(rule.best_theta)
         if not incremental and rule.stop_reason == "completed":
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                          f"and the optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=4)
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                f"and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     # ------------------------------------------------------------------ prediction
     def _forward(self, X):
@@ -629,6 +732,7 @@ _PARAMS_DOC = """
         ``diagnostics_``, a list of dicts whose ``epoch`` counts over all calls.
 """
 
+
 def _params_doc(loss_doc, out_doc):
     return _PARAMS_DOC.replace("LOSS_DOC", loss_doc).replace("OUT_DOC", out_doc)
 
@@ -671,21 +775,25 @@ _ATTRS_DOC = """
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    __doc__ = """A multi-layer perceptron classifier trained by deltaprop's backpropagation.
+    __doc__ = (
+        """A multi-layer perceptron classifier trained by deltaprop's backpropagation.
 
     A drop-in for ``sklearn.neural_network.MLPClassifier`` (solvers "adam" and "sgd"), with
     deltaprop's extras. Binary targets get one sigmoid output and binary cross-entropy;
     multiclass targets a softmax layer and cross-entropy; multilabel indicator matrices one
     sigmoid per label and binary cross-entropy (``predict`` then returns an indicator matrix).
     Labels may be any hashable values (strings included).
-    """ + _params_doc(
-        'default "log_loss": binary cross-entropy for sigmoid outputs, cross-entropy '
-                 'for softmax; or a deltaprop loss ("quadratic", "mse", "cross_entropy", '
-                 '"binary_cross_entropy").',
-        'None picks the sigmoid for binary and multilabel targets and softmax for '
-                'multiclass; "softmax" on binary targets uses two output neurons, "sigmoid" on '
-                'multiclass targets one-vs-rest outputs (``predict_proba`` normalises them).'
-    ) + _ATTRS_DOC + """    classes_ : ndarray
+    """
+        + _params_doc(
+            'default "log_loss": binary cross-entropy for sigmoid outputs, cross-entropy '
+            'for softmax; or a deltaprop loss ("quadratic", "mse", "cross_entropy", '
+            '"binary_cross_entropy").',
+            "None picks the sigmoid for binary and multilabel targets and softmax for "
+            'multiclass; "softmax" on binary targets uses two output neurons, "sigmoid" on '
+            "multiclass targets one-vs-rest outputs (``predict_proba`` normalises them).",
+        )
+        + _ATTRS_DOC
+        + """    classes_ : ndarray
         The class labels (for multilabel targets, the label indices).
 
     Examples
@@ -697,29 +805,79 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     """
+    )
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 loss="log_loss", output_activation=None, init="auto", dtype=None,
-                 dropout=0.0, l1=0.0, schedule=None, diagnostics=False):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        loss="log_loss",
+        output_activation=None,
+        init="auto",
+        dtype=None,
+        dropout=0.0,
+        l1=0.0,
+        schedule=None,
+        diagnostics=False,
+    ):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            loss=loss, output_activation=output_activation, init=init, dtype=dtype,
-            dropout=dropout, l1=l1, schedule=schedule, diagnostics=diagnostics)
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            loss=loss,
+            output_activation=output_activation,
+            init=init,
+            dtype=dtype,
+            dropout=dropout,
+            l1=l1,
+            schedule=schedule,
+            diagnostics=diagnostics,
+        )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=reset)
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -730,12 +888,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             classes = unique_labels(y)
             if self.warm_start and not incremental:
                 if set(classes) != set(self.classes_):
-                    raise ValueError(f"warm_start=True needs y with the classes of the previous "
-                                     f"fit; previously got {self.classes_}, y has {classes}")
+                    raise ValueError(
+                        f"warm_start=True needs y with the classes of the previous "
+                        f"fit; previously got {self.classes_}, y has {classes}"
+                    )
             elif len(np.setdiff1d(classes, self.classes_)):
-                raise ValueError(f"y has classes {np.setdiff1d(classes, self.classes_)} that are "
-                                 f"not in classes_={self.classes_}; expected labels from the "
-                                 f"classes given on the first call to partial_fit")
+                raise ValueError(
+                    f"y has classes {np.setdiff1d(classes, self.classes_)} that are "
+                    f"not in classes_={self.classes_}; expected labels from the "
+                    f"classes given on the first call to partial_fit"
+                )
         Y = self._label_binarizer.transform(y)
         if self._label_binarizer.y_type_ == "binary" and self._two_column_binary():
             Y = np.hstack([1 - Y, Y])
@@ -744,8 +906,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _two_column_binary(self):
         """Binary targets with a softmax output use two neurons (softmax of one is constant)."""
         out = self.output_activation
-        return out is not None and _activation_name(out, "output_activation") == "softmax" \
+        return (
+            out is not None
+            and _activation_name(out, "output_activation") == "softmax"
             and len(self.classes_) == 2
+        )
 
     def _output_and_loss(self, Y):
         kind = self._label_binarizer.y_type_
@@ -754,13 +919,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             out = "softmax" if kind == "multiclass" else "sigmoid"
         out = _activation_name(out, "output_activation")
         if out not in ("sigmoid", "softmax"):
-            raise ValueError(f"output_activation={self.output_activation!r} is invalid for a "
-                             f"classifier; expected 'logistic' (sigmoid), 'softmax' or None, "
-                             f"whose outputs are class probabilities")
+            raise ValueError(
+                f"output_activation={self.output_activation!r} is invalid for a "
+                f"classifier; expected 'logistic' (sigmoid), 'softmax' or None, "
+                f"whose outputs are class probabilities"
+            )
         if out == "softmax" and kind == "multilabel-indicator":
-            raise ValueError("output_activation='softmax' is invalid for multilabel targets: "
-                             "softmax makes the labels compete for one unit of probability; "
-                             "expected 'logistic' (one sigmoid per label) or None")
+            raise ValueError(
+                "output_activation='softmax' is invalid for multilabel targets: "
+                "softmax makes the labels compete for one unit of probability; "
+                "expected 'logistic' (one sigmoid per label) or None"
+            )
         loss = self.loss
         if loss in (None, "log_loss"):
             loss = "cross_entropy" if out == "softmax" else "binary_cross_entropy"
@@ -814,8 +983,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         first = "classes_" not in self.__dict__
         if first:
             if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit "
-                                 "(every label of the whole data set, e.g. np.unique(y_all))")
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit "
+                    "(every label of the whole data set, e.g. np.unique(y_all))"
+                )
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
@@ -823,8 +994,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(classes)
             self.classes_ = self._label_binarizer.classes_
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={_short(classes)} differs from classes_={self.classes_} "
-                             f"set on the first call to partial_fit; expected the same classes")
+            raise ValueError(
+                f"classes={_short(classes)} differs from classes_={self.classes_} "
+                f"set on the first call to partial_fit; expected the same classes"
+            )
         try:
             return self._fit(X, y, incremental=True)
         except Exception:
@@ -882,18 +1055,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    __doc__ = """A multi-layer perceptron regressor trained by deltaprop's backpropagation.
+    __doc__ = (
+        """A multi-layer perceptron regressor trained by deltaprop's backpropagation.
 
     A drop-in for ``sklearn.neural_network.MLPRegressor`` (solvers "adam" and "sgd"), with
     deltaprop's extras. One or several outputs; by default an identity output layer and the
     textbook's quadratic cost ½‖y − a‖², whose gradient a − y is scikit-learn's squared
     error. The first positional parameter is ``loss``, as in scikit-learn.
-    """ + _params_doc(
-        'default "squared_error" (deltaprop\'s "quadratic", ½‖y − a‖² per sample); '
-                 'or "mse" ((1/n_out)‖y − a‖², Keras\'s), or another deltaprop loss.',
-        'default "identity"; any deltaprop activation (e.g. "sigmoid" for targets in '
-                '[0, 1] or "softplus" for positive ones).'
-    ) + _ATTRS_DOC + """
+    """
+        + _params_doc(
+            'default "squared_error" (deltaprop\'s "quadratic", ½‖y − a‖² per sample); '
+            'or "mse" ((1/n_out)‖y − a‖², Keras\'s), or another deltaprop loss.',
+            'default "identity"; any deltaprop activation (e.g. "sigmoid" for targets in '
+            '[0, 1] or "softplus" for positive ones).',
+        )
+        + _ATTRS_DOC
+        + """
     Examples
     --------
     >>> import numpy as np
@@ -904,29 +1081,85 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> reg.score(X, np.sin(X[:, 0])) > 0.95
     True
     """
+    )
 
-    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
-                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 output_activation=None, init="auto", dtype=None, dropout=0.0, l1=0.0,
-                 schedule=None, diagnostics=False):
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        output_activation=None,
+        init="auto",
+        dtype=None,
+        dropout=0.0,
+        l1=0.0,
+        schedule=None,
+        diagnostics=False,
+    ):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            loss=loss, output_activation=output_activation, init=init, dtype=dtype,
-            dropout=dropout, l1=l1, schedule=schedule, diagnostics=diagnostics)
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            loss=loss,
+            output_activation=output_activation,
+            init=init,
+            dtype=dtype,
+            dropout=dropout,
+            l1=l1,
+            schedule=schedule,
+            diagnostics=diagnostics,
+        )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y

@@ -21,11 +21,23 @@ import numpy as np
 from . import optimizers as _optimizers
 from . import schedules as _schedules
 from ._kernel import Workspace
-from ._validation import (DeltapropError, check_int, check_nonnegative, check_positive,
-                          check_probability)
+from ._validation import (
+    DeltapropError,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+)
 
-__all__ = ["fit", "evaluate", "resume", "History", "TrainingDiverged", "TrainingInterrupted",
-           "Callback"]
+__all__ = [
+    "fit",
+    "evaluate",
+    "resume",
+    "History",
+    "TrainingDiverged",
+    "TrainingInterrupted",
+    "Callback",
+]
 
 
 class TrainingDiverged(DeltapropError):
@@ -68,7 +80,7 @@ class History:
         return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "History":
+    def from_dict(cls, data: dict) -> History:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -124,13 +136,13 @@ def _evaluate_checked(net, X, Y, labels, chunk=4096):
     total, correct = 0.0, 0
     with np.errstate(over="ignore"):
         for start in range(0, X.shape[0], chunk):
-            zs, acts = net._forward(X[start:start + chunk])
-            Yc = Y[start:start + chunk]
+            zs, acts = net._forward(X[start : start + chunk])
+            Yc = Y[start : start + chunk]
             total += float(net._cost_terms(zs[-1], acts[-1], Yc).sum())
             if labels is not None:
                 pred = _predicted_labels(net, acts[-1])
-                correct += int((pred == labels[start:start + chunk]).sum())
-            del zs, acts   # else a chunk's arrays stay alive while the next one is computed
+                correct += int((pred == labels[start : start + chunk]).sum())
+            del zs, acts  # else a chunk's arrays stay alive while the next one is computed
     m = X.shape[0]
     return total / m, (correct / m if labels is not None else None)
 
@@ -158,19 +170,44 @@ def evaluate(net, X, Y):
 def _dropout_rates(dropout, n_hidden):
     if isinstance(dropout, (list, tuple)):
         if len(dropout) != n_hidden:
-            raise ValueError(f"dropout has {len(dropout)} rates but the network has {n_hidden} "
-                             f"hidden layers; expected one rate per hidden layer or one number")
+            raise ValueError(
+                f"dropout has {len(dropout)} rates but the network has {n_hidden} "
+                f"hidden layers; expected one rate per hidden layer or one number"
+            )
         rates = [check_probability(p, f"dropout[{i}]") for i, p in enumerate(dropout)]
     else:
         rates = [check_probability(dropout, "dropout")] * n_hidden
     return rates
 
 
-def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0, l1=0.0,
-        dropout=0.0, schedule=None, validation_data=None, validation_split=None,
-        early_stopping=None, restore_best=None, monitor="val_accuracy", shuffle=True,
-        seed=None, train_metrics=True, callbacks=(), cost_every=50, diagnostics=False,
-        checkpoint=None, checkpoint_every=1, _state=None):
+def fit(
+    net,
+    X,
+    Y,
+    *,
+    epochs=30,
+    batch_size=10,
+    lr=3.0,
+    optimizer="sgd",
+    l2=0.0,
+    l1=0.0,
+    dropout=0.0,
+    schedule=None,
+    validation_data=None,
+    validation_split=None,
+    early_stopping=None,
+    restore_best=None,
+    monitor="val_accuracy",
+    shuffle=True,
+    seed=None,
+    train_metrics=True,
+    callbacks=(),
+    cost_every=50,
+    diagnostics=False,
+    checkpoint=None,
+    checkpoint_every=1,
+    _state=None,
+):
     """Train `net` by mini-batch gradient descent and return its History.
 
     Parameters
@@ -234,7 +271,7 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
     if seed is not None and not isinstance(seed, np.random.Generator):
         check_int(seed, "seed", minimum=0)
     rates = _dropout_rates(dropout, net.num_layers - 1)
-    X, single = net._check_X(X)      # a single sample comes back as one row already
+    X, single = net._check_X(X)  # a single sample comes back as one row already
     Y = net._check_Y(Y, X.shape[0], single)
     if validation_split is not None:
         if validation_data is not None:
@@ -242,8 +279,10 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
         frac = check_probability(validation_split, "validation_split")
         n_val = int(round(frac * X.shape[0]))
         if n_val < 1 or n_val >= X.shape[0]:
-            raise ValueError(f"validation_split={validation_split} leaves {X.shape[0] - n_val} "
-                             f"training and {n_val} validation samples; expected at least one each")
+            raise ValueError(
+                f"validation_split={validation_split} leaves {X.shape[0] - n_val} "
+                f"training and {n_val} validation samples; expected at least one each"
+            )
         X, Xv = X[:-n_val], X[-n_val:]
         Y, Yv = Y[:-n_val], Y[-n_val:]
     elif validation_data is not None:
@@ -289,10 +328,20 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
         best_theta = _state.get("best_theta")
 
     net.training_config = {
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": opt.config(),
-        "l2": l2, "l1": l1, "dropout": rates, "schedule": sched.config(),
-        "early_stopping": early_stopping, "restore_best": restore_best, "monitor": monitor,
-        "seed": seed, "n_train": n, "n_val": 0 if Xv is None else int(Xv.shape[0]),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "optimizer": opt.config(),
+        "l2": l2,
+        "l1": l1,
+        "dropout": rates,
+        "schedule": sched.config(),
+        "early_stopping": early_stopping,
+        "restore_best": restore_best,
+        "monitor": monitor,
+        "seed": seed,
+        "n_train": n,
+        "n_val": 0 if Xv is None else int(Xv.shape[0]),
     }
     n_w = net._n_weights
     theta_w = net._theta[:n_w]
@@ -311,11 +360,13 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
     diag = None
     if diagnostics:
         from .diagnostics import Recorder
+
         diag = Recorder(net, X, Y)
 
     for cb in callbacks:
-        cb.on_train_begin({"epochs": epochs, "n_train": n, "batch_size": batch_size,
-                           "start_epoch": start_epoch})
+        cb.on_train_begin(
+            {"epochs": epochs, "n_train": n, "batch_size": batch_size, "start_epoch": start_epoch}
+        )
     n_batches = -(-n // batch_size)
     epoch_start_theta = net._theta.copy()
     try:
@@ -329,7 +380,7 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
             # the run with a clear error instead of a warning per batch.
             with np.errstate(over="ignore", invalid="ignore"):
                 for i in range(n_batches):
-                    idx = order[i * batch_size:(i + 1) * batch_size]
+                    idx = order[i * batch_size : (i + 1) * batch_size]
                     ws = workspace(idx.size)
                     # ndarray.take(indices, axis, out, mode): positional, it skips np.take's
                     # wrapper (~1 µs at m = 10); "clip" because "raise" copies `out` twice.
@@ -347,14 +398,32 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
                         grad[:n_w] += decay_buf
                     # One dot product per step guards every parameter against NaN/inf.
                     if not math.isfinite(float(np.dot(grad, grad))):
-                        _diverged(net, history, epoch, i, opt.lr, "the gradient", best_theta,
-                                  restore_best, epoch_start_theta)
+                        _diverged(
+                            net,
+                            history,
+                            epoch,
+                            i,
+                            opt.lr,
+                            "the gradient",
+                            best_theta,
+                            restore_best,
+                            epoch_start_theta,
+                        )
                     batch_cost = None
                     if callbacks and (i % cost_every == 0 or i == n_batches - 1):
                         batch_cost = ws.batch_cost()
                         if not math.isfinite(batch_cost):
-                            _diverged(net, history, epoch, i, opt.lr, "the cost", best_theta,
-                                      restore_best, epoch_start_theta)
+                            _diverged(
+                                net,
+                                history,
+                                epoch,
+                                i,
+                                opt.lr,
+                                "the cost",
+                                best_theta,
+                                restore_best,
+                                epoch_start_theta,
+                            )
                     if fold:
                         opt.update_scaled(net._theta, grad)
                     else:
@@ -363,8 +432,17 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
                         cb.on_batch_end(i + 1, batch_cost)
             elapsed = time.perf_counter() - t0
             if not np.isfinite(net._theta).all():
-                _diverged(net, history, epoch, n_batches - 1, opt.lr, "the weights", best_theta,
-                          restore_best, epoch_start_theta)
+                _diverged(
+                    net,
+                    history,
+                    epoch,
+                    n_batches - 1,
+                    opt.lr,
+                    "the weights",
+                    best_theta,
+                    restore_best,
+                    epoch_start_theta,
+                )
 
             logs = {"epoch": epoch + 1, "lr": opt.lr, "time": elapsed}
             if train_metrics:
@@ -373,8 +451,17 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
                 logs["val_cost"], logs["val_accuracy"] = _evaluate_checked(net, Xv, Yv, val_labels)
             for key in ("cost", "val_cost"):
                 if key in logs and not math.isfinite(logs[key]):
-                    _diverged(net, history, epoch, n_batches - 1, opt.lr, f"the {key}",
-                              best_theta, restore_best, epoch_start_theta)
+                    _diverged(
+                        net,
+                        history,
+                        epoch,
+                        n_batches - 1,
+                        opt.lr,
+                        f"the {key}",
+                        best_theta,
+                        restore_best,
+                        epoch_start_theta,
+                    )
             _record(history, logs)
             # The epoch is complete and in the history: from here on, an interrupt keeps its
             # weights (and a divergence in the next epoch falls back to them).
@@ -383,8 +470,11 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
                 history.diagnostics.append(diag.record(epoch + 1))
 
             current = logs.get(monitor)
-            if current is None and monitor in ("cost", "accuracy") and (
-                    early_stopping is not None or restore_best):
+            if (
+                current is None
+                and monitor in ("cost", "accuracy")
+                and (early_stopping is not None or restore_best)
+            ):
                 # Only measured when early stopping or restore_best uses it, so that
                 # train_metrics=False saves the pass over the training set.
                 current = _evaluate_checked(net, X, Y, labels)[0 if monitor == "cost" else 1]
@@ -396,7 +486,7 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
                         if best_theta is None:
                             best_theta = net._theta.copy()
                         else:
-                            np.copyto(best_theta, net._theta)   # reuse: no copy per improvement
+                            np.copyto(best_theta, net._theta)  # reuse: no copy per improvement
                 else:
                     wait += 1
             for cb in callbacks:
@@ -407,10 +497,21 @@ def fit(net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0,
             if early_stopping is not None and wait >= early_stopping:
                 stop = True
                 history.stop_reason = f"early stopping: {monitor} did not improve for {wait} epochs"
-            if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or stop
-                                           or epoch + 1 == epochs):
-                _write_checkpoint(checkpoint, net, opt, sched, rng, history, epoch + 1,
-                                  best_score, wait, best_theta)
+            if checkpoint is not None and (
+                (epoch + 1) % checkpoint_every == 0 or stop or epoch + 1 == epochs
+            ):
+                _write_checkpoint(
+                    checkpoint,
+                    net,
+                    opt,
+                    sched,
+                    rng,
+                    history,
+                    epoch + 1,
+                    best_score,
+                    wait,
+                    best_theta,
+                )
             if stop:
                 break
     except KeyboardInterrupt:
@@ -449,21 +550,33 @@ def _diverged(net, history, epoch, batch, lr, what, best_theta, restore_best, ep
     raise TrainingDiverged(
         f"training diverged: {what} became NaN or infinite at epoch {epoch + 1}, batch "
         f"{batch + 1} with learning rate {lr:g}; the network keeps {kept}. Expected a finite "
-        f"cost: try a smaller learning rate (e.g. lr={lr / 10:g})", history)
+        f"cost: try a smaller learning rate (e.g. lr={lr / 10:g})",
+        history,
+    )
 
 
 # ---------------------------------------------------------------------- checkpoints
 def _write_checkpoint(path, net, opt, sched, rng, history, epoch, best_score, wait, best_theta):
     from .io import save
+
     state = {f"optimizer.{k}": v for k, v in opt.state_dict().items()}
     if best_theta is not None:
         state["best_theta"] = best_theta
     net.history = history
-    save(net, path, optimizer_state=state, extra={
-        "checkpoint": True, "epoch": epoch, "best_score": best_score, "wait": wait,
-        "rng": rng.bit_generator.state, "schedule": sched.state_dict(),
-        "fit": net.training_config,
-    })
+    save(
+        net,
+        path,
+        optimizer_state=state,
+        extra={
+            "checkpoint": True,
+            "epoch": epoch,
+            "best_score": best_score,
+            "wait": wait,
+            "rng": rng.bit_generator.state,
+            "schedule": sched.state_dict(),
+            "fit": net.training_config,
+        },
+    )
 
 
 def resume(path, X, Y, **kwargs):
@@ -474,17 +587,26 @@ def resume(path, X, Y, **kwargs):
     ends with exactly the weights an uninterrupted run would have had.
     """
     from .io import load
+
     net, state, extra = load(path, return_state=True)
     if not extra or not extra.get("checkpoint"):
-        raise DeltapropError(f"{path} is a model file without training state; expected a "
-                             f"checkpoint written by fit(..., checkpoint=PATH)")
+        raise DeltapropError(
+            f"{path} is a model file without training state; expected a "
+            f"checkpoint written by fit(..., checkpoint=PATH)"
+        )
     cfg = extra.get("fit", {})
     defaults = {
-        "epochs": cfg.get("epochs"), "batch_size": cfg.get("batch_size"), "lr": cfg.get("lr"),
-        "optimizer": cfg.get("optimizer", "sgd"), "l2": cfg.get("l2", 0.0),
-        "l1": cfg.get("l1", 0.0), "dropout": cfg.get("dropout", 0.0),
-        "schedule": cfg.get("schedule"), "early_stopping": cfg.get("early_stopping"),
-        "restore_best": cfg.get("restore_best"), "monitor": cfg.get("monitor", "val_accuracy"),
+        "epochs": cfg.get("epochs"),
+        "batch_size": cfg.get("batch_size"),
+        "lr": cfg.get("lr"),
+        "optimizer": cfg.get("optimizer", "sgd"),
+        "l2": cfg.get("l2", 0.0),
+        "l1": cfg.get("l1", 0.0),
+        "dropout": cfg.get("dropout", 0.0),
+        "schedule": cfg.get("schedule"),
+        "early_stopping": cfg.get("early_stopping"),
+        "restore_best": cfg.get("restore_best"),
+        "monitor": cfg.get("monitor", "val_accuracy"),
         "seed": cfg.get("seed"),
     }
     defaults.update(kwargs)
@@ -493,12 +615,15 @@ def resume(path, X, Y, **kwargs):
         history = History.from_dict(history)
     opt_state = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("optimizer.")}
     run_state = {
-        "history": history or History(), "optimizer": opt_state,
-        "schedule": extra.get("schedule", {}), "rng": extra["rng"], "epoch": extra["epoch"],
-        "best_score": extra.get("best_score", -math.inf), "wait": extra.get("wait", 0),
+        "history": history or History(),
+        "optimizer": opt_state,
+        "schedule": extra.get("schedule", {}),
+        "rng": extra["rng"],
+        "epoch": extra["epoch"],
+        "best_score": extra.get("best_score", -math.inf),
+        "wait": extra.get("wait", 0),
         "best_theta": state.get("best_theta"),
     }
     defaults.setdefault("checkpoint", path)
     history = fit(net, X, Y, _state=run_state, **defaults)
     return net, history
-

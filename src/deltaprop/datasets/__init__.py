@@ -36,15 +36,44 @@ from .files import DataFile, load_csv, load_npz, save_npz
 from .idx import read_idx, write_idx
 from .mnist import MNIST_FILES, MNIST_MIRRORS, load_mnist, mnist_cache_dir
 from .preprocessing import Scaling, minmax_scale, one_hot, standardize, train_test_split
-from .toy import (load_circles, load_moons, load_spirals, load_xor, make_circles, make_moons,
-                  make_spirals, make_xor)
+from .toy import (
+    load_circles,
+    load_moons,
+    load_spirals,
+    load_xor,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+)
 
 __all__ = [
-    "load", "DATASETS", "Dataset", "DatasetError", "ChecksumError", "from_arrays",
-    "load_digits", "load_mnist", "mnist_cache_dir", "MNIST_FILES", "MNIST_MIRRORS",
-    "make_xor", "make_moons", "make_circles", "make_spirals",
-    "load_csv", "load_npz", "save_npz", "DataFile", "read_idx", "write_idx",
-    "one_hot", "standardize", "minmax_scale", "Scaling", "train_test_split",
+    "load",
+    "DATASETS",
+    "Dataset",
+    "DatasetError",
+    "ChecksumError",
+    "from_arrays",
+    "load_digits",
+    "load_mnist",
+    "mnist_cache_dir",
+    "MNIST_FILES",
+    "MNIST_MIRRORS",
+    "make_xor",
+    "make_moons",
+    "make_circles",
+    "make_spirals",
+    "load_csv",
+    "load_npz",
+    "save_npz",
+    "DataFile",
+    "read_idx",
+    "write_idx",
+    "one_hot",
+    "standardize",
+    "minmax_scale",
+    "Scaling",
+    "train_test_split",
 ]
 
 #: Registry of named data sets: name -> loader returning a Dataset.
@@ -88,11 +117,15 @@ def load(name: str, **options) -> Dataset:
     """
     loader = DATASETS.get(name) if isinstance(name, str) else None
     if loader is None:
-        raise ValueError(f"unknown data set {_short(name)}; expected one of "
-                         f"{', '.join(repr(k) for k in DATASETS)}")
+        raise ValueError(
+            f"unknown data set {_short(name)}; expected one of "
+            f"{', '.join(repr(k) for k in DATASETS)}"
+        )
     accepted = [p.name for p in inspect.signature(loader).parameters.values()]
     unknown = [k for k in options if k not in accepted]
     if unknown:
-        raise TypeError(f"data set {name!r} has no option {', '.join(map(repr, unknown))}; "
-                        f"expected some of {', '.join(accepted)}")
+        raise TypeError(
+            f"data set {name!r} has no option {', '.join(map(repr, unknown))}; "
+            f"expected some of {', '.join(accepted)}"
+        )
     return loader(**options)

@@ -28,8 +28,9 @@ def _fspath(path, name: str = "path") -> str:
     try:
         return os.fspath(path)
     except TypeError:
-        raise TypeError(f"{name}={_short(path)} is not a path; expected a str or os.PathLike "
-                        f"naming a file") from None
+        raise TypeError(
+            f"{name}={_short(path)} is not a path; expected a str or os.PathLike naming a file"
+        ) from None
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -84,26 +85,36 @@ class Dataset:
             X, y = getattr(self, "X_" + part), getattr(self, "y_" + part)
             if X is None or y is None:
                 if part == "train" or (X is None) != (y is None):
-                    raise DatasetError(f"Dataset {self.name!r}: X_{part} is "
-                                       f"{'None' if X is None else 'an array'} but y_{part} is "
-                                       f"{'None' if y is None else 'an array'}; expected both "
-                                       f"arrays (or, except for train, both None)")
+                    raise DatasetError(
+                        f"Dataset {self.name!r}: X_{part} is "
+                        f"{'None' if X is None else 'an array'} but y_{part} is "
+                        f"{'None' if y is None else 'an array'}; expected both "
+                        f"arrays (or, except for train, both None)"
+                    )
                 continue
             if not isinstance(X, np.ndarray) or X.ndim != 2:
-                raise DatasetError(f"Dataset {self.name!r}: X_{part} has shape "
-                                   f"{getattr(X, 'shape', None)}; expected a 2-D array")
+                raise DatasetError(
+                    f"Dataset {self.name!r}: X_{part} has shape "
+                    f"{getattr(X, 'shape', None)}; expected a 2-D array"
+                )
             if not isinstance(y, np.ndarray) or y.ndim not in (1, 2) or len(y) != len(X):
-                raise DatasetError(f"Dataset {self.name!r}: y_{part} has shape "
-                                   f"{getattr(y, 'shape', None)} but X_{part} has {len(X)} rows; "
-                                   f"expected one label per row")
+                raise DatasetError(
+                    f"Dataset {self.name!r}: y_{part} has shape "
+                    f"{getattr(y, 'shape', None)} but X_{part} has {len(X)} rows; "
+                    f"expected one label per row"
+                )
             if n_features is None:
                 n_features = X.shape[1]
             elif X.shape[1] != n_features:
-                raise DatasetError(f"Dataset {self.name!r}: X_{part} has {X.shape[1]} columns but "
-                                   f"X_train has {n_features}; expected the same features")
+                raise DatasetError(
+                    f"Dataset {self.name!r}: X_{part} has {X.shape[1]} columns but "
+                    f"X_train has {n_features}; expected the same features"
+                )
         if self.feature_names is not None and len(self.feature_names) != n_features:
-            raise DatasetError(f"Dataset {self.name!r}: {len(self.feature_names)} feature_names "
-                               f"for {n_features} columns; expected one name per column")
+            raise DatasetError(
+                f"Dataset {self.name!r}: {len(self.feature_names)} feature_names "
+                f"for {n_features} columns; expected one name per column"
+            )
 
     @property
     def n_features(self) -> int:
@@ -112,35 +123,59 @@ class Dataset:
 
     def parts(self):
         """The (name, X, y) triples of the parts present, in the order train, val, test."""
-        return [(p, getattr(self, "X_" + p), getattr(self, "y_" + p))
-                for p in ("train", "val", "test") if getattr(self, "X_" + p) is not None]
+        return [
+            (p, getattr(self, "X_" + p), getattr(self, "y_" + p))
+            for p in ("train", "val", "test")
+            if getattr(self, "X_" + p) is not None
+        ]
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{p}={X.shape}" for p, X, _ in self.parts())
-        return (f"Dataset({self.name!r}, {shapes}, n_classes={self.n_classes}, "
-                f"dtype={self.X_train.dtype})")
+        return (
+            f"Dataset({self.name!r}, {shapes}, n_classes={self.n_classes}, "
+            f"dtype={self.X_train.dtype})"
+        )
 
 
 def _resolve_count(size, n: int, name: str) -> int:
     """A part size given as a fraction in [0, 1) or a count in [0, n) -> a count (fractions round up)."""
-    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, float, np.integer,
-                                                                  np.floating)):
-        raise TypeError(f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) or a "
-                        f"whole number of samples")
+    if isinstance(size, (bool, np.bool_)) or not isinstance(
+        size, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) or a "
+            f"whole number of samples"
+        )
     if isinstance(size, (int, np.integer)):
         if not 0 <= size < n:
-            raise ValueError(f"{name}={size} is invalid for {n} samples; expected a count in "
-                             f"[0, {n - 1}] (or a fraction in [0, 1))")
+            raise ValueError(
+                f"{name}={size} is invalid for {n} samples; expected a count in "
+                f"[0, {n - 1}] (or a fraction in [0, 1))"
+            )
         return int(size)
     if not (np.isfinite(size) and 0.0 <= size < 1.0):
-        raise ValueError(f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) "
-                         f"(or a whole number of samples)")
+        raise ValueError(
+            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) "
+            f"(or a whole number of samples)"
+        )
     return int(np.ceil(round(float(size) * n, 9)))
 
 
-def from_arrays(X, y, *, name: str = "data", validation=0.2, test=0.2, seed: int | None = 0,
-                stratify=None, dtype="float32", classes=None, feature_names=None,
-                image_shape=None, description: str = "") -> Dataset:
+def from_arrays(
+    X,
+    y,
+    *,
+    name: str = "data",
+    validation=0.2,
+    test=0.2,
+    seed: int | None = 0,
+    stratify=None,
+    dtype="float32",
+    classes=None,
+    feature_names=None,
+    image_shape=None,
+    description: str = "",
+) -> Dataset:
     """Split arrays into a `Dataset` with training, validation and test parts.
 
     Parameters
@@ -186,8 +221,10 @@ def from_arrays(X, y, *, name: str = "data", validation=0.2, test=0.2, seed: int
     n_test = _resolve_count(test, n, "test")
     n_val = _resolve_count(validation, n, "validation")
     if n_test + n_val >= n:
-        raise ValueError(f"validation={validation!r} and test={test!r} leave no training samples "
-                         f"out of {n}; expected them to sum to less than {n} samples")
+        raise ValueError(
+            f"validation={validation!r} and test={test!r} leave no training samples "
+            f"out of {n}; expected them to sum to less than {n} samples"
+        )
     is_labels = y.ndim == 1 and y.dtype.kind in "iu"
     if stratify is None:
         stratify = is_labels
@@ -197,12 +234,24 @@ def from_arrays(X, y, *, name: str = "data", validation=0.2, test=0.2, seed: int
     X_val = y_val = X_test = y_test = None
     X_train, y_train = X, y
     if n_test:
-        X_train, X_test, y_train, y_test = train_test_split(X_train, y_train, n_test, seed=seed,
-                                                            stratify=stratify)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X_train, y_train, n_test, seed=seed, stratify=stratify
+        )
     if n_val:
-        X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, n_val, seed=seed + 1,
-                                                          stratify=stratify)
-    return Dataset(name=name, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-                   X_test=X_test, y_test=y_test, n_classes=n_classes,
-                   feature_names=None if feature_names is None else tuple(feature_names),
-                   image_shape=image_shape, classes=classes, description=description)
+        X_train, X_val, y_train, y_val = train_test_split(
+            X_train, y_train, n_val, seed=seed + 1, stratify=stratify
+        )
+    return Dataset(
+        name=name,
+        X_train=X_train,
+        y_train=y_train,
+        X_val=X_val,
+        y_val=y_val,
+        X_test=X_test,
+        y_test=y_test,
+        n_classes=n_classes,
+        feature_names=None if feature_names is None else tuple(feature_names),
+        image_shape=image_shape,
+        classes=classes,
+        description=description,
+    )

@@ -32,15 +32,23 @@ def _digits_arrays():
         with ref.open("rb") as f, np.load(f, allow_pickle=False) as npz:
             X, y = npz["X"], npz["y"]
     except (OSError, KeyError, ValueError) as exc:
-        raise DatasetError(f"the embedded digits file {ref} cannot be read ({exc}); expected it "
-                           f"installed with the package (reinstall deltaprop)") from None
+        raise DatasetError(
+            f"the embedded digits file {ref} cannot be read ({exc}); expected it "
+            f"installed with the package (reinstall deltaprop)"
+        ) from None
     digest = hashlib.sha256(X.tobytes())
     digest.update(y.tobytes())
-    if (X.shape, y.shape, X.dtype, y.dtype) != ((1797, 64), (1797,), np.uint8, np.uint8) \
-            or digest.hexdigest() != _DIGITS_SHA256:
-        raise DatasetError(f"the embedded digits file {ref} is damaged (shapes {X.shape}, "
-                           f"{y.shape}, SHA-256 {digest.hexdigest()}); expected the file "
-                           f"shipped with deltaprop (reinstall it)")
+    if (X.shape, y.shape, X.dtype, y.dtype) != (
+        (1797, 64),
+        (1797,),
+        np.uint8,
+        np.uint8,
+    ) or digest.hexdigest() != _DIGITS_SHA256:
+        raise DatasetError(
+            f"the embedded digits file {ref} is damaged (shapes {X.shape}, "
+            f"{y.shape}, SHA-256 {digest.hexdigest()}); expected the file "
+            f"shipped with deltaprop (reinstall it)"
+        )
     return X, y
 
 
@@ -71,8 +79,16 @@ def load_digits(*, validation=0.2, test=0.2, seed: int = 0, dtype="float32") -> 
     dt = check_dtype(dtype)
     X, y = _digits_arrays()
     return from_arrays(
-        X.astype(dt) / dt.type(16), y.astype(np.int64), name="digits", validation=validation,
-        test=test, seed=seed, stratify=True, dtype=dt,
-        feature_names=[f"pixel_{r}_{c}" for r in range(8) for c in range(8)], image_shape=(8, 8),
+        X.astype(dt) / dt.type(16),
+        y.astype(np.int64),
+        name="digits",
+        validation=validation,
+        test=test,
+        seed=seed,
+        stratify=True,
+        dtype=dt,
+        feature_names=[f"pixel_{r}_{c}" for r in range(8) for c in range(8)],
+        image_shape=(8, 8),
         description="8x8 handwritten digits (UCI optdigits test set, via scikit-learn), "
-                    "pixel counts 0..16 scaled to [0, 1]")
+        "pixel counts 0..16 scaled to [0, 1]",
+    )

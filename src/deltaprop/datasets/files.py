@@ -60,8 +60,10 @@ class DataFile(tuple):
 
     def __repr__(self) -> str:
         y = "None" if self.y is None else f"{self.y.shape} {self.y.dtype}"
-        return (f"DataFile({self.path!r}, X={self.X.shape}, y={y}, "
-                f"classes={None if self.classes is None else self.classes.tolist()})")
+        return (
+            f"DataFile({self.path!r}, X={self.X.shape}, y={y}, "
+            f"classes={None if self.classes is None else self.classes.tolist()})"
+        )
 
 
 def _normalize_label(text: str) -> str:
@@ -71,7 +73,7 @@ def _normalize_label(text: str) -> str:
         value = float(text)
     except ValueError:
         return text
-    if math.isfinite(value) and value == int(value) and abs(value) < 2 ** 53:
+    if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
         return str(int(value))
     return text
 
@@ -82,24 +84,29 @@ def _encode_labels(values: list, classes, path: str, where) -> tuple:
         known = [_normalize_label(str(c)) for c in np.asarray(classes).ravel().tolist()]
         index = {label: i for i, label in enumerate(known)}
         if len(index) != len(known):
-            raise ValueError(f"classes={_short(list(classes))} has repeated labels; expected "
-                             f"distinct labels")
+            raise ValueError(
+                f"classes={_short(list(classes))} has repeated labels; expected distinct labels"
+            )
         y = np.empty(len(values), dtype=np.int64)
         for i, v in enumerate(values):
             j = index.get(_normalize_label(v))
             if j is None:
-                raise DatasetError(f"{path}: {where(i)}: label {v!r} is not one of the known "
-                                   f"classes {_short(known, 200)}; expected one of them")
+                raise DatasetError(
+                    f"{path}: {where(i)}: label {v!r} is not one of the known "
+                    f"classes {_short(known, 200)}; expected one of them"
+                )
             y[i] = j
         return y, np.asarray(classes)
     stripped = [v.strip() for v in values]
     if all(_INT_RE.match(v) for v in stripped):
         ints = [int(v) for v in stripped]
         for i, v in enumerate(ints):
-            if not -2**63 <= v < 2**63:
-                raise DatasetError(f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
-                                   f"the 64-bit integer range; expected class labels that fit "
-                                   f"in int64")
+            if not -(2**63) <= v < 2**63:
+                raise DatasetError(
+                    f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
+                    f"the 64-bit integer range; expected class labels that fit "
+                    f"in int64"
+                )
         y = np.array(ints, dtype=np.int64)
         if y.size and y.min() >= 0:
             return y, None  # already class indices: keep them, never shift them
@@ -117,8 +124,9 @@ def _encode_labels(values: list, classes, path: str, where) -> tuple:
     return y.astype(np.int64), uniq
 
 
-def load_csv(path, target: str | None = None, *, delimiter: str = ",", features=None,
-             classes=None) -> DataFile:
+def load_csv(
+    path, target: str | None = None, *, delimiter: str = ",", features=None, classes=None
+) -> DataFile:
     """Read a CSV file with a header row: numeric feature columns and a target column.
 
     Parameters
@@ -169,19 +177,23 @@ def load_csv(path, target: str | None = None, *, delimiter: str = ",", features=
     except IsADirectoryError:
         raise DatasetError(f"{path}: is a directory; expected a CSV file") from None
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected "
-                           f"a CSV text file") from None
+        raise DatasetError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a CSV text file"
+        ) from None
     except csv.Error as exc:
         raise DatasetError(f"{path}: malformed CSV ({exc}); expected a CSV text file") from None
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}); expected a "
-                           f"readable CSV file") from None
+        raise DatasetError(
+            f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
+        ) from None
 
     columns = {}
     for j, name in enumerate(header):
         if name in columns:
-            raise DatasetError(f"{path}: line 1: column name {name!r} appears twice (columns "
-                               f"{columns[name] + 1} and {j + 1}); expected distinct names")
+            raise DatasetError(
+                f"{path}: line 1: column name {name!r} appears twice (columns "
+                f"{columns[name] + 1} and {j + 1}); expected distinct names"
+            )
         columns[name] = j
     available = ", ".join(repr(c) for c in header)
 
@@ -189,8 +201,9 @@ def load_csv(path, target: str | None = None, *, delimiter: str = ",", features=
         if not isinstance(name, str):
             raise TypeError(f"{what}={_short(name)} is invalid; expected a column name (str)")
         if name not in columns:
-            raise DatasetError(f"{path}: no column named {name!r} ({what}); the header has "
-                               f"{available}")
+            raise DatasetError(
+                f"{path}: no column named {name!r} ({what}); the header has {available}"
+            )
         return columns[name]
 
     t = None if target is None else column(target, "target")
@@ -201,16 +214,18 @@ def load_csv(path, target: str | None = None, *, delimiter: str = ",", features=
             raise TypeError(f"features={features!r} is a string; expected a list of column names")
         feat = [column(name, "features") for name in features]
         if t is not None and t in feat:
-            raise ValueError(f"features includes the target column {target!r}; expected "
-                             f"feature columns only")
+            raise ValueError(
+                f"features includes the target column {target!r}; expected feature columns only"
+            )
     if not feat:
-        raise DatasetError(f"{path}: no feature columns (the header has {available}); expected "
-                           f"at least one besides the target")
+        raise DatasetError(
+            f"{path}: no feature columns (the header has {available}); expected "
+            f"at least one besides the target"
+        )
     names = tuple(header[j] for j in feat)
 
     pick = operator.itemgetter(*feat)
-    cells = (itertools.chain.from_iterable(map(pick, rows)) if len(feat) > 1
-             else map(pick, rows))
+    cells = itertools.chain.from_iterable(map(pick, rows)) if len(feat) > 1 else map(pick, rows)
     try:
         X = np.fromiter(map(float, cells), dtype=np.float64, count=len(rows) * len(feat))
     except ValueError:
@@ -224,10 +239,13 @@ def load_csv(path, target: str | None = None, *, delimiter: str = ",", features=
         values = [r[t] for r in rows]
         for i, v in enumerate(values):
             if not v.strip():
-                raise DatasetError(f"{path}: line {lines[i]}, column {target!r}: empty target "
-                                   f"value; expected a label")
-        y, labels = _encode_labels(values, classes, path,
-                                   lambda i: f"line {lines[i]}, column {target!r}")
+                raise DatasetError(
+                    f"{path}: line {lines[i]}, column {target!r}: empty target "
+                    f"value; expected a label"
+                )
+        y, labels = _encode_labels(
+            values, classes, path, lambda i: f"line {lines[i]}, column {target!r}"
+        )
     return DataFile(X, y, labels, names, path)
 
 
@@ -235,8 +253,9 @@ def _read_rows(reader, path):
     try:
         header = next(reader)
     except StopIteration:
-        raise DatasetError(f"{path}: the file is empty; expected a header row of column names "
-                           f"and data rows") from None
+        raise DatasetError(
+            f"{path}: the file is empty; expected a header row of column names and data rows"
+        ) from None
     header = [h.strip() for h in header]
     rows, lines = [], []
     width = len(header)
@@ -244,8 +263,10 @@ def _read_rows(reader, path):
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
         if len(row) != width:
-            raise DatasetError(f"{path}: line {reader.line_num}: {len(row)} fields; expected "
-                               f"{width} like the header")
+            raise DatasetError(
+                f"{path}: line {reader.line_num}: {len(row)} fields; expected "
+                f"{width} like the header"
+            )
         rows.append(row)
         lines.append(reader.line_num)
     if not rows:
@@ -261,11 +282,14 @@ def _raise_bad_cell(rows, lines, feat, header, path):
                 value = float(text)
             except ValueError:
                 what = "empty value" if not text.strip() else f"non-numeric value {text!r}"
-                raise DatasetError(f"{path}: line {lines[i]}, column {header[j]!r}: {what}; "
-                                   f"expected a number") from None
+                raise DatasetError(
+                    f"{path}: line {lines[i]}, column {header[j]!r}: {what}; expected a number"
+                ) from None
             if not math.isfinite(value):
-                raise DatasetError(f"{path}: line {lines[i]}, column {header[j]!r}: {text!r}; "
-                                   f"expected a finite number") from None
+                raise DatasetError(
+                    f"{path}: line {lines[i]}, column {header[j]!r}: {text!r}; "
+                    f"expected a finite number"
+                ) from None
     raise DatasetError(f"{path}: a feature value could not be read; expected numbers")
 
 
@@ -279,18 +303,24 @@ def _check_npz_sizes(path: str, max_bytes: int) -> None:
     except IsADirectoryError:
         raise DatasetError(f"{path}: is a directory; expected an NPZ file") from None
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-        raise DatasetError(f"{path}: not an NPZ (zip) archive ({exc}); expected a file written "
-                           f"by numpy.savez or save_npz") from None
+        raise DatasetError(
+            f"{path}: not an NPZ (zip) archive ({exc}); expected a file written "
+            f"by numpy.savez or save_npz"
+        ) from None
     total = 0
     with zf:
         for info in zf.infolist():
             if not info.filename.endswith(".npy"):
                 continue
             where = f"{path}: member {info.filename!r}"
-            if info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1) \
-                    or info.compress_size > file_size:
-                raise DatasetError(f"{where} declares {info.file_size:,} bytes, more than its "
-                                   f"stored data can hold; the archive is corrupt or forged")
+            if (
+                info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1)
+                or info.compress_size > file_size
+            ):
+                raise DatasetError(
+                    f"{where} declares {info.file_size:,} bytes, more than its "
+                    f"stored data can hold; the archive is corrupt or forged"
+                )
             try:
                 with zf.open(info) as f:
                     version = np.lib.format.read_magic(f)
@@ -299,26 +329,41 @@ def _check_npz_sizes(path: str, max_bytes: int) -> None:
                     else:
                         shape, _, dtype = np.lib.format.read_array_header_2_0(f)
                     header_len = f.tell()
-            except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error,
-                    NotImplementedError, RuntimeError) as exc:   # RuntimeError: "encrypted"
-                raise DatasetError(f"{where} is not a valid .npy array ({exc}); expected "
-                                   f"arrays written by numpy") from None
+            except (
+                ValueError,
+                OSError,
+                zipfile.BadZipFile,
+                EOFError,
+                zlib.error,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:  # RuntimeError: "encrypted"
+                raise DatasetError(
+                    f"{where} is not a valid .npy array ({exc}); expected arrays written by numpy"
+                ) from None
             if dtype.hasobject:
-                raise DatasetError(f"{where} holds Python objects (dtype {dtype}); expected "
-                                   f"numeric or string arrays (objects would need pickle)")
+                raise DatasetError(
+                    f"{where} holds Python objects (dtype {dtype}); expected "
+                    f"numeric or string arrays (objects would need pickle)"
+                )
             nbytes = math.prod(shape) * dtype.itemsize
             total += nbytes
             if total > max_bytes:
-                raise DatasetError(f"{where} declares shape {shape} ({nbytes:,} bytes), beyond "
-                                   f"max_bytes={max_bytes:,}; expected a smaller file")
+                raise DatasetError(
+                    f"{where} declares shape {shape} ({nbytes:,} bytes), beyond "
+                    f"max_bytes={max_bytes:,}; expected a smaller file"
+                )
             if header_len + nbytes != info.file_size:
-                raise DatasetError(f"{where} declares shape {shape} of {dtype} ({nbytes:,} "
-                                   f"bytes) but holds {info.file_size - header_len:,} bytes; "
-                                   f"the file is truncated or corrupt")
+                raise DatasetError(
+                    f"{where} declares shape {shape} of {dtype} ({nbytes:,} "
+                    f"bytes) but holds {info.file_size - header_len:,} bytes; "
+                    f"the file is truncated or corrupt"
+                )
 
 
-def load_npz(path, *, classes=None, require_y: bool = True,
-             max_bytes: int = MAX_NPZ_BYTES) -> DataFile:
+def load_npz(
+    path, *, classes=None, require_y: bool = True, max_bytes: int = MAX_NPZ_BYTES
+) -> DataFile:
     """Read arrays X and y from an NPZ file, without pickle.
 
     Parameters
@@ -361,20 +406,33 @@ def load_npz(path, *, classes=None, require_y: bool = True,
             keys = list(npz.files)
             missing = [k for k in (("X", "y") if require_y else ("X",)) if k not in keys]
             if missing:
-                raise DatasetError(f"{path}: no array named {' or '.join(map(repr, missing))}; "
-                                   f"the file has {', '.join(map(repr, keys)) or 'no arrays'}; "
-                                   f"expected arrays 'X' and 'y'")
+                raise DatasetError(
+                    f"{path}: no array named {' or '.join(map(repr, missing))}; "
+                    f"the file has {', '.join(map(repr, keys)) or 'no arrays'}; "
+                    f"expected arrays 'X' and 'y'"
+                )
             arrays = {k: npz[k] for k in ("X", "y", "feature_names", "classes") if k in keys}
     except DatasetError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
-            NotImplementedError, RuntimeError) as exc:
-        raise DatasetError(f"{path}: cannot be read as NPZ without pickle ({exc}); expected "
-                           f"numeric arrays X and y") from None
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        KeyError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
+        raise DatasetError(
+            f"{path}: cannot be read as NPZ without pickle ({exc}); expected numeric arrays X and y"
+        ) from None
     X, y = arrays["X"], arrays.get("y")
     if X.dtype.kind not in "iuf" or X.ndim != 2:
-        raise DatasetError(f"{path}: X has shape {X.shape} and dtype {X.dtype}; expected a 2-D "
-                           f"array of real numbers (n_samples, n_features)")
+        raise DatasetError(
+            f"{path}: X has shape {X.shape} and dtype {X.dtype}; expected a 2-D "
+            f"array of real numbers (n_samples, n_features)"
+        )
     X = X.astype(np.float64)
     if not np.isfinite(X).all():
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
@@ -385,8 +443,10 @@ def load_npz(path, *, classes=None, require_y: bool = True,
     if y is None:
         return DataFile(X, None, None, names, path)
     if y.ndim not in (1, 2) or len(y) != len(X):
-        raise DatasetError(f"{path}: y has shape {y.shape} but X has {len(X)} rows; expected "
-                           f"one label per row of X: shape ({len(X)},) or ({len(X)}, k)")
+        raise DatasetError(
+            f"{path}: y has shape {y.shape} but X has {len(X)} rows; expected "
+            f"one label per row of X: shape ({len(X)},) or ({len(X)}, k)"
+        )
     file_classes = classes is None and "classes" in arrays
     if file_classes:
         classes = arrays["classes"]
@@ -396,7 +456,7 @@ def load_npz(path, *, classes=None, require_y: bool = True,
             return _encode_labels(texts, classes, path, lambda i: f"y[{i}]")
         except DatasetError:
             raise
-        except ValueError as exc:   # the classes array is the file's, not an argument
+        except ValueError as exc:  # the classes array is the file's, not an argument
             if not file_classes:
                 raise
             raise DatasetError(f"{path}: the array 'classes' is invalid: {exc}") from None
@@ -404,8 +464,9 @@ def load_npz(path, *, classes=None, require_y: bool = True,
     labels = None
     if y.ndim == 2 or y.dtype.kind == "f":
         if y.dtype.kind not in "iuf" or not np.isfinite(y.astype(np.float64)).all():
-            raise DatasetError(f"{path}: y has dtype {y.dtype} with non-finite values; "
-                               f"expected finite targets")
+            raise DatasetError(
+                f"{path}: y has dtype {y.dtype} with non-finite values; expected finite targets"
+            )
         if y.ndim == 1 and np.all(y == np.round(y)):
             y, labels = encode([str(int(v)) for v in y])
         else:
@@ -414,12 +475,15 @@ def load_npz(path, *, classes=None, require_y: bool = True,
         try:
             texts = [v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()]
         except UnicodeDecodeError as exc:
-            raise DatasetError(f"{path}: y holds byte strings that are not UTF-8 ({exc.reason} "
-                               f"at byte {exc.start}); expected numbers or UTF-8 labels") from None
+            raise DatasetError(
+                f"{path}: y holds byte strings that are not UTF-8 ({exc.reason} "
+                f"at byte {exc.start}); expected numbers or UTF-8 labels"
+            ) from None
         y, labels = encode(texts)
     else:
-        raise DatasetError(f"{path}: y has dtype {y.dtype}; expected integer labels, strings "
-                           f"or float targets")
+        raise DatasetError(
+            f"{path}: y has dtype {y.dtype}; expected integer labels, strings or float targets"
+        )
     return DataFile(X, y, labels, names, path)
 
 
@@ -441,8 +505,10 @@ def save_npz(path, X, y, *, feature_names=None, classes=None) -> None:
         arrays["classes"] = np.asarray(classes)
     for name, arr in arrays.items():
         if arr.dtype.hasobject:
-            raise TypeError(f"{name} has dtype object; expected numbers or strings (object "
-                            f"arrays would need pickle)")
+            raise TypeError(
+                f"{name} has dtype object; expected numbers or strings (object "
+                f"arrays would need pickle)"
+            )
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".deltaprop-", suffix=".npz.part", dir=directory)
     try:

@@ -27,11 +27,21 @@ __all__ = ["read_idx", "write_idx", "IDX_DTYPES", "MAX_IDX_BYTES"]
 
 #: IDX type code -> numpy dtype of the data as stored (big-endian).
 IDX_DTYPES = {
-    0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
 }
-_CODE_NAMES = {0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "int16", 0x0C: "int32",
-               0x0D: "float32", 0x0E: "float64"}
+_CODE_NAMES = {
+    0x08: "unsigned byte",
+    0x09: "signed byte",
+    0x0B: "int16",
+    0x0C: "int32",
+    0x0D: "float32",
+    0x0E: "float64",
+}
 #: Default cap on the declared data size (1 GiB; the largest MNIST file holds 47 MB).
 MAX_IDX_BYTES = 1 << 30
 _MAX_NDIM = 16
@@ -48,8 +58,10 @@ def _describe(magic: int) -> str:
 def _read_exact(f, n: int, path: str, what: str) -> bytes:
     data = f.read(n)
     if len(data) != n:
-        raise DatasetError(f"{path}: truncated IDX file: it ends inside the {what} "
-                           f"({len(data)} of {n} bytes); expected a complete IDX header")
+        raise DatasetError(
+            f"{path}: truncated IDX file: it ends inside the {what} "
+            f"({len(data)} of {n} bytes); expected a complete IDX header"
+        )
     return data
 
 
@@ -64,8 +76,9 @@ def _read_chunks(f, nbytes: int) -> bytearray:
     return buf
 
 
-def read_idx(path, *, magic: int | None = None, sha256: str | None = None,
-             max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+def read_idx(
+    path, *, magic: int | None = None, sha256: str | None = None, max_bytes: int = MAX_IDX_BYTES
+) -> np.ndarray:
     """Read an IDX file (plain or gzip-compressed) into a numpy array, checking it throughout.
 
     Parameters
@@ -110,87 +123,113 @@ def read_idx(path, *, magic: int | None = None, sha256: str | None = None,
     except IsADirectoryError:
         raise DatasetError(f"{path}: is a directory; expected an IDX file") from None
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot be opened ({exc.strerror or exc}); expected a "
-                           f"readable IDX file") from None
+        raise DatasetError(
+            f"{path}: cannot be opened ({exc.strerror or exc}); expected a readable IDX file"
+        ) from None
     with f:
         compressed = f.read(2) == b"\x1f\x8b"
         f.seek(0)
         stream = gzip.GzipFile(fileobj=f, mode="rb") if compressed else f
         try:
-            return _read_idx_stream(stream, path, file_size, compressed, magic, sha256,
-                                    max_bytes)
+            return _read_idx_stream(stream, path, file_size, compressed, magic, sha256, max_bytes)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise DatasetError(f"{path}: corrupt or truncated gzip data ({exc}); expected a "
-                               f"complete gzip-compressed IDX file") from None
+            raise DatasetError(
+                f"{path}: corrupt or truncated gzip data ({exc}); expected a "
+                f"complete gzip-compressed IDX file"
+            ) from None
         except OSError as exc:
-            raise DatasetError(f"{path}: read error ({exc}); expected a readable IDX file") \
-                from None
+            raise DatasetError(
+                f"{path}: read error ({exc}); expected a readable IDX file"
+            ) from None
 
 
 def _read_idx_stream(f, path, file_size, compressed, magic, sha256, max_bytes):
     head = _read_exact(f, 4, path, "4-byte magic number")
     found = int.from_bytes(head, "big")
     if head[:2] != b"\0\0":
-        raise DatasetError(f"{path}: not an IDX file: magic number 0x{found:08X} does not start "
-                           f"with two zero bytes; expected e.g. 0x00000803 (images) or "
-                           f"0x00000801 (labels)")
+        raise DatasetError(
+            f"{path}: not an IDX file: magic number 0x{found:08X} does not start "
+            f"with two zero bytes; expected e.g. 0x00000803 (images) or "
+            f"0x00000801 (labels)"
+        )
     if magic is not None and found != magic:
-        raise DatasetError(f"{path}: magic number 0x{found:08X} ({_describe(found)}); expected "
-                           f"0x{magic:08X} ({_describe(magic)})")
+        raise DatasetError(
+            f"{path}: magic number 0x{found:08X} ({_describe(found)}); expected "
+            f"0x{magic:08X} ({_describe(magic)})"
+        )
     code, ndim = head[2], head[3]
     if code not in IDX_DTYPES:
-        raise DatasetError(f"{path}: unknown IDX type code 0x{code:02X} in magic number "
-                           f"0x{found:08X}; expected one of "
-                           f"{', '.join(f'0x{c:02X}' for c in IDX_DTYPES)}")
+        raise DatasetError(
+            f"{path}: unknown IDX type code 0x{code:02X} in magic number "
+            f"0x{found:08X}; expected one of "
+            f"{', '.join(f'0x{c:02X}' for c in IDX_DTYPES)}"
+        )
     if not 1 <= ndim <= _MAX_NDIM:
-        raise DatasetError(f"{path}: the header declares {ndim} dimensions; expected 1 to "
-                           f"{_MAX_NDIM}")
+        raise DatasetError(
+            f"{path}: the header declares {ndim} dimensions; expected 1 to {_MAX_NDIM}"
+        )
     dims_raw = _read_exact(f, 4 * ndim, path, f"{ndim} dimension sizes")
     shape = struct.unpack(f">{ndim}I", dims_raw)
     dtype = IDX_DTYPES[code]
     nbytes = math.prod(shape) * dtype.itemsize
     header_len = 4 + 4 * ndim
     if nbytes > max_bytes:
-        raise DatasetError(f"{path}: the header declares shape {shape}, {nbytes:,} bytes of "
-                           f"data, more than max_bytes={max_bytes:,}; expected a smaller file "
-                           f"(or a larger max_bytes if the file is genuine)")
+        raise DatasetError(
+            f"{path}: the header declares shape {shape}, {nbytes:,} bytes of "
+            f"data, more than max_bytes={max_bytes:,}; expected a smaller file "
+            f"(or a larger max_bytes if the file is genuine)"
+        )
     if compressed:
         if nbytes > _DEFLATE_MAX_RATIO * file_size:
-            raise DatasetError(f"{path}: the header declares shape {shape}, {nbytes:,} bytes of "
-                               f"data, more than a {file_size:,}-byte gzip file can hold; the "
-                               f"header is corrupt or forged")
+            raise DatasetError(
+                f"{path}: the header declares shape {shape}, {nbytes:,} bytes of "
+                f"data, more than a {file_size:,}-byte gzip file can hold; the "
+                f"header is corrupt or forged"
+            )
         buf = _read_chunks(f, nbytes)
         if len(buf) < nbytes:
-            raise DatasetError(f"{path}: truncated: the header declares shape {shape} "
-                               f"({nbytes:,} bytes of data) but the file holds only "
-                               f"{len(buf):,}; expected the complete file")
+            raise DatasetError(
+                f"{path}: truncated: the header declares shape {shape} "
+                f"({nbytes:,} bytes of data) but the file holds only "
+                f"{len(buf):,}; expected the complete file"
+            )
         extra = len(_read_chunks(f, _CHUNK))
         if extra:
-            raise DatasetError(f"{path}: {extra:,}{'+' if extra == _CHUNK else ''} unexpected "
-                               f"bytes after the {nbytes:,} bytes of data declared by the header "
-                               f"(shape {shape}); expected the file to end there")
+            raise DatasetError(
+                f"{path}: {extra:,}{'+' if extra == _CHUNK else ''} unexpected "
+                f"bytes after the {nbytes:,} bytes of data declared by the header "
+                f"(shape {shape}); expected the file to end there"
+            )
     else:
         actual = file_size - header_len
         if actual < nbytes:
-            raise DatasetError(f"{path}: truncated: the header declares shape {shape} "
-                               f"({nbytes:,} bytes of data) but the file holds only "
-                               f"{actual:,}; expected the complete file")
+            raise DatasetError(
+                f"{path}: truncated: the header declares shape {shape} "
+                f"({nbytes:,} bytes of data) but the file holds only "
+                f"{actual:,}; expected the complete file"
+            )
         if actual > nbytes:
-            raise DatasetError(f"{path}: {actual - nbytes:,} unexpected bytes after the "
-                               f"{nbytes:,} bytes of data declared by the header (shape "
-                               f"{shape}); expected the file to end there")
+            raise DatasetError(
+                f"{path}: {actual - nbytes:,} unexpected bytes after the "
+                f"{nbytes:,} bytes of data declared by the header (shape "
+                f"{shape}); expected the file to end there"
+            )
         buf = bytearray(nbytes)
         got = f.readinto(buf)
         if got != nbytes:
-            raise DatasetError(f"{path}: the file changed while being read ({got:,} of "
-                               f"{nbytes:,} bytes); expected a stable file")
+            raise DatasetError(
+                f"{path}: the file changed while being read ({got:,} of "
+                f"{nbytes:,} bytes); expected a stable file"
+            )
     if sha256 is not None:
         digest = hashlib.sha256(head + dims_raw)
         digest.update(buf)
         if digest.hexdigest() != sha256.lower():
-            raise ChecksumError(f"{path}: SHA-256 of the contents is {digest.hexdigest()}; "
-                                f"expected {sha256.lower()} (the file is corrupt or not the one "
-                                f"expected)")
+            raise ChecksumError(
+                f"{path}: SHA-256 of the contents is {digest.hexdigest()}; "
+                f"expected {sha256.lower()} (the file is corrupt or not the one "
+                f"expected)"
+            )
     arr = np.frombuffer(buf, dtype=dtype).reshape(shape)
     return arr.astype(dtype.newbyteorder("="), copy=False) if dtype.itemsize > 1 else arr
 
@@ -214,12 +253,17 @@ def write_idx(path, array, *, compress: bool | None = None) -> None:
     codes = {dt.newbyteorder("=") if dt.itemsize > 1 else dt: c for c, dt in IDX_DTYPES.items()}
     code = codes.get(arr.dtype.newbyteorder("=") if arr.dtype.itemsize > 1 else arr.dtype)
     if code is None:
-        raise TypeError(f"array has dtype {arr.dtype}; expected one of uint8, int8, int16, "
-                        f"int32, float32, float64")
+        raise TypeError(
+            f"array has dtype {arr.dtype}; expected one of uint8, int8, int16, "
+            f"int32, float32, float64"
+        )
     if not 1 <= arr.ndim <= _MAX_NDIM:
         raise ValueError(f"array has {arr.ndim} dimensions; expected 1 to {_MAX_NDIM}")
-    data = (bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-            + np.ascontiguousarray(arr, dtype=IDX_DTYPES[code]).tobytes())
+    data = (
+        bytes([0, 0, code, arr.ndim])
+        + struct.pack(f">{arr.ndim}I", *arr.shape)
+        + np.ascontiguousarray(arr, dtype=IDX_DTYPES[code]).tobytes()
+    )
     if compress is None:
         compress = path.endswith(".gz")
     with open(path, "wb") as f:

@@ -45,14 +45,26 @@ class MnistFile(NamedTuple):
 
 
 MNIST_FILES = {
-    "train_images": MnistFile("train-images-idx3-ubyte", 0x803,
-                              "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    "train_labels": MnistFile("train-labels-idx1-ubyte", 0x801,
-                              "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    "test_images": MnistFile("t10k-images-idx3-ubyte", 0x803,
-                             "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    "test_labels": MnistFile("t10k-labels-idx1-ubyte", 0x801,
-                             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    "train_images": MnistFile(
+        "train-images-idx3-ubyte",
+        0x803,
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
+    "train_labels": MnistFile(
+        "train-labels-idx1-ubyte",
+        0x801,
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
+    "test_images": MnistFile(
+        "t10k-images-idx3-ubyte",
+        0x803,
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
+    "test_labels": MnistFile(
+        "t10k-labels-idx1-ubyte",
+        0x801,
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
 }
 # Small files first, so that a bad label file is reported before 47 MB of images are read.
 _READ_ORDER = ("test_labels", "train_labels", "test_images", "train_images")
@@ -76,6 +88,7 @@ def mnist_cache_dir() -> Path:
 def _urlopen(url: str, timeout: float):
     """urllib's urlopen, imported only when a download happens (tests replace this function)."""
     import urllib.request
+
     return urllib.request.urlopen(url, timeout=timeout)
 
 
@@ -96,8 +109,10 @@ def _candidates(path) -> list:
     if path is not None:
         p = Path(_fspath(path))
         if not p.is_dir():
-            raise DatasetError(f"path={str(p)!r} is not a directory; expected the directory "
-                               f"holding the four MNIST files ({_names()})")
+            raise DatasetError(
+                f"path={str(p)!r} is not a directory; expected the directory "
+                f"holding the four MNIST files ({_names()})"
+            )
         out += [(p, "path argument"), (p / "mnist", "path argument")]
     for entry in os.environ.get("DELTAPROP_DATA", "").split(os.pathsep):
         if entry:
@@ -128,8 +143,9 @@ def _fetch_one(spec: MnistFile, cache: Path) -> Path:
                         break
                     size += len(chunk)
                     if size > _MAX_DOWNLOAD_BYTES:
-                        raise DatasetError(f"more than {_MAX_DOWNLOAD_BYTES:,} bytes; expected "
-                                           f"a file under 10 MB")
+                        raise DatasetError(
+                            f"more than {_MAX_DOWNLOAD_BYTES:,} bytes; expected a file under 10 MB"
+                        )
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
@@ -158,11 +174,18 @@ def _not_found(notes: list, download_error: str | None) -> DatasetError:
         f"MNIST files not found (looked in: {looked}) and {how}. To use local copies, put the "
         f"four files ({_names()}, or uncompressed) in one directory DIR and pass "
         f"load_mnist(path=DIR), or set the environment variable DELTAPROP_DATA=DIR (DIR/mnist "
-        f"works too)")
+        f"works too)"
+    )
 
 
-def load_mnist(path=None, *, download: bool = True, validation: int = 10000, dtype="float32",
-               verify: bool = True) -> Dataset:
+def load_mnist(
+    path=None,
+    *,
+    download: bool = True,
+    validation: int = 10000,
+    dtype="float32",
+    verify: bool = True,
+) -> Dataset:
     """Load MNIST with the textbook's split: 50,000 train, 10,000 validation, 10,000 test.
 
     Parameters
@@ -208,8 +231,10 @@ def load_mnist(path=None, *, download: bool = True, validation: int = 10000, dty
             break
         if found:
             missing = [MNIST_FILES[k].name + ".gz" for k in MNIST_FILES if k not in found]
-            notes.append(f"{directory} ({origin}): only {len(found)} of 4 files, missing "
-                         f"{', '.join(missing)}")
+            notes.append(
+                f"{directory} ({origin}): only {len(found)} of 4 files, missing "
+                f"{', '.join(missing)}"
+            )
         elif directory.name != "mnist" or origin == "user cache":
             state = "no MNIST files" if directory.is_dir() else "does not exist"
             notes.append(f"{directory} ({origin}): {state}")
@@ -222,8 +247,7 @@ def load_mnist(path=None, *, download: bool = True, validation: int = 10000, dty
         try:
             cache.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise _not_found(notes, f"cannot create the cache directory {cache}: {exc}") \
-                from None
+            raise _not_found(notes, f"cannot create the cache directory {cache}: {exc}") from None
         files = _files_in(cache)
         for key, spec in MNIST_FILES.items():
             if key not in files:
@@ -236,8 +260,9 @@ def load_mnist(path=None, *, download: bool = True, validation: int = 10000, dty
     for key in _READ_ORDER:
         spec = MNIST_FILES[key]
         try:
-            raw[key] = read_idx(files[key], magic=spec.magic,
-                                sha256=spec.sha256 if verify else None)
+            raw[key] = read_idx(
+                files[key], magic=spec.magic, sha256=spec.sha256 if verify else None
+            )
         except DatasetError as exc:
             hints = []
             if Path(files[key]).parent == mnist_cache_dir():
@@ -254,21 +279,28 @@ def _build(raw, files, validation, dt) -> Dataset:
     for part in ("train", "test"):
         images, labels = raw[part + "_images"], raw[part + "_labels"]
         if len(images) != len(labels):
-            raise DatasetError(f"{files[part + '_labels']}: {len(labels)} labels for "
-                               f"{len(images)} images in {files[part + '_images']}; expected one "
-                               f"label per image")
+            raise DatasetError(
+                f"{files[part + '_labels']}: {len(labels)} labels for "
+                f"{len(images)} images in {files[part + '_images']}; expected one "
+                f"label per image"
+            )
         if labels.size and labels.max() > 9:
             i = int(np.argmax(labels))
-            raise DatasetError(f"{files[part + '_labels']}: label {labels[i]} at index {i}; "
-                               f"expected digits 0..9")
+            raise DatasetError(
+                f"{files[part + '_labels']}: label {labels[i]} at index {i}; expected digits 0..9"
+            )
     rows, cols = raw["train_images"].shape[1:]
     if raw["test_images"].shape[1:] != (rows, cols):
-        raise DatasetError(f"{files['test_images']}: images of {raw['test_images'].shape[1:]} "
-                           f"pixels but the training images are {(rows, cols)}; expected the same")
+        raise DatasetError(
+            f"{files['test_images']}: images of {raw['test_images'].shape[1:]} "
+            f"pixels but the training images are {(rows, cols)}; expected the same"
+        )
     n_train = len(raw["train_images"])
     if validation >= n_train:
-        raise ValueError(f"validation={validation} is invalid for {n_train} training images; "
-                         f"expected 0 to {n_train - 1}")
+        raise ValueError(
+            f"validation={validation} is invalid for {n_train} training images; "
+            f"expected 0 to {n_train - 1}"
+        )
 
     def scaled(images):
         X = images.reshape(len(images), rows * cols).astype(dt)
@@ -280,13 +312,19 @@ def _build(raw, files, validation, dt) -> Dataset:
     has_val = validation > 0
     return Dataset(
         name="mnist",
-        X_train=X_all[:cut], y_train=y_all[:cut],
-        X_val=X_all[cut:] if has_val else None, y_val=y_all[cut:] if has_val else None,
-        X_test=scaled(raw["test_images"]), y_test=raw["test_labels"].astype(np.int64),
+        X_train=X_all[:cut],
+        y_train=y_all[:cut],
+        X_val=X_all[cut:] if has_val else None,
+        y_val=y_all[cut:] if has_val else None,
+        X_test=scaled(raw["test_images"]),
+        y_test=raw["test_labels"].astype(np.int64),
         n_classes=10,
         feature_names=tuple(f"pixel_{r}_{c}" for r in range(rows) for c in range(cols)),
         image_shape=(rows, cols),
-        description=(f"MNIST handwritten digits (LeCun, Cortes and Burges) from "
-                     f"{Path(files['train_images']).parent}: the first {cut} training images "
-                     f"for training, the last {validation} for validation, the "
-                     f"{len(raw['test_images'])} test images for test"))
+        description=(
+            f"MNIST handwritten digits (LeCun, Cortes and Burges) from "
+            f"{Path(files['train_images']).parent}: the first {cut} training images "
+            f"for training, the last {validation} for validation, the "
+            f"{len(raw['test_images'])} test images for test"
+        ),
+    )

@@ -25,8 +25,9 @@ def _check_y(y, name: str, n: int) -> np.ndarray:
     arr = np.asarray(y)
     if arr.dtype.kind in "iu" and arr.ndim == 1:
         if len(arr) != n:
-            raise ValueError(f"{name} has {len(arr)} labels but X has {n} rows; expected one "
-                             f"label per row")
+            raise ValueError(
+                f"{name} has {len(arr)} labels but X has {n} rows; expected one label per row"
+            )
         return arr.astype(np.int64, copy=False)
     arr = check_array(arr, name, ndim=(1, 2), allow_empty=True)
     if len(arr) != n:
@@ -47,11 +48,14 @@ def _labels(y, name: str) -> np.ndarray:
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is not a class index; expected whole "
-                             f"numbers >= 0")
+            raise ValueError(
+                f"{name}[{i}] = {float(arr[i])!r} is not a class index; expected whole numbers >= 0"
+            )
     if arr.size and arr.min() < 0:
         i = int(np.argmin(arr))
-        raise ValueError(f"{name}[{i}] = {arr[i].item()!r} is negative; expected class indices >= 0")
+        raise ValueError(
+            f"{name}[{i}] = {arr[i].item()!r} is negative; expected class indices >= 0"
+        )
     return arr.astype(np.int64)
 
 
@@ -86,8 +90,10 @@ def one_hot(y, n_classes: int | None = None, *, dtype="float64") -> np.ndarray:
     n_classes = check_int(n_classes, "n_classes", minimum=1)
     if labels.size and labels.max() >= n_classes:
         i = int(np.argmax(labels))
-        raise ValueError(f"y[{i}] = {labels[i]} is out of range for n_classes={n_classes}; "
-                         f"expected class indices in [0, {n_classes - 1}]")
+        raise ValueError(
+            f"y[{i}] = {labels[i]} is out of range for n_classes={n_classes}; "
+            f"expected class indices in [0, {n_classes - 1}]"
+        )
     Y = np.zeros((labels.size, n_classes), dtype=dt)
     Y[np.arange(labels.size), labels] = 1
     return Y
@@ -119,16 +125,20 @@ class Scaling:
         """(X - offset) / scale, as a new array."""
         X = _check_X(X, "X")
         if X.shape[1] != self.offset.size:
-            raise ValueError(f"X has {X.shape[1]} columns but the scaling was fitted on "
-                             f"{self.offset.size}; expected the same columns")
+            raise ValueError(
+                f"X has {X.shape[1]} columns but the scaling was fitted on "
+                f"{self.offset.size}; expected the same columns"
+            )
         return ((X - self.offset) / self.scale).astype(X.dtype, copy=False)
 
     def invert(self, Z) -> np.ndarray:
         """Z * scale + offset: undoes `apply`."""
         Z = _check_X(Z, "Z")
         if Z.shape[1] != self.offset.size:
-            raise ValueError(f"Z has {Z.shape[1]} columns but the scaling was fitted on "
-                             f"{self.offset.size}; expected the same columns")
+            raise ValueError(
+                f"Z has {Z.shape[1]} columns but the scaling was fitted on "
+                f"{self.offset.size}; expected the same columns"
+            )
         return (Z * self.scale + self.offset).astype(Z.dtype, copy=False)
 
     def __repr__(self) -> str:
@@ -143,8 +153,10 @@ def _fit_apply(X_train, others, offset_scale):
     for i, other in enumerate(others):
         arr = _check_X(other, f"others[{i}]")
         if arr.shape[1] != X.shape[1]:
-            raise ValueError(f"others[{i}] has {arr.shape[1]} columns but X_train has "
-                             f"{X.shape[1]}; expected the same columns")
+            raise ValueError(
+                f"others[{i}] has {arr.shape[1]} columns but X_train has "
+                f"{X.shape[1]}; expected the same columns"
+            )
         out.append(stats.apply(arr))
     return (*out, stats)
 
@@ -177,11 +189,13 @@ def standardize(X_train, *others):
     array([[-1.,  0.],
            [ 1.,  0.]])
     """
+
     def fit(X):
         mean = X.mean(axis=0)
         std = X.std(axis=0)
         std[np.ptp(X, axis=0) == 0] = 1.0
         return mean, std
+
     return _fit_apply(X_train, others, fit)
 
 
@@ -214,11 +228,14 @@ def minmax_scale(X_train, *others, feature_range=(0.0, 1.0)):
     try:
         low, high = (float(v) for v in feature_range)
     except (TypeError, ValueError):
-        raise ValueError(f"feature_range={_short(feature_range)} is invalid; expected a pair "
-                         f"(low, high) of numbers") from None
+        raise ValueError(
+            f"feature_range={_short(feature_range)} is invalid; expected a pair "
+            f"(low, high) of numbers"
+        ) from None
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(f"feature_range={_short(feature_range)} is invalid; expected finite "
-                         f"low < high")
+        raise ValueError(
+            f"feature_range={_short(feature_range)} is invalid; expected finite low < high"
+        )
 
     def fit(X):
         lo, hi = X.min(axis=0), X.max(axis=0)
@@ -226,6 +243,7 @@ def minmax_scale(X_train, *others, feature_range=(0.0, 1.0)):
         span[span == 0] = high - low
         scale = span / (high - low)
         return lo - low * scale, scale
+
     return _fit_apply(X_train, others, fit)
 
 
@@ -287,8 +305,10 @@ def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
         raise ValueError(f"X has {n} row(s); expected at least 2 to split")
     n_test = _resolve_count(test_size, n, "test_size")
     if n_test < 1:
-        raise ValueError(f"test_size={test_size!r} gives no test samples out of {n}; expected a "
-                         f"fraction in (0, 1) or a count in [1, {n - 1}]")
+        raise ValueError(
+            f"test_size={test_size!r} gives no test samples out of {n}; expected a "
+            f"fraction in (0, 1) or a count in [1, {n - 1}]"
+        )
     rng = np.random.default_rng(seed)
     by_y = stratify is None or isinstance(stratify, (bool, np.bool_))
     if by_y and not stratify:
@@ -302,22 +322,27 @@ def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
             groups = np.asarray(stratify)
             name = "stratify"
             if groups.ndim != 1 or len(groups) != n:
-                raise ValueError(f"stratify has shape {groups.shape}; expected True, False or "
-                                 f"one group label per row ({n},)")
+                raise ValueError(
+                    f"stratify has shape {groups.shape}; expected True, False or "
+                    f"one group label per row ({n},)"
+                )
         try:
             values, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
         except TypeError:
-            raise TypeError(f"{name} could not be sorted into groups; expected class labels") \
-                from None
+            raise TypeError(
+                f"{name} could not be sorted into groups; expected class labels"
+            ) from None
         if name == "y" and values.dtype.kind == "f" and len(values) > n // 2:
-            raise ValueError(f"y has {len(values)} distinct values for {n} rows, which look like "
-                             f"regression targets; stratify=True expects class labels")
+            raise ValueError(
+                f"y has {len(values)} distinct values for {n} rows, which look like "
+                f"regression targets; stratify=True expects class labels"
+            )
         take = _stratified_counts(counts, n_test)
         test_parts, train_parts = [], []
         for c in range(len(values)):
             idx = rng.permutation(np.flatnonzero(inverse.ravel() == c))
-            test_parts.append(idx[:take[c]])
-            train_parts.append(idx[take[c]:])
+            test_parts.append(idx[: take[c]])
+            train_parts.append(idx[take[c] :])
         test_idx = rng.permutation(np.concatenate(test_parts))
         train_idx = rng.permutation(np.concatenate(train_parts))
     return X[train_idx], X[test_idx], y[train_idx], y[test_idx]

@@ -81,14 +81,17 @@ def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: int = 0):
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     n0 = n // 2
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n - n0)
-    X = np.concatenate([np.column_stack([np.cos(t0), np.sin(t0)]),
-                        np.column_stack([1 - np.cos(t1), 0.5 - np.sin(t1)])])
+    X = np.concatenate(
+        [
+            np.column_stack([np.cos(t0), np.sin(t0)]),
+            np.column_stack([1 - np.cos(t1), 0.5 - np.sin(t1)]),
+        ]
+    )
     y = np.repeat(np.array([0, 1], dtype=np.int64), [n0, n - n0])
     return _shuffle_noise(X, y, noise, rng)
 
 
-def make_circles(n_samples: int = 200, *, noise: float = 0.05, factor: float = 0.5,
-                 seed: int = 0):
+def make_circles(n_samples: int = 200, *, noise: float = 0.05, factor: float = 0.5, seed: int = 0):
     """A small circle inside a large one.
 
     Parameters
@@ -115,21 +118,29 @@ def make_circles(n_samples: int = 200, *, noise: float = 0.05, factor: float = 0
     """
     n = check_int(n_samples, "n_samples", minimum=2)
     noise = check_nonnegative(noise, "noise")
-    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.floating)) \
-            or not 0 < factor < 1:
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, (int, float, np.floating))
+        or not 0 < factor < 1
+    ):
         raise ValueError(f"factor={factor!r} is invalid; expected a number in (0, 1)")
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     n0 = n // 2
     t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
     t1 = np.linspace(0, 2 * np.pi, n - n0, endpoint=False)
-    X = np.concatenate([np.column_stack([np.cos(t0), np.sin(t0)]),
-                        factor * np.column_stack([np.cos(t1), np.sin(t1)])])
+    X = np.concatenate(
+        [
+            np.column_stack([np.cos(t0), np.sin(t0)]),
+            factor * np.column_stack([np.cos(t1), np.sin(t1)]),
+        ]
+    )
     y = np.repeat(np.array([0, 1], dtype=np.int64), [n0, n - n0])
     return _shuffle_noise(X, y, noise, rng)
 
 
-def make_spirals(n_samples: int = 300, *, n_arms: int = 3, noise: float = 0.02,
-                 turns: float = 1.0, seed: int = 0):
+def make_spirals(
+    n_samples: int = 300, *, n_arms: int = 3, noise: float = 0.02, turns: float = 1.0, seed: int = 0
+):
     """Interleaved spiral arms, one class per arm.
 
     Parameters
@@ -184,39 +195,96 @@ def _shuffle_noise(X, y, noise, rng):
 
 def _toy(name, X_y, seed, validation, test, dtype, description) -> Dataset:
     X, y = X_y
-    return from_arrays(X, y, name=name, validation=validation, test=test, seed=seed,
-                        stratify=True, dtype=dtype, feature_names=("x1", "x2"),
-                        description=description)
+    return from_arrays(
+        X,
+        y,
+        name=name,
+        validation=validation,
+        test=test,
+        seed=seed,
+        stratify=True,
+        dtype=dtype,
+        feature_names=("x1", "x2"),
+        description=description,
+    )
 
 
-def load_xor(*, n_samples: int = 4, noise: float = 0.0, seed: int = 0, validation=0, test=0,
-             dtype="float32") -> Dataset:
+def load_xor(
+    *, n_samples: int = 4, noise: float = 0.0, seed: int = 0, validation=0, test=0, dtype="float32"
+) -> Dataset:
     """`make_xor` as a Dataset; by default all 4 points are training data (no val/test)."""
-    return _toy("xor", make_xor(n_samples, noise=noise, seed=seed), seed, validation,
-                test, dtype, f"XOR: {n_samples} points at the corners of the unit square, "
-                             f"noise {noise}")
+    return _toy(
+        "xor",
+        make_xor(n_samples, noise=noise, seed=seed),
+        seed,
+        validation,
+        test,
+        dtype,
+        f"XOR: {n_samples} points at the corners of the unit square, noise {noise}",
+    )
 
 
-def load_moons(*, n_samples: int = 200, noise: float = 0.1, seed: int = 0, validation=0.2,
-               test=0.2, dtype="float32") -> Dataset:
+def load_moons(
+    *,
+    n_samples: int = 200,
+    noise: float = 0.1,
+    seed: int = 0,
+    validation=0.2,
+    test=0.2,
+    dtype="float32",
+) -> Dataset:
     """`make_moons` as a Dataset split 60/20/20."""
-    return _toy("moons", make_moons(n_samples, noise=noise, seed=seed), seed,
-                validation, test, dtype, f"two moons, {n_samples} points, noise {noise}")
+    return _toy(
+        "moons",
+        make_moons(n_samples, noise=noise, seed=seed),
+        seed,
+        validation,
+        test,
+        dtype,
+        f"two moons, {n_samples} points, noise {noise}",
+    )
 
 
-def load_circles(*, n_samples: int = 200, noise: float = 0.05, factor: float = 0.5,
-                 seed: int = 0, validation=0.2, test=0.2, dtype="float32") -> Dataset:
+def load_circles(
+    *,
+    n_samples: int = 200,
+    noise: float = 0.05,
+    factor: float = 0.5,
+    seed: int = 0,
+    validation=0.2,
+    test=0.2,
+    dtype="float32",
+) -> Dataset:
     """`make_circles` as a Dataset split 60/20/20."""
-    return _toy("circles",
-                make_circles(n_samples, noise=noise, factor=factor, seed=seed), seed, validation,
-                test, dtype, f"circles, {n_samples} points, factor {factor}, noise {noise}")
+    return _toy(
+        "circles",
+        make_circles(n_samples, noise=noise, factor=factor, seed=seed),
+        seed,
+        validation,
+        test,
+        dtype,
+        f"circles, {n_samples} points, factor {factor}, noise {noise}",
+    )
 
 
-def load_spirals(*, n_samples: int = 300, n_arms: int = 3, noise: float = 0.02,
-                 turns: float = 1.0, seed: int = 0, validation=0.2, test=0.2,
-                 dtype="float32") -> Dataset:
+def load_spirals(
+    *,
+    n_samples: int = 300,
+    n_arms: int = 3,
+    noise: float = 0.02,
+    turns: float = 1.0,
+    seed: int = 0,
+    validation=0.2,
+    test=0.2,
+    dtype="float32",
+) -> Dataset:
     """`make_spirals` as a Dataset split 60/20/20."""
-    return _toy("spirals",
-                make_spirals(n_samples, n_arms=n_arms, noise=noise, turns=turns, seed=seed),
-                seed, validation, test, dtype,
-                f"spirals, {n_arms} arms, {n_samples} points, {turns} turns, noise {noise}")
+    return _toy(
+        "spirals",
+        make_spirals(n_samples, n_arms=n_arms, noise=noise, turns=turns, seed=seed),
+        seed,
+        validation,
+        test,
+        dtype,
+        f"spirals, {n_arms} arms, {n_samples} points, {turns} turns, noise {noise}",
+    )

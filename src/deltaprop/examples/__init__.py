@@ -37,8 +37,14 @@ from .. import losses as _losses
 from .._validation import _short
 from ..network import Network
 
-__all__ = ["load_example", "builtin_example", "builtin_examples", "builtin_example_path",
-           "Example", "DEFAULT_LR"]
+__all__ = [
+    "load_example",
+    "builtin_example",
+    "builtin_examples",
+    "builtin_example_path",
+    "Example",
+    "DEFAULT_LR",
+]
 
 #: Learning rate used when neither the call nor the example file gives one (Mazur's η).
 DEFAULT_LR = 0.5
@@ -54,11 +60,22 @@ class Example(NamedTuple):
 
 
 _KEYS = {
-    "sizes": "sizes", "weights": "weights", "biases": "biases", "activation": "activation",
-    "activations": "activation", "output_activation": "output_activation", "loss": "loss",
-    "input": "input", "x": "input", "target": "target", "y": "target",
-    "learning_rate": "learning_rate", "lr": "learning_rate",
-    "name": None, "description": None, "source": None,
+    "sizes": "sizes",
+    "weights": "weights",
+    "biases": "biases",
+    "activation": "activation",
+    "activations": "activation",
+    "output_activation": "output_activation",
+    "loss": "loss",
+    "input": "input",
+    "x": "input",
+    "target": "target",
+    "y": "target",
+    "learning_rate": "learning_rate",
+    "lr": "learning_rate",
+    "name": None,
+    "description": None,
+    "source": None,
 }
 
 
@@ -99,8 +116,10 @@ def load_example(source) -> Example:
         path = Path(source)
         spec, where = _read_spec(path), f"{path.name}: "
     else:
-        raise TypeError(f"source={_short(source)} is invalid; expected a path to a .json or "
-                        f".toml file, or a dict")
+        raise TypeError(
+            f"source={_short(source)} is invalid; expected a path to a .json or "
+            f".toml file, or a dict"
+        )
     try:
         return _build_example(spec)
     except (_SpecError, ValueError, TypeError) as exc:
@@ -112,38 +131,47 @@ def _read_spec(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path.name}: not a UTF-8 text file ({exc.reason} at byte "
-                         f"{exc.start}); expected a JSON or TOML example") from None
+        raise ValueError(
+            f"{path.name}: not a UTF-8 text file ({exc.reason} at byte "
+            f"{exc.start}); expected a JSON or TOML example"
+        ) from None
     suffix = path.suffix.lower()
     as_json = suffix == ".json" or (suffix != ".toml" and text.lstrip().startswith("{"))
     if as_json:
         try:
             spec = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path.name}: invalid JSON: {exc.msg} at line {exc.lineno}, "
-                             f"column {exc.colno}") from None
+            raise ValueError(
+                f"{path.name}: invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            ) from None
     else:
         toml = _toml_module()
         if toml is None:
-            raise ValueError(f"{path.name}: reading TOML needs Python 3.11 or the 'tomli' "
-                             f"package; install tomli or write the example as JSON")
+            raise ValueError(
+                f"{path.name}: reading TOML needs Python 3.11 or the 'tomli' "
+                f"package; install tomli or write the example as JSON"
+            )
         try:
             spec = toml.loads(text)
         except toml.TOMLDecodeError as exc:
             raise ValueError(f"{path.name}: invalid TOML: {' '.join(str(exc).split())}") from None
     if not isinstance(spec, dict):
-        raise ValueError(f"{path.name}: the top level is a {type(spec).__name__}; expected an "
-                         f"object (table) with keys such as weights, biases, input, target")
+        raise ValueError(
+            f"{path.name}: the top level is a {type(spec).__name__}; expected an "
+            f"object (table) with keys such as weights, biases, input, target"
+        )
     return spec
 
 
 def _toml_module():
     try:
         import tomllib
+
         return tomllib
     except ImportError:  # Python 3.10
         try:
             import tomli
+
             return tomli
         except ImportError:
             return None
@@ -163,52 +191,71 @@ def _build_example(raw: dict) -> Example:
         if canon in spec:
             raise _SpecError(f"keys {canon!r} and {key!r} both given; expected one of them")
         spec[canon] = value
-    for key, what in (("weights", "a list of per-layer weight matrices, shape (n_l, n_{l-1})"),
-                      ("biases", "a list of per-layer bias vectors, length n_l"),
-                      ("input", "the input x: a list of n_0 numbers (or of samples)"),
-                      ("target", "the target y: a list of n_L numbers (or of samples)")):
+    for key, what in (
+        ("weights", "a list of per-layer weight matrices, shape (n_l, n_{l-1})"),
+        ("biases", "a list of per-layer bias vectors, length n_l"),
+        ("input", "the input x: a list of n_0 numbers (or of samples)"),
+        ("target", "the target y: a list of n_L numbers (or of samples)"),
+    ):
         if key not in spec:
             raise _SpecError(f"missing key {key!r}; expected {what}")
 
     weights = spec["weights"]
     if not isinstance(weights, (list, tuple, np.ndarray)) or len(weights) == 0:
-        raise _SpecError(f"weights is {_short(weights)}; expected a non-empty list of "
-                         f"per-layer weight matrices, shape (n_l, n_{{l-1}})")
+        raise _SpecError(
+            f"weights is {_short(weights)}; expected a non-empty list of "
+            f"per-layer weight matrices, shape (n_l, n_{{l-1}})"
+        )
     Ws = [_numbers(w, f"weights[{i}]", 2) for i, w in enumerate(weights)]
     if "sizes" in spec:
         sizes = spec["sizes"]
-        if not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or not all(
+        if (
+            not isinstance(sizes, (list, tuple))
+            or len(sizes) < 2
+            or not all(
                 isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
-                for n in sizes):
-            raise _SpecError(f"sizes is {_short(sizes)}; expected a list of at least 2 "
-                             f"positive integers such as [2, 2, 2]")
+                for n in sizes
+            )
+        ):
+            raise _SpecError(
+                f"sizes is {_short(sizes)}; expected a list of at least 2 "
+                f"positive integers such as [2, 2, 2]"
+            )
         sizes, origin = [int(n) for n in sizes], ""
     else:
         sizes = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
         origin = " (inferred from the weights' rows)"
     L = len(sizes) - 1
     if len(Ws) != L:
-        raise _SpecError(f"weights has {len(Ws)} matrices; expected {L} (one per layer after "
-                         f"the input) for sizes {sizes}")
+        raise _SpecError(
+            f"weights has {len(Ws)} matrices; expected {L} (one per layer after "
+            f"the input) for sizes {sizes}"
+        )
     for i, W in enumerate(Ws):
         want = (sizes[i + 1], sizes[i])
         if W.shape != want:
-            raise _SpecError(f"weights[{i}] has shape {W.shape}; expected {want} for sizes "
-                             f"{sizes}{origin}")
+            raise _SpecError(
+                f"weights[{i}] has shape {W.shape}; expected {want} for sizes {sizes}{origin}"
+            )
     biases = spec["biases"]
     if not isinstance(biases, (list, tuple, np.ndarray)) or len(biases) != L:
         n = len(biases) if isinstance(biases, (list, tuple, np.ndarray)) else None
         got = f"has {n} vectors" if n is not None else f"is {_short(biases)}"
-        raise _SpecError(f"biases {got}; expected a list of {L} vectors (one per layer after "
-                         f"the input) for sizes {sizes}")
+        raise _SpecError(
+            f"biases {got}; expected a list of {L} vectors (one per layer after "
+            f"the input) for sizes {sizes}"
+        )
     bs = [_numbers(b, f"biases[{i}]", 1) for i, b in enumerate(biases)]
     for i, b in enumerate(bs):
         if b.shape != (sizes[i + 1],):
-            raise _SpecError(f"biases[{i}] has {b.shape[0]} entries; expected {sizes[i + 1]} "
-                             f"for sizes {sizes}{origin}")
+            raise _SpecError(
+                f"biases[{i}] has {b.shape[0]} entries; expected {sizes[i + 1]} "
+                f"for sizes {sizes}{origin}"
+            )
 
-    hidden, output = _example_activations(spec.get("activation", "sigmoid"),
-                                          spec.get("output_activation"), L)
+    hidden, output = _example_activations(
+        spec.get("activation", "sigmoid"), spec.get("output_activation"), L
+    )
     loss = spec.get("loss", "quadratic")
     try:
         loss = _losses.get(loss)
@@ -225,8 +272,10 @@ def _build_example(raw: dict) -> Example:
     X, single = net._check_X(x, "input")
     y_raw = _numbers(spec["target"], "target", (0, 1, 2))
     if single and y_raw.size != sizes[-1]:
-        raise _SpecError(f"target has {y_raw.size} entries; expected {sizes[-1]} (one per output "
-                         f"neuron) for sizes {sizes}")
+        raise _SpecError(
+            f"target has {y_raw.size} entries; expected {sizes[-1]} (one per output "
+            f"neuron) for sizes {sizes}"
+        )
     y = net._check_Y(y_raw, X.shape[0], single, "target")
     if single:
         y = y[0]
@@ -238,6 +287,7 @@ def _build_example(raw: dict) -> Example:
 
 def _example_activations(activation, output_activation, L):
     """(hidden, output) for the Network constructor from the example's activation keys."""
+
     def one(value, key):
         try:
             return _activations.get(value)
@@ -249,14 +299,18 @@ def _example_activations(activation, output_activation, L):
         acts = [one(a, f"activation[{i}]") for i, a in enumerate(activation)]
         if len(acts) == L:
             if out is not None and out != acts[-1]:
-                raise _SpecError(f"activation[{L - 1}] is {acts[-1].name!r} but "
-                                 f"output_activation is {out.name!r}; expected them to agree "
-                                 f"(or {L - 1} hidden activations in the list)")
+                raise _SpecError(
+                    f"activation[{L - 1}] is {acts[-1].name!r} but "
+                    f"output_activation is {out.name!r}; expected them to agree "
+                    f"(or {L - 1} hidden activations in the list)"
+                )
             return acts[:-1], acts[-1]
         if len(acts) == L - 1 and out is not None:
             return acts, out
-        raise _SpecError(f"activation has {len(acts)} names; expected {L} (one per layer, output "
-                         f"included) or {L - 1} with output_activation")
+        raise _SpecError(
+            f"activation has {len(acts)} names; expected {L} (one per layer, output "
+            f"included) or {L - 1} with output_activation"
+        )
     act = one(activation, "activation")
     return act, out if out is not None else act
 
@@ -274,9 +328,11 @@ def _numbers(value, key: str, ndim) -> np.ndarray:
             shapes = [walk(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(v)]
             for i, shp in enumerate(shapes[1:], 1):
                 if shp != shapes[0]:
-                    raise _SpecError(f"{path}[{i}] has {_describe(shp)}; expected "
-                                     f"{_describe(shapes[0])} like {path}[0] (rows must have "
-                                     f"equal length)")
+                    raise _SpecError(
+                        f"{path}[{i}] has {_describe(shp)}; expected "
+                        f"{_describe(shapes[0])} like {path}[0] (rows must have "
+                        f"equal length)"
+                    )
             return (len(v),) + shapes[0]
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise _SpecError(f"{path} is {_short(v)}; expected a number")
@@ -295,22 +351,25 @@ _NDIM_WORDS = {0: "a number", 1: "a list of numbers", 2: "a list of lists of num
 
 
 def _describe(shape):
-    return "a number" if shape == () else f"{shape[0]} entries" if len(shape) == 1 \
+    return (
+        "a number"
+        if shape == ()
+        else f"{shape[0]} entries"
+        if len(shape) == 1
         else f"shape {shape}"
+    )
 
 
 def builtin_examples() -> list:
     """Names of the examples shipped with deltaprop (for ``builtin_example``)."""
-    return sorted(p.stem for p in _examples_dir().iterdir()
-                  if p.suffix in (".json", ".toml"))
+    return sorted(p.stem for p in _examples_dir().iterdir() if p.suffix in (".json", ".toml"))
 
 
 def builtin_example_path(name: str = "mazur") -> Path:
     """The file of a shipped example (copy it to start your own)."""
     names = builtin_examples()
     if not isinstance(name, str) or name not in names:
-        raise ValueError(f"example {_short(name)} is unknown; expected one of: "
-                         f"{', '.join(names)}")
+        raise ValueError(f"example {_short(name)} is unknown; expected one of: {', '.join(names)}")
     for suffix in (".json", ".toml"):
         path = _examples_dir() / f"{name}{suffix}"
         if path.is_file():
