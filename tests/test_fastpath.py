@@ -167,7 +167,7 @@ def _reference_with_masks(net, X, Y, masks):
         zs.append(z)
         a_pre.append(s)
         a_out.append(a)
-    delta = net._output_delta(zs[-1], a_out[-1], Y)
+    delta = net.loss.output_delta(zs[-1], a_out[-1], Y, net.output_activation)
     m = X.shape[0]
     dW, db = [None] * L, [None] * L
     for l in range(L - 1, -1, -1):
@@ -256,7 +256,7 @@ def test_l2_with_the_folded_learning_rate_equals_a_hand_applied_step():
     lam, eta, n = 3.0, 0.4, 8
     theta0 = net.get_flat()
     g = _flat(net.backprop(X, Y))
-    n_w = net._n_weights
+    n_w = net.num_weights
     g[:n_w] += lam / n * theta0[:n_w]
     fit(net, X, Y, epochs=1, batch_size=8, lr=eta, l2=lam, shuffle=False, train_metrics=False)
     np.testing.assert_allclose(net.get_flat(), theta0 - eta * g, rtol=0, atol=1e-13)

@@ -322,7 +322,7 @@ def test_save_refuses_bad_arguments(tmp_path):
         save(net, tmp_path / "x.npz", optimizer_state={"a": np.array([object()])})
     with pytest.raises(ValueError, match="__ndarray__"):
         save(net, tmp_path / "x.npz", extra={"x": {"__ndarray__": "W1"}})
-    net._theta[0] = np.nan
+    net.parameters[0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         save(net, tmp_path / "x.npz")
     assert os.listdir(tmp_path) == []

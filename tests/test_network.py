@@ -827,3 +827,33 @@ def test_wrong_shaped_parameter_assignment(net):
     with pytest.raises(ValueError, match=r"theta has 5 entries; expected 23"):
         net.set_flat(np.zeros(5))
     np.testing.assert_array_equal(net.get_flat(), before)
+
+
+# ---------------------------------------------------------------------- the predicted-label rule
+@pytest.mark.parametrize("output", ["tanh", "identity", "sigmoid", "relu", "leaky_relu"])
+def test_one_output_labels_are_the_same_in_predict_evaluate_and_predicted_labels(output):
+    # One rule: a single output predicts class 1 where a ≥ 0.5 (the midpoint of the labels 0
+    # and 1). Checked against a threshold written here, for outputs on both sides of 0 and 0.5.
+    rng = np.random.default_rng(3)
+    net = Network([2, 4, 1], activation="tanh", output_activation=output, loss="quadratic", seed=2)
+    X = rng.normal(size=(200, 2)) * 3
+    a = net.predict_proba(X)[:, 0]
+    expected = (a >= 0.5).astype(int)
+    np.testing.assert_array_equal(net.predicted_labels(a[:, None]), expected)
+    y = rng.integers(0, 2, size=200)
+    _, acc = net.evaluate(X, y)
+    assert acc == pytest.approx(np.mean(expected == y))
+    if net.is_classifier:
+        np.testing.assert_array_equal(net.predict(X), expected)
+    else:
+        np.testing.assert_allclose(net.predict(X), a)
+
+
+def test_tanh_output_between_zero_and_half_counts_as_class_zero():
+    # a = 0.3 is below the midpoint 0.5 of the labels: class 0 (a threshold at 0 said class 1).
+    net = Network([1, 1], activation="tanh", loss="quadratic")
+    net.weights[0][...] = 0.0
+    net.biases[0][...] = np.arctanh(0.3)
+    assert net.predicted_labels(net.predict_proba([[1.0]])) == 0
+    assert net.evaluate([[1.0]], [0])[1] == 1.0
+    assert net.evaluate([[1.0]], [1])[1] == 0.0

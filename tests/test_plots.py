@@ -247,14 +247,16 @@ def test_missing_matplotlib_is_a_clear_import_error(monkeypatch, tmp_path):
 
 @requires_mpl
 def test_single_output_classifier_uses_the_output_threshold(tmp_path):
-    # tanh output: class 1 when a ≥ 0; sigmoid output: class 1 when a ≥ 0.5
-    X = np.array([[-2.0], [-0.1], [0.1], [2.0]])
-    y = np.array([0, 1, 0, 1])
-    for out, bias in (("tanh", 0.0), ("sigmoid", 0.0)):
+    # One rule for every output activation: class 1 when a ≥ 0.5, the midpoint of the labels.
+    for out, X in (
+        ("tanh", np.array([[-2.0], [0.3], [0.7], [2.0]])),  # tanh: −0.96, 0.29, 0.60, 0.96
+        ("sigmoid", np.array([[-2.0], [-0.1], [0.1], [2.0]])),  # σ: 0.12, 0.48, 0.52, 0.88
+    ):
+        y = np.array([0, 1, 0, 1])
         net = Network([1, 1], activation=out, loss="mse", seed=0)
         net.weights[0] = np.array([[1.0]])
-        net.biases[0] = np.array([bias])
-        np.testing.assert_array_equal(plots._predicted_labels(net, X), [0, 0, 1, 1])
+        net.biases[0] = np.array([0.0])
+        np.testing.assert_array_equal(net.predicted_labels(net.predict_proba(X)), [0, 0, 1, 1])
         ds = SimpleNamespace(X_test=X, y_test=y)
         figs = plots.render_plots(net, None, ds)
         assert "confusion" in figs and "misclassified" not in figs

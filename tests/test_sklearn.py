@@ -654,7 +654,7 @@ def test_pickle_round_trip_keeps_predictions_and_training_state(iris):
     copy.partial_fit(X, y)
     np.testing.assert_array_equal(copy.coefs_[0], clf.coefs_[0])
     np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
-    assert copy.network_.weights[0].base is copy.network_._theta
+    assert copy.network_.weights[0].base is copy.network_.parameters
 
 
 def test_grid_search_on_dask_local_cluster(iris):

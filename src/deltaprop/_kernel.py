@@ -11,7 +11,7 @@ few hundred numbers, so the cost is the number of calls, not the arithmetic. Hen
 
 - each step is a fixed list of calls built once per batch size (``functools.partial`` of a ufunc
   with every buffer, view (Wᵀ, Δᵀ) and constant bound in advance, ``out`` positional);
-- the known activations get their derivative from a small fixed set of calls (σ' = a(1 − a) in
+- each activation and loss gives its own fast form as a small fixed set of calls (σ' = a(1 − a) in
   two, the ReLU mask in one), without temporaries or per-call ``np.errstate``;
 - BP3's row sum is the matrix-vector product 1ᵀΔ (one BLAS call; ``sum(axis=0)`` is a slower
   reduction);
@@ -31,12 +31,9 @@ import functools
 
 import numpy as np
 
-from . import activations as _acts
-from . import losses as _losses
-
 __all__ = ["Workspace"]
 
-_add, _subtract, _multiply, _matmul = np.add, np.subtract, np.multiply, np.matmul
+_add, _multiply, _matmul = np.add, np.multiply, np.matmul
 
 
 class Workspace:
@@ -79,12 +76,12 @@ class Workspace:
         self.Z = [np.empty((m, n), dtype=dt) for n in sizes[1:]]
         # The identity activation's A^l is Z^l itself: no copy.
         self.A = [self.X] + [
-            Z if type(act) is _acts.Identity else np.empty_like(Z) for Z, act in zip(self.Z, acts)
+            Z if act.is_identity else np.empty_like(Z) for Z, act in zip(self.Z, acts)
         ]
         self.D = [np.empty((m, n), dtype=dt) for n in sizes[1:]]
-        self.grad = np.empty_like(net._theta)
-        self.gW, self.gb = net._views(self.grad)
-        self.fused = acts[-1].name in net.loss.fused
+        self.grad = np.empty_like(net.parameters)
+        self.gW, self.gb = net.parameter_views(self.grad)
+        self.output_activation = acts[-1]
         self._ones = np.ones(m, dtype=dt)
         # Constants as 0-d arrays of the network's dtype: a Python float operand costs a
         # scalar conversion per call, twice the time of the operation itself at m = 10.
@@ -109,32 +106,24 @@ class Workspace:
             fwd.append((_add, (Z, net._biases[l], Z)))
             dropped = self.dropout is not None and l < L - 1 and self.dropout[l] > 0
             out = self.A_pre[l + 1] if dropped else self.A[l + 1]
-            fwd += _forward_ops(acts[l], Z, out, self._one)
+            fwd += acts[l].forward_ops(Z, out, self._one)
             if dropped:
                 fwd.append((self._draw_mask, (self.mask[l + 1], 1.0 - self.dropout[l])))
                 fwd.append((_multiply, (out, self.mask[l + 1], self.A[l + 1])))
         self._fwd = _bind(fwd)
 
-        # ---- BP1 before the factor scale/m: Δ^L = ∇_a C ⊙ σ'(z^L), or the fused error
-        d, a, y = self.D[-1], self.A[-1], self.Y
-        loss = net.loss
-        self._k = 1.0  # extra constant folded with scale/m (MSE's 2/n_L)
-        if self.fused:
-            if type(loss) is _losses.BinaryCrossEntropy or (
-                type(loss) is _losses.CrossEntropy and one_hot and sizes[-1] > 1
-            ):
-                bp1 = [(_subtract, (a, y, d))]  # a − y
-            else:
-                bp1 = [(loss.fused_delta, (a, y, d))]
-        else:
-            if type(loss) is _losses.Quadratic:
-                bp1 = [(_subtract, (a, y, d))]  # ∇_a C = a − y
-            elif type(loss) is _losses.MSE:
-                bp1 = [(_subtract, (a, y, d))]
-                self._k = 2.0 / sizes[-1]  # 2(a − y)/n_L
-            else:
-                bp1 = [(self._copy_loss_gradient, ())]
-            bp1 += _backward_ops(acts[-1], d, self.Z[-1], a, self._scratch[-1], self._one)
+        # ---- BP1 before the factor scale/m: Δ^L = ∇_a C ⊙ σ'(z^L), or the fused error; the
+        # loss writes it (over k, MSE's 2/n_L, folded with scale/m)
+        bp1, self._k = net.loss.delta_ops(
+            self.D[-1],
+            self.Z[-1],
+            self.A[-1],
+            self.Y,
+            acts[-1],
+            self._scratch[-1],
+            self._one,
+            one_hot=one_hot,
+        )
         self._bp1 = _bind(bp1)
 
         # ---- BP4, BP3, BP2 from the output layer down
@@ -151,13 +140,8 @@ class Workspace:
                     a_prev = self.A_pre[l]
                 else:
                     a_prev = self.A[l]
-                bwd += _backward_ops(
-                    acts[l - 1],
-                    Dp,
-                    self.Z[l - 1],
-                    a_prev,  # ... ⊙ σ'(z)
-                    self._scratch[l - 1],
-                    self._one,
+                bwd += acts[l - 1].backward_ops(  # ... ⊙ σ'(z)
+                    Dp, self.Z[l - 1], a_prev, self._scratch[l - 1], self._one
                 )
         self._bwd = _bind(bwd)
 
@@ -166,9 +150,6 @@ class Workspace:
         self.rng.random(out=mask, dtype=mask.dtype)
         np.less(mask, keep, out=mask)
         mask *= 1.0 / keep
-
-    def _copy_loss_gradient(self):
-        np.copyto(self.D[-1], self.net.loss.gradient(self.A[-1], self.Y))
 
     def forward(self):
         """Z^l = A^{l−1} (W^l)ᵀ + b^l and A^l = σ_l(Z^l) for the batch in ``X``."""
@@ -191,68 +172,10 @@ class Workspace:
 
     def batch_cost(self):
         """Mean C_x over the batch now in the buffers (after ``forward``)."""
-        return float(self.net._cost_terms(self.Z[-1], self.A[-1], self.Y).mean())
+        costs = self.net.loss.sample_costs(self.Z[-1], self.A[-1], self.Y, self.output_activation)
+        return float(costs.mean())
 
 
-# ---------------------------------------------------------------------- activations as calls
 def _bind(program):
     """(function, arguments) pairs as argument-free calls (faster to call than f(*args))."""
     return [functools.partial(f, *args) for f, args in program]
-
-
-def _forward_ops(act, Z, A, one):
-    """Calls that write σ(Z) into A (`one` is a 0-d array holding 1)."""
-    kind = type(act)
-    if kind is _acts.Identity:
-        return [] if A is Z else [(np.copyto, (A, Z))]
-    if kind is _acts.Sigmoid:  # 1 / (1 + e^{−z})
-        return [
-            (np.negative, (Z, A)),
-            (np.exp, (A, A)),
-            (_add, (A, one, A)),
-            (np.reciprocal, (A, A)),
-        ]
-    if kind is _acts.Tanh:
-        return [(np.tanh, (Z, A))]
-    if kind is _acts.ReLU:
-        # max(z, 0) against an array of zeros: numpy's SIMD loop for maximum skips a scalar
-        # operand (3x slower at 256 x 256); np.maximum deprecates a positional `out`.
-        return [(functools.partial(np.maximum, out=A), (Z, np.zeros_like(Z)))]
-    if kind is _acts.Softmax:  # e^{z − max z} / Σ e^{z − max z}
-        r = np.empty((Z.shape[0], 1), dtype=Z.dtype)
-        ones = np.ones(Z.shape[1], dtype=Z.dtype)
-        return [
-            (np.maximum.reduce, (Z, 1, None, r, True)),
-            (_subtract, (Z, r, A)),
-            (np.exp, (A, A)),
-            (_matmul, (A, ones, r[:, 0])),
-            (np.divide, (A, r, A)),
-        ]
-    return [(act.forward, (Z, A))]
-
-
-def _backward_ops(act, D, Z, A, T, one):
-    """Calls that multiply D in place by σ'(Z) (the Jacobian product for softmax).
-
-    T is an (m, n) scratch buffer, `one` a 0-d array holding 1.
-    """
-    kind = type(act)
-    if kind is _acts.Identity:
-        return []
-    if kind is _acts.Sigmoid:  # σ' = a(1 − a)
-        return [(_multiply, (D, A, D)), (_subtract, (one, A, T)), (_multiply, (D, T, D))]
-    if kind is _acts.Tanh:  # σ' = 1 − a²
-        return [(_multiply, (A, A, T)), (_subtract, (one, T, T)), (_multiply, (D, T, D))]
-    if kind is _acts.ReLU:  # σ' = [z > 0]
-        mask = np.empty(Z.shape, dtype=bool)
-        return [(np.greater, (Z, 0.0, mask)), (_multiply, (D, mask, D))]
-    if kind is _acts.Softmax:  # a ⊙ (g − (g · a))
-        r = np.empty((D.shape[0], 1), dtype=D.dtype)
-        ones_n = np.ones(D.shape[1], dtype=D.dtype)
-        return [
-            (_multiply, (D, A, T)),
-            (_matmul, (T, ones_n, r[:, 0])),
-            (_subtract, (D, r, D)),
-            (_multiply, (D, A, D)),
-        ]
-    return [(act.backward, (D, Z, A))]

@@ -669,7 +669,7 @@ def _memory_probe(args):
     out = {
         "data_bytes": int(X.nbytes + y.nbytes),
         "X_bytes": int(X.nbytes),
-        "parameters_bytes": int(net._theta.nbytes),
+        "parameters_bytes": int(net.parameters.nbytes),
         "data": source,
     }
     hwm_load = _status_kb("VmHWM")

@@ -620,7 +620,7 @@ def explain(
         x = _parse_numbers(input_values, "--input")
         y = _parse_numbers(target_values, "--target")
         if y.size == 1 and net.sizes[-1] > 1:
-            y = net._one_hot(y, "--target")[0]
+            y = net.one_hot(y, "--target")[0]
         step_lr = 0.5 if lr is None else lr
     else:
         if example:

@@ -120,8 +120,8 @@ class Recorder:
                 f"saturation_threshold={saturation_threshold!r} is invalid; "
                 f"expected a number in (0, 1), e.g. 0.01"
             )
-        X, single = net._check_X(X)
-        Y = net._check_Y(Y, X.shape[0], single)
+        X, single = net.check_inputs(X)
+        Y = net.check_targets(Y, X.shape[0], single)
         n = X.shape[0]
         if n > check_size:
             rng = np.random.default_rng(seed)

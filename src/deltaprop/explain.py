@@ -376,8 +376,8 @@ def explain(
     if not isinstance(net, Network):
         raise TypeError(f"net={_short(net)} is not a deltaprop Network")
     lr = check_nonnegative(lr, "lr")
-    X, single = net._check_X(x, "x")
-    Y = net._check_Y(y, X.shape[0], single, "y")
+    X, single = net.check_inputs(x, "x")
+    Y = net.check_targets(y, X.shape[0], single, "y")
     m = X.shape[0]
     if m > max_samples:
         raise ValueError(
@@ -392,8 +392,8 @@ def explain(
         )
 
     g = net.backprop(X, Y)
-    Ws = [W.copy() for W in net._weights]
-    bs = [b.copy() for b in net._biases]
+    Ws = [W.copy() for W in net.weights]
+    bs = [b.copy() for b in net.biases]
     acts_fn = net.layer_activations
     L = net.num_layers
     out_act = acts_fn[-1]
@@ -403,7 +403,7 @@ def explain(
         rule = "BP1"
     else:
         rule = "jacobian"
-    per_sample_cost = net._cost_terms(g.zs[-1], g.activations[-1], Y)
+    per_sample_cost = net.loss.sample_costs(g.zs[-1], g.activations[-1], Y, net.output_activation)
     sigma_primes = [
         act.derivative(z, a) if act.elementwise else None
         for act, z, a in zip(acts_fn, g.zs, g.activations[1:])
@@ -514,7 +514,9 @@ def explain(
 
     with np.errstate(over="ignore"):
         zs_after, acts_after = _forward_with(net, new_Ws, new_bs, X)
-        cost_after = float(net._cost_terms(zs_after[-1], acts_after[-1], Y).mean())
+        cost_after = float(
+            net.loss.sample_costs(zs_after[-1], acts_after[-1], Y, net.output_activation).mean()
+        )
     if apply:
         net.weights = new_Ws
         net.biases = new_bs
@@ -714,14 +716,14 @@ def nudge(net, x, y, layer: int, neuron: int, delta: float = 1e-3) -> NudgeResul
             f"delta={_short(delta)} is invalid; expected a finite non-zero number such as 1e-3"
         )
     delta = float(delta)
-    X, single = net._check_X(x, "x")
-    Y = net._check_Y(y, X.shape[0], single, "y")
+    X, single = net.check_inputs(x, "x")
+    Y = net.check_targets(y, X.shape[0], single, "y")
     g = net.backprop(X, Y)
     z = g.zs[layer - 1].copy()
     z[:, neuron - 1] += delta
     with np.errstate(over="ignore"):
-        zs, acts = _forward_with(net, net._weights, net._biases, X, start=layer - 1, z_start=z)
-        cost_after = float(net._cost_terms(zs[-1], acts[-1], Y).mean())
+        zs, acts = _forward_with(net, net.weights, net.biases, X, start=layer - 1, z_start=z)
+        cost_after = float(net.loss.sample_costs(zs[-1], acts[-1], Y, net.output_activation).mean())
     error = float(g.deltas[layer - 1][:, neuron - 1].mean())
     predicted = error * delta
     delta_cost = cost_after - g.cost
@@ -818,8 +820,8 @@ def gradient_table(net, x, y, eps: float = 1e-6) -> GradientTable:
     if not isinstance(net, Network):
         raise TypeError(f"net={_short(net)} is not a deltaprop Network")
     eps = check_positive(eps, "eps")
-    X, single = net._check_X(x, "x")
-    Y = net._check_Y(y, X.shape[0], single, "y")
+    X, single = net.check_inputs(x, "x")
+    Y = net.check_targets(y, X.shape[0], single, "y")
     report = _gradcheck(net, X, Y, eps)
     rows = []
     for l in range(1, net.num_layers + 1):

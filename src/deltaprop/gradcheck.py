@@ -70,16 +70,16 @@ def _relative_error(num, ana):
 def numerical_gradient(net, X, Y, eps=1e-5):
     """Central-difference ∂C/∂θ for every parameter, laid out like ``net.get_flat()``."""
     eps = check_positive(eps, "eps")
-    X, single = net._check_X(X)
-    Y = net._check_Y(Y, X.shape[0], single)
-    theta = net._theta
+    X, single = net.check_inputs(X)
+    Y = net.check_targets(Y, X.shape[0], single)
+    theta = net.parameters
     grad = np.empty(theta.size, dtype=np.float64)
     saved = theta.copy()
 
     def cost():
         with np.errstate(over="ignore"):
-            zs, acts = net._forward(X)
-            return float(net._cost_terms(zs[-1], acts[-1], Y).mean())
+            zs, acts = net.forward_trace(X)
+            return float(net.loss.sample_costs(zs[-1], acts[-1], Y, net.output_activation).mean())
 
     try:
         for i in range(theta.size):
@@ -121,7 +121,7 @@ def gradcheck(net, X, Y, eps=1e-5):
     """
     numerical = numerical_gradient(net, X, Y, eps)
     grads = net.backprop(X, Y)
-    num_W, num_b = net._views(numerical)
+    num_W, num_b = net.parameter_views(numerical)
     errors, num, ana = {}, {}, {}
     for l in range(net.num_layers):
         for kind, n, a in (("W", num_W[l], grads.weights[l]), ("b", num_b[l], grads.biases[l])):

@@ -385,7 +385,7 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
         )
     if extra is not None and not isinstance(extra, dict):
         raise TypeError(f"extra is a {type(extra).__name__}; expected a dict")
-    if not np.isfinite(net._theta).all():
+    if not np.isfinite(net.parameters).all():
         raise ValueError(
             "the network's parameters contain NaN or infinity; expected finite "
             "parameters (restore the last finite weights before saving)"

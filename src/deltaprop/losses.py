@@ -27,19 +27,54 @@ __all__ = ["Loss", "Quadratic", "MSE", "BinaryCrossEntropy", "CrossEntropy", "LO
 
 
 def _clip01(a):
-    """a clipped away from 0 and 1 by a few ulps of its dtype, so that ln(a), ln(1 − a) are finite."""
+    """a clipped away from 0 and 1 by a few ulps of its dtype: ln(a), ln(1 − a) stay finite."""
     eps = np.finfo(a.dtype).eps
     return np.clip(a, eps, 1.0 - eps)
 
 
 class Loss:
-    """Base class: ``value`` is C_x per sample, ``gradient`` is ∇_a C_x."""
+    """Base class: everything about one cost function C lives in its subclass.
+
+    A subclass defines ``value`` (C_x per sample) and ``gradient`` (∇_a C_x) and may override:
+
+    - ``fused`` with ``fused_delta``/``fused_value``: activations for which BP1's product
+      collapses to a simpler, stable δ^L (see the module docstring);
+    - ``gradient_ops`` / ``fused_ops``: BP1 as numpy calls into the training kernel's buffers
+      (the defaults call ``gradient`` and ``fused_delta``, so a user-defined loss trains on
+      the fast path as it is);
+    - ``shares``: each output's share of C_x, shown by explain;
+    - ``formula``, ``share_formula``, ``gradient_formula`` and their ``_latex`` forms: the
+      text explain shows (markup: ``_{}`` subscript, ``^{}`` superscript, Unicode math).
+
+    Examples
+    --------
+    >>> q = get("quadratic")
+    >>> q.value(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))
+    array([2.5])
+    """
 
     name = "loss"
     #: Activation names for which δ^L = ``fused_delta(a, y)`` replaces BP1's product.
     fused: frozenset = frozenset()
     #: The output activation must take values inside this interval for the loss to make sense.
     needs_output_range = (-np.inf, np.inf)
+    #: Formula text (markup: ``_{}`` subscript, ``^{}`` superscript) and LaTeX.
+    formula = ""
+    share_formula = ""
+    gradient_formula = ""
+    formula_latex = ""
+    gradient_latex = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass that redefines C or ∇C must not inherit its parent's fast forms.
+        own = vars(cls)
+        if "gradient" in own and "gradient_ops" not in own:
+            cls.gradient_ops = Loss.gradient_ops
+        if "fused_delta" in own and "fused_ops" not in own:
+            cls.fused_ops = Loss.fused_ops
+        if "value" in own and "shares" not in own:
+            cls.shares = Loss.shares
 
     def value(self, a, y):
         """Per-sample cost C_x, shape (m,)."""
@@ -57,8 +92,45 @@ class Loss:
         """C_x computed from z^L for a fused pair (more accurate than from a)."""
         raise NotImplementedError
 
+    def shares(self, a, y):
+        """Each output's share of C_x (C_x is the row sum), shape (m, n_L); None if unknown."""
+        return None
+
     def check_targets(self, Y, name="Y"):
         """Raise ValueError when the targets are outside the loss's domain."""
+
+    # ---- BP1 for a given output activation
+    def is_fused(self, activation) -> bool:
+        """Whether δ^L = ``fused_delta`` replaces BP1's product after `activation`."""
+        return activation.name in self.fused
+
+    def output_delta(self, z, a, y, activation):
+        """δ^L per sample, shape (m, n_L): BP1 ∇_a C ⊙ σ'(z^L), or the fused error."""
+        if self.is_fused(activation):
+            return self.fused_delta(a, y)
+        return activation.backward(self.gradient(a, y), z, a)  # BP1
+
+    def sample_costs(self, z, a, y, activation):
+        """Per-sample costs C_x, shape (m,): from z^L for a fused pair, else from a^L."""
+        if self.is_fused(activation):
+            return self.fused_value(z, y)
+        return self.value(a, y)
+
+    # ---- fast forms for the training kernel
+    def gradient_ops(self, A, Y, G):
+        """Calls writing ∇_a C / k into G, and the constant k (folded into the batch mean)."""
+        return [(lambda: np.copyto(G, self.gradient(A, Y)), ())], 1.0
+
+    def fused_ops(self, A, Y, D, one_hot):
+        """Calls writing the fused δ^L into D; `one_hot`: every target row is one-hot."""
+        return [(self.fused_delta, (A, Y, D))]
+
+    def delta_ops(self, D, Z, A, Y, activation, T, one, one_hot=False):
+        """BP1 as kernel calls writing δ^L / k into D, and the constant k."""
+        if self.is_fused(activation):
+            return self.fused_ops(A, Y, D, one_hot), 1.0
+        ops, k = self.gradient_ops(A, Y, D)
+        return ops + activation.backward_ops(D, Z, A, T, one), k  # ∇_a C ⊙ σ'(z^L)
 
     def config(self) -> dict:
         return {"name": self.name}
@@ -77,6 +149,11 @@ class Quadratic(Loss):
     r"""The textbook's quadratic cost C_x = ½‖y − a‖²; ∇_a C_x = a − y."""
 
     name = "quadratic"
+    formula = "C_{x} = ½ Σ_{j} (a^{L}_{j} − y_{j})²"
+    share_formula = "½(a_{j} − y_{j})²"
+    gradient_formula = "a_{j} − y_{j}"
+    formula_latex = r"C_x = \tfrac{1}{2} \sum_j (a^L_j - y_j)^2"
+    gradient_latex = r"a_j - y_j"
 
     def value(self, a, y):
         d = a - y
@@ -84,6 +161,12 @@ class Quadratic(Loss):
 
     def gradient(self, a, y):
         return a - y
+
+    def shares(self, a, y):
+        return 0.5 * (a - y) ** 2
+
+    def gradient_ops(self, A, Y, G):
+        return [(np.subtract, (A, Y, G))], 1.0
 
 
 class MSE(Loss):
@@ -93,6 +176,11 @@ class MSE(Loss):
     """
 
     name = "mse"
+    formula = "C_{x} = (1/n) Σ_{j} (a^{L}_{j} − y_{j})²"
+    share_formula = "(a_{j} − y_{j})²/n"
+    gradient_formula = "2(a_{j} − y_{j})/n"
+    formula_latex = r"C_x = \frac{1}{n} \sum_j (a^L_j - y_j)^2"
+    gradient_latex = r"\frac{2(a_j - y_j)}{n}"
 
     def value(self, a, y):
         d = a - y
@@ -100,6 +188,12 @@ class MSE(Loss):
 
     def gradient(self, a, y):
         return (2.0 / a.shape[1]) * (a - y)
+
+    def shares(self, a, y):
+        return (a - y) ** 2 / a.shape[1]
+
+    def gradient_ops(self, A, Y, G):
+        return [(np.subtract, (A, Y, G))], 2.0 / A.shape[1]  # 2(a − y)/n_L
 
 
 class BinaryCrossEntropy(Loss):
@@ -115,6 +209,11 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     fused = frozenset({"sigmoid"})
     needs_output_range = (0.0, 1.0)
+    formula = "C_{x} = −Σ_{j} [y_{j} ln a^{L}_{j} + (1 − y_{j}) ln(1 − a^{L}_{j})]"
+    share_formula = "−[y_{j} ln a_{j} + (1 − y_{j}) ln(1 − a_{j})]"
+    gradient_formula = "(a_{j} − y_{j})/(a_{j}(1 − a_{j}))"
+    formula_latex = r"C_x = -\sum_j \left[y_j \ln a^L_j + (1 - y_j) \ln(1 - a^L_j)\right]"
+    gradient_latex = r"\frac{a_j - y_j}{a_j(1 - a_j)}"
 
     def value(self, a, y):
         a = _clip01(a)
@@ -124,8 +223,18 @@ class BinaryCrossEntropy(Loss):
         a = _clip01(a)
         return (a - y) / (a * (1.0 - a))
 
+    def shares(self, a, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -(
+                np.where(y != 0, y * np.log(a), 0.0)
+                + np.where(y != 1, (1.0 - y) * np.log1p(-a), 0.0)
+            )
+
     def fused_value(self, z, y):
         return (np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))).sum(axis=1)
+
+    def fused_ops(self, A, Y, D, one_hot):
+        return [(np.subtract, (A, Y, D))]  # δ^L = a − y
 
     def check_targets(self, Y, name="Y"):
         if Y.size and (Y.min() < 0 or Y.max() > 1):
@@ -145,6 +254,11 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     fused = frozenset({"softmax"})
     needs_output_range = (0.0, 1.0)
+    formula = "C_{x} = −Σ_{j} y_{j} ln a^{L}_{j}"
+    share_formula = "−y_{j} ln a_{j}"
+    gradient_formula = "−y_{j}/a_{j}"
+    formula_latex = r"C_x = -\sum_j y_j \ln a^L_j"
+    gradient_latex = r"-\frac{y_j}{a_j}"
 
     def value(self, a, y):
         return -(y * np.log(_clip01(a))).sum(axis=1)
@@ -152,10 +266,19 @@ class CrossEntropy(Loss):
     def gradient(self, a, y):
         return -y / _clip01(a)
 
+    def shares(self, a, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(y != 0, -y * np.log(a), 0.0)
+
     def fused_delta(self, a, y, out=None):
         out = np.multiply(a, y.sum(axis=1, keepdims=True), out=out)
         out -= y
         return out
+
+    def fused_ops(self, A, Y, D, one_hot):
+        if one_hot and A.shape[1] > 1:
+            return [(np.subtract, (A, Y, D))]  # Σ_j y_j = 1: δ^L = a − y
+        return [(self.fused_delta, (A, Y, D))]
 
     def fused_value(self, z, y):
         zmax = z.max(axis=1, keepdims=True)

@@ -166,10 +166,19 @@ class Network:
                 f"can be allocated; expected smaller layers"
             ) from None
         self._n_weights = n_w
-        self._weights, self._biases = self._views(self._theta)
+        self._weights, self._biases = self.parameter_views(self._theta)
 
-    def _views(self, flat):
-        """W^l and b^l views into a flat vector laid out like the parameters."""
+    def parameter_views(self, flat):
+        """W^l and b^l views into a flat vector laid out like ``parameters``.
+
+        Parameters
+        ----------
+        flat : ndarray, shape (num_parameters,)
+
+        Returns
+        -------
+        (list of (n_l, n_{l−1}) views, list of (n_l,) views)
+        """
         Ws, bs, pos = [], [], 0
         for r, c in zip(self.sizes[1:], self.sizes[:-1]):
             Ws.append(flat[pos : pos + r * c].reshape(r, c))
@@ -188,7 +197,7 @@ class Network:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._weights, self._biases = self._views(self._theta)
+        self._weights, self._biases = self.parameter_views(self._theta)
 
     def reset_parameters(self, init="auto"):
         """Draw fresh weights and biases with the given initialiser and the network's generator."""
@@ -232,7 +241,28 @@ class Network:
 
     @property
     def num_parameters(self) -> int:
+        """How many weights and biases the network has."""
         return self._theta.size
+
+    @property
+    def num_weights(self) -> int:
+        """How many of ``parameters`` are weights (they come first; the biases follow)."""
+        return self._n_weights
+
+    @property
+    def parameters(self) -> np.ndarray:
+        """Every weight and bias as one flat vector: the live storage, not a copy.
+
+        The weights of layers 1..L come first (each W^l row by row), then the biases; writing
+        into it changes the network, and ``weights``/``biases`` are views of it. Optimizers
+        update it with one operation per step.
+        """
+        return self._theta
+
+    @property
+    def output_activation(self):
+        """σ_L, the output layer's activation."""
+        return self.layer_activations[-1]
 
     def get_flat(self):
         """A copy of every parameter as one vector (weights of all layers, then biases)."""
@@ -260,8 +290,11 @@ class Network:
         return other
 
     # ------------------------------------------------------------------ checks
-    def _check_X(self, X, name="X"):
-        """X as a float array of shape (m, n_0); also returns whether it was one sample."""
+    def check_inputs(self, X, name="X"):
+        """X as a checked float array of shape (m, n_0), and whether it was one sample.
+
+        Raises a ValueError naming `name` when X is not a finite numeric array with n_0 columns.
+        """
         X = check_array(X, name, dtype=self.dtype, ndim=(1, 2))
         single = X.ndim == 1
         if single:
@@ -273,8 +306,11 @@ class Network:
             )
         return X, single
 
-    def _check_Y(self, Y, m, single, name="Y"):
-        """Targets as an (m, n_L) float array; integer class labels are one-hot encoded."""
+    def check_targets(self, Y, m, single=False, name="Y"):
+        """Targets as a checked (m, n_L) float array; m integer class labels are one-hot encoded.
+
+        `single` says the inputs were one sample (so Y may be one row or one label).
+        """
         n_out = self.sizes[-1]
         Y = check_array(Y, name, dtype=None, ndim=(0, 1, 2))
         if single and Y.ndim <= 1 and Y.size == n_out:
@@ -296,6 +332,10 @@ class Network:
         self.loss.check_targets(Y, name)
         return Y
 
+    def one_hot(self, labels, name="y"):
+        """(m, n_L) rows with a 1 in column y_x, from m integer class labels in [0, n_L)."""
+        return self._one_hot(np.asarray(labels), name)
+
     def _one_hot(self, labels, name="y"):
         n_out = self.sizes[-1]
         if not np.all(labels == np.round(labels)):
@@ -316,6 +356,23 @@ class Network:
         return Y
 
     # ------------------------------------------------------------------ forward
+    def forward_trace(self, X):
+        """Every weighted input and activation of a batch.
+
+        Parameters
+        ----------
+        X : array, shape (m, n_0)
+
+        Returns
+        -------
+        (zs, activations)
+            zs[l − 1] = Z^l, shape (m, n_l), l = 1..L; activations[l] = A^l with
+            activations[0] = X (L + 1 arrays).
+        """
+        X, _ = self.check_inputs(X)
+        with np.errstate(over="ignore"):
+            return self._forward(X)
+
     def _forward(self, X):
         """zs and activations (with a^0 = X) of a checked (m, n_0) batch."""
         zs, acts = [], [X]
@@ -339,29 +396,32 @@ class Network:
         -------
         ndarray, shape (m, n_L) (or (n_L,) for a single sample)
         """
-        X, single = self._check_X(X)
+        X, single = self.check_inputs(X)
         a = self._forward(X)[1][-1]
         return a[0] if single else a
 
     feedforward = forward
 
     def _output_delta(self, z, a, Y):
-        """δ^L by BP1, per sample, shape (m, n_L)."""
-        act = self.layer_activations[-1]
-        if act.name in self.loss.fused:
-            return self.loss.fused_delta(a, Y)
-        return act.backward(self.loss.gradient(a, Y), z, a)  # BP1: ∇_a C ⊙ σ'(z^L)
+        """δ^L by BP1 (or the loss's fused error), per sample, shape (m, n_L)."""
+        return self.loss.output_delta(z, a, Y, self.output_activation)
 
     def _cost_terms(self, z, a, Y):
-        """Per-sample costs C_x."""
-        if self.layer_activations[-1].name in self.loss.fused:
-            return self.loss.fused_value(z, Y)
-        return self.loss.value(a, Y)
+        """Per-sample costs C_x from the output layer's z and a."""
+        return self.loss.sample_costs(z, a, Y, self.output_activation)
+
+    def sample_costs(self, X, Y):
+        """Per-sample costs C_x, shape (m,); their mean is ``cost(X, Y)``."""
+        X, single = self.check_inputs(X)
+        Y = self.check_targets(Y, X.shape[0], single)
+        with np.errstate(over="ignore"):
+            zs, acts = self._forward(X)
+            return self._cost_terms(zs[-1], acts[-1], Y)
 
     def cost(self, X, Y):
         """C = (1/m) Σ_x C_x over the batch (X, Y)."""
-        X, single = self._check_X(X)
-        Y = self._check_Y(Y, X.shape[0], single)
+        X, single = self.check_inputs(X)
+        Y = self.check_targets(Y, X.shape[0], single)
         zs, acts = self._forward(X)
         return float(self._cost_terms(zs[-1], acts[-1], Y).mean())
 
@@ -386,8 +446,8 @@ class Network:
         δ^l = (δ^{l+1} W^{l+1}) ⊙ σ'(z^l) (BP2); ∂C/∂b^l = mean of δ^l (BP3);
         ∂C/∂W^l = (δ^l)ᵀ a^{l−1} / m (BP4).
         """
-        X, single = self._check_X(X)
-        Y = self._check_Y(Y, X.shape[0], single)
+        X, single = self.check_inputs(X)
+        Y = self.check_targets(Y, X.shape[0], single)
         m = X.shape[0]
         with np.errstate(over="ignore"):
             zs, acts = self._forward(X)
@@ -406,23 +466,53 @@ class Network:
     # ------------------------------------------------------------------ public conveniences
     def predict_proba(self, X):
         """Output activations a^L for X in chunks (the class scores of a classifier)."""
-        X, single = self._check_X(X)
+        X, single = self.check_inputs(X)
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         with np.errstate(over="ignore"):
             for start in range(0, X.shape[0], 4096):
                 out[start : start + 4096] = self._forward(X[start : start + 4096])[1][-1]
         return out[0] if single else out
 
-    def predict(self, X):
-        """Class indices (argmax of a^L) when the output layer has several neurons; a^L otherwise.
+    @property
+    def is_classifier(self) -> bool:
+        """Whether ``predict`` returns class labels: several outputs, or one output whose
+        activation ranges over [0, 1] (a probability, e.g. sigmoid). Otherwise a^L is a value."""
+        lo, hi = self.output_activation.output_range
+        return self.sizes[-1] > 1 or (lo >= 0.0 and hi <= 1.0)
 
-        A single-output network with a sigmoid output predicts 0/1 by thresholding at 0.5.
+    def predicted_labels(self, a):
+        """The one rule turning output activations into class labels.
+
+        The argmax over several outputs; for one output, 1 where a ≥ 0.5 (the midpoint of the
+        labels 0 and 1 it was trained on), else 0.
+
+        Parameters
+        ----------
+        a : ndarray, shape (m, n_L) or (n_L,)
+
+        Returns
+        -------
+        ndarray of int64, shape (m,) (or a scalar for one sample)
+
+        Examples
+        --------
+        >>> Network([2, 3]).predicted_labels(np.array([[0.1, 0.7, 0.2]]))
+        array([1])
+        """
+        a = np.asarray(a)
+        if a.shape[-1] > 1:
+            return np.argmax(a, axis=-1)
+        return (a[..., 0] >= 0.5).astype(np.int64)
+
+    def predict(self, X):
+        """Class labels (``predicted_labels``) for a classifier, a^L for a regression network.
+
+        A network is a classifier when it has several outputs or one output in [0, 1]
+        (``is_classifier``); a single unbounded output (identity, tanh, ReLU) is a value.
         """
         a = self.predict_proba(X)
-        if self.sizes[-1] > 1:
-            return np.argmax(a, axis=-1)
-        if self.layer_activations[-1].name == "sigmoid":
-            return (a[..., 0] >= 0.5).astype(np.int64)
+        if self.is_classifier:
+            return self.predicted_labels(a)
         return a[..., 0]
 
     def evaluate(self, X, Y):

@@ -175,15 +175,6 @@ def _labels_of(net, y):
     return None
 
 
-def _predicted_labels(net, X):
-    """argmax of a^L, or for one output neuron a^L ≥ 0.5 (≥ 0 when σ can be negative)."""
-    a = np.asarray(net.predict_proba(X))
-    if a.shape[1] > 1:
-        return np.argmax(a, axis=1)
-    threshold = 0.5 if net.layer_activations[-1].output_range[0] >= 0 else 0.0
-    return (a[:, 0] >= threshold).astype(np.int64)
-
-
 # ---------------------------------------------------------------------- figures
 def _hist_get(history, key):
     if history is None:
@@ -390,7 +381,7 @@ def render_plots(net, history=None, dataset=None):
         part, X, y = split
         labels = _labels_of(net, y)
         if labels is not None:
-            pred = _predicted_labels(net, X)
+            pred = net.predicted_labels(net.predict_proba(X))
             k = max(
                 net.sizes[-1] if net.sizes[-1] > 1 else 2,
                 int(labels.max()) + 1,

@@ -578,7 +578,7 @@ class _BaseMLP(BaseEstimator):
         """(α/2m) Σ w² + (l1/m) Σ |w| for the current weights, batch size m."""
         if not (self.alpha or self.l1):
             return 0.0
-        w = self.network_._theta[: self.network_._n_weights]
+        w = self.network_.parameters[: self.network_.num_weights]
         return (0.5 * self.alpha * float(np.dot(w, w)) + self.l1 * float(np.abs(w).sum())) / m
 
     def _run(self, X, Y, X_val, y_val, incremental):

@@ -124,23 +124,16 @@ def _labels(Y):
     return None
 
 
-def _predicted_labels(net, a):
-    if a.shape[1] == 1:
-        threshold = 0.5 if net.layer_activations[-1].output_range[0] >= 0 else 0.0
-        return (a[:, 0] >= threshold).astype(np.int64)
-    return np.argmax(a, axis=1)
-
-
 def _evaluate_checked(net, X, Y, labels, chunk=4096):
     """(mean cost, accuracy or None) for checked arrays, in chunks to bound memory."""
     total, correct = 0.0, 0
     with np.errstate(over="ignore"):
         for start in range(0, X.shape[0], chunk):
-            zs, acts = net._forward(X[start : start + chunk])
+            zs, acts = net.forward_trace(X[start : start + chunk])
             Yc = Y[start : start + chunk]
-            total += float(net._cost_terms(zs[-1], acts[-1], Yc).sum())
+            total += float(net.loss.sample_costs(zs[-1], acts[-1], Yc, net.output_activation).sum())
             if labels is not None:
-                pred = _predicted_labels(net, acts[-1])
+                pred = net.predicted_labels(acts[-1])
                 correct += int((pred == labels[start : start + chunk]).sum())
             del zs, acts  # else a chunk's arrays stay alive while the next one is computed
     m = X.shape[0]
@@ -161,8 +154,8 @@ def evaluate(net, X, Y):
         The mean per-sample cost (without regularisation terms) and the fraction classified
         correctly (None when the targets are not class labels).
     """
-    X, single = net._check_X(X)
-    Y = net._check_Y(Y, X.shape[0], single)
+    X, single = net.check_inputs(X)
+    Y = net.check_targets(Y, X.shape[0], single)
     return _evaluate_checked(net, X, Y, _labels(Y))
 
 
@@ -271,8 +264,8 @@ def fit(
     if seed is not None and not isinstance(seed, np.random.Generator):
         check_int(seed, "seed", minimum=0)
     rates = _dropout_rates(dropout, net.num_layers - 1)
-    X, single = net._check_X(X)  # a single sample comes back as one row already
-    Y = net._check_Y(Y, X.shape[0], single)
+    X, single = net.check_inputs(X)  # a single sample comes back as one row already
+    Y = net.check_targets(Y, X.shape[0], single)
     if validation_split is not None:
         if validation_data is not None:
             raise ValueError("validation_split and validation_data were both given; expected one")
@@ -288,8 +281,8 @@ def fit(
     elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("validation_data must be a pair (X_val, Y_val)")
-        Xv, _ = net._check_X(validation_data[0], "validation_data[0]")
-        Yv = net._check_Y(validation_data[1], Xv.shape[0], False, "validation_data[1]")
+        Xv, _ = net.check_inputs(validation_data[0], "validation_data[0]")
+        Yv = net.check_targets(validation_data[1], Xv.shape[0], False, "validation_data[1]")
     else:
         Xv = Yv = None
     labels = _labels(Y)
@@ -311,11 +304,11 @@ def fit(
     opt = _optimizers.get(optimizer, lr=lr)
     sched = _schedules.get(schedule)
     sched.start(opt.lr, epochs)
-    if getattr(opt, "params", None) is not net._theta:
+    if getattr(opt, "params", None) is not net.parameters:
         # A fresh optimizer (or one used on other parameters) gets new state; passing the same
         # object to successive fit calls continues its momentum or moment estimates.
-        opt.init(net._theta)
-        opt.params = net._theta
+        opt.init(net.parameters)
+        opt.params = net.parameters
     rng = np.random.default_rng(seed) if seed is not None else net.rng
     history = History()
     best_score, best_theta, wait, start_epoch = -math.inf, None, 0, 0
@@ -343,8 +336,8 @@ def fit(
         "n_train": n,
         "n_val": 0 if Xv is None else int(Xv.shape[0]),
     }
-    n_w = net._n_weights
-    theta_w = net._theta[:n_w]
+    n_w = net.num_weights
+    theta_w = net.parameters[:n_w]
     decay_buf = np.empty_like(theta_w) if (l2 or l1) else None
     workspaces = {}
     # SGD and momentum take the step η ∂C/∂θ: the kernel folds η into Δ^L with the batch mean.
@@ -368,7 +361,7 @@ def fit(
             {"epochs": epochs, "n_train": n, "batch_size": batch_size, "start_epoch": start_epoch}
         )
     n_batches = -(-n // batch_size)
-    epoch_start_theta = net._theta.copy()
+    epoch_start_theta = net.parameters.copy()
     try:
         for epoch in range(start_epoch, epochs):
             opt.lr = sched.lr(epoch)
@@ -425,13 +418,13 @@ def fit(
                                 epoch_start_theta,
                             )
                     if fold:
-                        opt.update_scaled(net._theta, grad)
+                        opt.update_scaled(net.parameters, grad)
                     else:
-                        opt.update(net._theta, grad)
+                        opt.update(net.parameters, grad)
                     for cb in callbacks:
                         cb.on_batch_end(i + 1, batch_cost)
             elapsed = time.perf_counter() - t0
-            if not np.isfinite(net._theta).all():
+            if not np.isfinite(net.parameters).all():
                 _diverged(
                     net,
                     history,
@@ -465,7 +458,7 @@ def fit(
             _record(history, logs)
             # The epoch is complete and in the history: from here on, an interrupt keeps its
             # weights (and a divergence in the next epoch falls back to them).
-            np.copyto(epoch_start_theta, net._theta)
+            np.copyto(epoch_start_theta, net.parameters)
             if diag is not None:
                 history.diagnostics.append(diag.record(epoch + 1))
 
@@ -484,9 +477,9 @@ def fit(
                     best_score, wait, history.best_epoch = score, 0, epoch + 1
                     if restore_best:
                         if best_theta is None:
-                            best_theta = net._theta.copy()
+                            best_theta = net.parameters.copy()
                         else:
-                            np.copyto(best_theta, net._theta)  # reuse: no copy per improvement
+                            np.copyto(best_theta, net.parameters)  # reuse: no copy per improvement
                 else:
                     wait += 1
             for cb in callbacks:
@@ -515,13 +508,13 @@ def fit(
             if stop:
                 break
     except KeyboardInterrupt:
-        net._theta[...] = epoch_start_theta
+        net.parameters[...] = epoch_start_theta
         history.stop_reason = "interrupted"
         net.history = history
         raise TrainingInterrupted(history) from None
 
     if restore_best and best_theta is not None:
-        net._theta[...] = best_theta
+        net.parameters[...] = best_theta
     net.history = history
     return history
 
@@ -538,12 +531,12 @@ def _record(history, logs):
 def _diverged(net, history, epoch, batch, lr, what, best_theta, restore_best, epoch_start_theta):
     """Stop with a clear error, keeping finite weights (the best ones with ``restore_best``)."""
     if restore_best and best_theta is not None:
-        net._theta[...] = best_theta
+        net.parameters[...] = best_theta
         kept = f"the best weights (epoch {history.best_epoch})"
-    elif np.isfinite(net._theta).all():
+    elif np.isfinite(net.parameters).all():
         kept = "the weights of the last finite step"
     else:
-        net._theta[...] = epoch_start_theta
+        net.parameters[...] = epoch_start_theta
         kept = f"the weights from the start of epoch {epoch + 1}"
     history.stop_reason = "diverged"
     net.history = history

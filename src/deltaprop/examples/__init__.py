@@ -269,14 +269,14 @@ def _build_example(raw: dict) -> Example:
     net.biases = bs
 
     x = _numbers(spec["input"], "input", (1, 2))
-    X, single = net._check_X(x, "input")
+    X, single = net.check_inputs(x, "input")
     y_raw = _numbers(spec["target"], "target", (0, 1, 2))
     if single and y_raw.size != sizes[-1]:
         raise _SpecError(
             f"target has {y_raw.size} entries; expected {sizes[-1]} (one per output "
             f"neuron) for sizes {sizes}"
         )
-    y = net._check_Y(y_raw, X.shape[0], single, "target")
+    y = net.check_targets(y_raw, X.shape[0], single, "target")
     if single:
         y = y[0]
     lr = spec.get("learning_rate", DEFAULT_LR)
