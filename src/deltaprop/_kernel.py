@@ -151,6 +151,11 @@ class Workspace:
         np.less(mask, keep, out=mask)
         mask *= 1.0 / keep
 
+    @property
+    def calls_per_step(self) -> int:
+        """numpy calls in one training step (forward, BP1, the batch-mean factor, BP2–BP4)."""
+        return len(self._fwd) + len(self._bp1) + 1 + len(self._bwd)
+
     def forward(self):
         """Z^l = A^{l−1} (W^l)ᵀ + b^l and A^l = σ_l(Z^l) for the batch in ``X``."""
         for op in self._fwd:

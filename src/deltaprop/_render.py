@@ -15,7 +15,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from ._validation import _short
+from ._validation import DeltapropError, DeltapropTypeError, _short
 
 ALIASES = {
     "text": "text",
@@ -269,7 +269,7 @@ class _Fmt:
             or not isinstance(precision, numbers.Integral)
             or not 0 <= precision <= 17
         ):
-            raise ValueError(
+            raise DeltapropError(
                 f"precision={_short(precision)} is invalid; expected an integer "
                 f"from 0 to 17 (digits after the decimal point)"
             )
@@ -1155,7 +1155,7 @@ def _blocks(obj, fmt) -> list:
         return _nudge_series_blocks(list(obj), fmt)
     if isinstance(obj, GradientTable):
         return _gradient_blocks(obj, fmt)
-    raise TypeError(
+    raise DeltapropTypeError(
         f"cannot render {_short(obj)}; expected a Trace, a NudgeResult (or a list "
         f"of them) or a GradientTable"
     )
@@ -1165,13 +1165,13 @@ def render(obj, format="text", precision=6, width=None) -> str:
     """See ``deltaprop.explain.render``."""
     key = ALIASES.get(format.lower()) if isinstance(format, str) else None
     if key is None:
-        raise ValueError(
+        raise DeltapropError(
             f"format={_short(format)} is unknown; expected one of: text, markdown, latex, html"
         )
     if width is not None and (
         isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 40
     ):
-        raise ValueError(f"width={_short(width)} is invalid; expected an integer >= 40")
+        raise DeltapropError(f"width={_short(width)} is invalid; expected an integer >= 40")
     blocks = _blocks(obj, _Fmt(precision))
     if key == "text":
         return _text(blocks, width)

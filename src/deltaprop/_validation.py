@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "DeltapropError",
+    "DeltapropTypeError",
     "check_array",
     "check_dtype",
     "check_positive",
@@ -22,7 +23,15 @@ __all__ = [
 
 
 class DeltapropError(ValueError):
-    """Base class of deltaprop's own value errors (a ValueError, so callers may catch either)."""
+    """Base class of every error deltaprop raises on purpose: bad input, bad files, divergence.
+
+    A ValueError, so that callers may catch either; the command turns these (and only these,
+    click's and OSError) into one line and exit status 2: anything else is a bug.
+    """
+
+
+class DeltapropTypeError(DeltapropError, TypeError):
+    """An argument of the wrong type (a TypeError too, so callers may catch either)."""
 
 
 def _short(value, limit: int = 60) -> str:
@@ -39,7 +48,9 @@ def check_dtype(dtype) -> np.dtype:
         dt = None
     # ``dt is None`` first: np.dtype('float64') == None is True, so ``None in (...)`` would pass.
     if dt is None or dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype={_short(dtype)} is not supported; expected 'float32' or 'float64'")
+        raise DeltapropError(
+            f"dtype={_short(dtype)} is not supported; expected 'float32' or 'float64'"
+        )
     return dt
 
 
@@ -50,32 +61,34 @@ def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=Fa
     dimensions and (unless allowed) empty arrays.
     """
     if value is None:
-        raise TypeError(f"{name} is None; expected an array of numbers")
+        raise DeltapropTypeError(f"{name} is None; expected an array of numbers")
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise ValueError(
+        raise DeltapropError(
             f"{name} could not be read as a numeric array ({exc}); "
             f"expected a rectangular array of numbers"
         ) from None
     kind = arr.dtype.kind
     if kind == "b":
-        raise TypeError(
+        raise DeltapropTypeError(
             f"{name} has boolean dtype; expected numbers (cast with .astype(float) "
             f"if the booleans are meant as 0/1)"
         )
     if kind == "c":
-        raise TypeError(f"{name} has complex dtype {arr.dtype}; expected real numbers")
+        raise DeltapropTypeError(f"{name} has complex dtype {arr.dtype}; expected real numbers")
     if kind not in "iuf":
-        raise TypeError(
+        raise DeltapropTypeError(
             f"{name} has dtype {arr.dtype} ({_short(arr.flat[0]) if arr.size else 'empty'}"
             f" ...); expected an array of real numbers"
         )
     if arr.ndim not in ndim:
         want = " or ".join(f"{d}-D" for d in ndim)
-        raise ValueError(f"{name} has shape {arr.shape} ({arr.ndim}-D); expected a {want} array")
+        raise DeltapropError(
+            f"{name} has shape {arr.shape} ({arr.ndim}-D); expected a {want} array"
+        )
     if not allow_empty and arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
+        raise DeltapropError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
     src = arr
     with np.errstate(over="ignore"):  # a value beyond the dtype's range is reported below
         arr = np.asarray(arr, dtype=dtype)
@@ -84,12 +97,12 @@ def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=Fa
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = tuple(int(i) for i in bad)
         if np.isfinite(src[where]):
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} contains {src[where]} at index {where}, beyond the range of "
                 f"{arr.dtype} (largest {np.finfo(arr.dtype).max:.4g}); expected "
                 f"smaller numbers"
             )
-        raise ValueError(
+        raise DeltapropError(
             f"{name} contains {arr[where]} at index {where}; expected finite numbers "
             f"(no NaN or infinity)"
         )
@@ -103,14 +116,14 @@ def _is_real(value) -> bool:
 def check_positive(value, name: str) -> float:
     """A finite real number > 0."""
     if not _is_real(value) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}={_short(value)} is invalid; expected a finite number > 0")
+        raise DeltapropError(f"{name}={_short(value)} is invalid; expected a finite number > 0")
     return float(value)
 
 
 def check_nonnegative(value, name: str) -> float:
     """A finite real number >= 0."""
     if not _is_real(value) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name}={_short(value)} is invalid; expected a finite number >= 0")
+        raise DeltapropError(f"{name}={_short(value)} is invalid; expected a finite number >= 0")
     return float(value)
 
 
@@ -124,12 +137,12 @@ def check_probability(value, name: str, *, upper_open: bool = True) -> float:
     )
     if not ok:
         rng = "[0, 1)" if upper_open else "[0, 1]"
-        raise ValueError(f"{name}={_short(value)} is invalid; expected a number in {rng}")
+        raise DeltapropError(f"{name}={_short(value)} is invalid; expected a number in {rng}")
     return float(value)
 
 
 def check_int(value, name: str, *, minimum: int = 1) -> int:
     """An integer >= minimum (numpy integers accepted, bools and floats rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}={_short(value)} is invalid; expected an integer >= {minimum}")
+        raise DeltapropError(f"{name}={_short(value)} is invalid; expected an integer >= {minimum}")
     return int(value)

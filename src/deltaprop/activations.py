@@ -16,7 +16,7 @@ import inspect
 
 import numpy as np
 
-from ._validation import _short, check_positive
+from ._validation import DeltapropError, DeltapropTypeError, _short, check_positive
 
 __all__ = [
     "Activation",
@@ -421,7 +421,7 @@ class Softmax(Activation):
         return out
 
     def derivative(self, z, a):
-        raise TypeError(
+        raise DeltapropTypeError(
             "softmax has no element-wise derivative; its Jacobian is used through "
             "backward(grad_a, z, a)"
         )
@@ -487,13 +487,13 @@ def get(activation) -> Activation:
 def _from_name(name, params):
     if not isinstance(name, str) or name.lower() not in ACTIVATIONS:
         valid = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"activation={_short(name)} is unknown; expected one of: {valid}")
+        raise DeltapropError(f"activation={_short(name)} is unknown; expected one of: {valid}")
     cls = ACTIVATIONS[name.lower()]
     try:
         return cls(**params)
     except TypeError:
         accepted = tuple(inspect.signature(cls).parameters)
-        raise ValueError(
+        raise DeltapropError(
             f"activation {name!r} got parameters {params}; "
             f"{cls.__name__} accepts {accepted or 'no parameters'}"
         ) from None

@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import DeltapropError
+
 __all__ = ["main", "CONFIGS", "SYSTEMS", "load_data", "book_network"]
 
 #: Benchmark configurations: the book's network and a modern ReLU/softmax one.
@@ -129,11 +131,11 @@ def _read_idx_gz(path):
         data = f.read()
     zero, code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or code != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {data[:4].hex()})")
+        raise DeltapropError(f"{path} is not an unsigned-byte IDX file (magic {data[:4].hex()})")
     shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
     arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if arr.size != math.prod(shape):
-        raise ValueError(f"{path} holds {arr.size} values; its header declares {shape}")
+        raise DeltapropError(f"{path} holds {arr.size} values; its header declares {shape}")
     return arr.reshape(shape)
 
 
@@ -516,7 +518,7 @@ def calls_per_batch(net, cfg):
     from ._kernel import Workspace
 
     ws = Workspace(net, cfg["batch"], one_hot=True)
-    kernel = len(ws._fwd) + len(ws._bp1) + 1 + len(ws._bwd)
+    kernel = ws.calls_per_step
     # fit's loop: two np.take, the finiteness dot product, the update.
     return f"{kernel + 4} numpy calls per batch ({kernel} in the kernel)"
 
@@ -820,7 +822,7 @@ def _make(name, cfg, X, y, args):
         return _Book(cfg, X, y, args.epochs, args.book_fraction)
     if name == "bound":
         return _Bound(cfg, X, y, args.epochs)
-    raise ValueError(f"unknown system {name!r}; expected one of {', '.join(SYSTEMS)}")
+    raise DeltapropError(f"unknown system {name!r}; expected one of {', '.join(SYSTEMS)}")
 
 
 def run_config(key, X, y, args, log):

@@ -15,7 +15,7 @@ import time
 
 import click
 
-from ._validation import DeltapropError
+from ._validation import DeltapropError, DeltapropTypeError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -156,7 +156,7 @@ def _json_default(value):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    raise DeltapropTypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 # ---------------------------------------------------------------------- commands

@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import DeltapropError, DeltapropTypeError, check_int
 
 __all__ = [
     "Recorder",
@@ -116,7 +116,7 @@ class Recorder:
         if not (
             isinstance(saturation_threshold, (int, float)) and 0.0 < saturation_threshold < 1.0
         ):
-            raise ValueError(
+            raise DeltapropError(
                 f"saturation_threshold={saturation_threshold!r} is invalid; "
                 f"expected a number in (0, 1), e.g. 0.01"
             )
@@ -209,7 +209,7 @@ def _records(source):
     records = list(source)
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or "grad_w_norm" not in rec:
-            raise TypeError(
+            raise DeltapropTypeError(
                 f"diagnostics record {i} is {type(rec).__name__}; expected a dict "
                 f"made by Recorder.record"
             )
@@ -252,7 +252,7 @@ def summarize(source) -> dict:
         for i, r in enumerate(records):
             vals = r.get(key, [None] * L)
             if len(vals) != L:
-                raise ValueError(
+                raise DeltapropError(
                     f"diagnostics record {i} has {len(vals)} values of {key!r}; "
                     f"expected {L} (one per layer) like the first record"
                 )
@@ -269,7 +269,7 @@ def gradient_ratio(source, metric="grad_w_norm", epoch=-1) -> float:
     """
     records = _records(source)
     if not records:
-        raise ValueError("no diagnostics were recorded; expected fit(..., diagnostics=True)")
+        raise DeltapropError("no diagnostics were recorded; expected fit(..., diagnostics=True)")
     values = records[epoch][metric]
     if values[-1] is None or values[0] is None or values[-1] == 0:
         return math.nan
@@ -304,7 +304,7 @@ def format_table(source, epochs=None, metrics=METRICS) -> str:
     records = _records(source)
     for m in metrics:
         if m not in METRICS:
-            raise ValueError(f"metric {m!r} is unknown; expected one of {METRICS}")
+            raise DeltapropError(f"metric {m!r} is unknown; expected one of {METRICS}")
     if epochs == "last":
         records = records[-1:]
     elif epochs is not None:

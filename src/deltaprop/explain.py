@@ -32,7 +32,13 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
-from ._validation import _short, check_nonnegative, check_positive
+from ._validation import (
+    DeltapropError,
+    DeltapropTypeError,
+    _short,
+    check_nonnegative,
+    check_positive,
+)
 from .examples import (
     DEFAULT_LR,
     Example,
@@ -374,18 +380,18 @@ def explain(
     (0.298371109, 0.35891648)
     """
     if not isinstance(net, Network):
-        raise TypeError(f"net={_short(net)} is not a deltaprop Network")
+        raise DeltapropTypeError(f"net={_short(net)} is not a deltaprop Network")
     lr = check_nonnegative(lr, "lr")
     X, single = net.check_inputs(x, "x")
     Y = net.check_targets(y, X.shape[0], single, "y")
     m = X.shape[0]
     if m > max_samples:
-        raise ValueError(
+        raise DeltapropError(
             f"x has {m} samples; explain traces at most max_samples={max_samples} "
             f"(a trace writes out every number of every sample)"
         )
     if max_parameters is not None and net.num_parameters > max_parameters:
-        raise ValueError(
+        raise DeltapropError(
             f"the network has {net.num_parameters} parameters; explain lists each "
             f"one and is limited to max_parameters={max_parameters} (pass "
             f"max_parameters=None to trace it anyway)"
@@ -698,7 +704,7 @@ def nudge(net, x, y, layer: int, neuron: int, delta: float = 1e-3) -> NudgeResul
     True
     """
     if not isinstance(net, Network):
-        raise TypeError(f"net={_short(net)} is not a deltaprop Network")
+        raise DeltapropTypeError(f"net={_short(net)} is not a deltaprop Network")
     L = net.num_layers
     layer = _check_index(
         layer, "layer", L, f"layer 1 is the first layer with weights, {L} the output layer"
@@ -712,7 +718,7 @@ def nudge(net, x, y, layer: int, neuron: int, delta: float = 1e-3) -> NudgeResul
         or not math.isfinite(delta)
         or delta == 0
     ):
-        raise ValueError(
+        raise DeltapropError(
             f"delta={_short(delta)} is invalid; expected a finite non-zero number such as 1e-3"
         )
     delta = float(delta)
@@ -746,7 +752,7 @@ def nudge_series(net, x, y, layer: int, neuron: int, deltas=(1e-1, 1e-2, 1e-3, 1
     """``nudge`` for each Δ in ``deltas``: a list of NudgeResult showing the ratio approach 1."""
     deltas = list(deltas)
     if not deltas:
-        raise ValueError("deltas is empty; expected at least one step such as 1e-3")
+        raise DeltapropError("deltas is empty; expected at least one step such as 1e-3")
     return [nudge(net, x, y, layer, neuron, d) for d in deltas]
 
 
@@ -756,7 +762,7 @@ def _check_index(value, name, upper, why):
         or not isinstance(value, numbers.Integral)
         or not 1 <= value <= upper
     ):
-        raise ValueError(
+        raise DeltapropError(
             f"{name}={_short(value)} is out of range; expected an integer from 1 to {upper} ({why})"
         )
     return int(value)
@@ -818,7 +824,7 @@ def gradient_table(net, x, y, eps: float = 1e-6) -> GradientTable:
     True
     """
     if not isinstance(net, Network):
-        raise TypeError(f"net={_short(net)} is not a deltaprop Network")
+        raise DeltapropTypeError(f"net={_short(net)} is not a deltaprop Network")
     eps = check_positive(eps, "eps")
     X, single = net.check_inputs(x, "x")
     Y = net.check_targets(y, X.shape[0], single, "y")
@@ -905,12 +911,12 @@ def parse_nudge(text: str):
         layer, neuron = int(parts[0]), int(parts[1])
         delta = float(parts[2]) if len(parts) == 3 else None
     except ValueError:
-        raise ValueError(
+        raise DeltapropError(
             f"nudge={_short(text)} is invalid; expected LAYER,NEURON[,DELTA] such "
             f"as 2,1 or 2,1,1e-4 (layers 1..L, neurons from 1)"
         ) from None
     if delta is not None and (not math.isfinite(delta) or delta == 0):
-        raise ValueError(
+        raise DeltapropError(
             f"nudge={_short(text)} has DELTA={parts[2]}; expected a finite non-zero "
             f"number such as 1e-4"
         )

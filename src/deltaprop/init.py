@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import _short
+from ._validation import DeltapropError, _short
 
 __all__ = ["INITIALIZERS", "get", "default_for"]
 
@@ -84,5 +84,5 @@ def get(init):
     key = _ALIASES.get(key, key)
     if key not in INITIALIZERS:
         valid = ", ".join(sorted([*INITIALIZERS, "auto"]))
-        raise ValueError(f"init={_short(init)} is unknown; expected one of: {valid}")
+        raise DeltapropError(f"init={_short(init)} is unknown; expected one of: {valid}")
     return INITIALIZERS[key]

@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as _npy
 
-from ._validation import DeltapropError
+from ._validation import DeltapropError, DeltapropTypeError
 
 __all__ = [
     "save",
@@ -152,7 +152,7 @@ def atomic_open(path, mode="wb", *, encoding=None, newline=None):
     ...     f.write("{}")
     """
     if mode not in ("wb", "w", "wt"):
-        raise ValueError(f"mode={mode!r} is not supported; expected 'wb', 'w' or 'wt'")
+        raise DeltapropError(f"mode={mode!r} is not supported; expected 'wb', 'w' or 'wt'")
     path = _fspath(path)
     if os.path.isdir(path):  # os.replace would fail only after the whole file was written
         raise IsADirectoryError(f"cannot write {path!r}: it is a directory; expected a file path")
@@ -184,7 +184,7 @@ def _fspath(path):
     try:
         return os.fspath(path)
     except TypeError:
-        raise TypeError(
+        raise DeltapropTypeError(
             f"path={_brief(path)} is not a path; expected a str or os.PathLike naming a file"
         ) from None
 
@@ -223,7 +223,7 @@ def _to_json(value, where):
         return float(value)
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
-            raise TypeError(f"{where} is an object array; expected numbers")
+            raise DeltapropTypeError(f"{where} is an object array; expected numbers")
         return value.tolist()
     if isinstance(value, dict):
         return {_json_key(k, where): _to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
@@ -231,7 +231,7 @@ def _to_json(value, where):
         return [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if hasattr(value, "to_dict"):
         return _to_json(value.to_dict(), where)
-    raise TypeError(
+    raise DeltapropTypeError(
         f"{where} is a {type(value).__name__} ({value!r:.60}); expected JSON-ready "
         f"data (numbers, strings, lists, dicts)"
     )
@@ -241,7 +241,7 @@ def _json_key(key, where):
     if isinstance(key, str):
         return key
     if isinstance(key, (bool, np.bool_)) or not isinstance(key, (numbers.Integral, np.integer)):
-        raise TypeError(f"{where} has key {key!r}; expected string keys")
+        raise DeltapropTypeError(f"{where} has key {key!r}; expected string keys")
     return str(int(key))
 
 
@@ -249,7 +249,7 @@ def _extract_arrays(value, prefix, arrays, where):
     """JSON data from `value` with each ndarray moved into `arrays` and replaced by a reference."""
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject or value.dtype.kind not in "fiub" or value.dtype.fields:
-            raise TypeError(f"{where} has dtype {value.dtype}; expected a numeric array")
+            raise DeltapropTypeError(f"{where} has dtype {value.dtype}; expected a numeric array")
         name, i = prefix, len(arrays)
         while name in arrays or len(name) > 150:  # sanitised keys can collide; names stay short
             name, i = f"{prefix.split('.')[0]}.{i}", i + 1
@@ -257,7 +257,7 @@ def _extract_arrays(value, prefix, arrays, where):
         return {_ARRAY_PLACEHOLDER: name}
     if isinstance(value, dict):
         if set(value) == {_ARRAY_PLACEHOLDER}:
-            raise ValueError(
+            raise DeltapropError(
                 f"{where} is a dict whose only key is {_ARRAY_PLACEHOLDER!r}, which "
                 f"model files reserve for array references"
             )
@@ -295,16 +295,18 @@ def _insert_arrays(value, arrays):
 def _array_references(value, out, path="", depth=0):
     """Member names referenced in JSON data, with a bound on nesting and count."""
     if depth > 100:
-        raise ValueError(f"{path or 'value'} is nested more than 100 levels deep")
+        raise DeltapropError(f"{path or 'value'} is nested more than 100 levels deep")
     if isinstance(value, dict):
         if set(value) == {_ARRAY_PLACEHOLDER}:
             name = value[_ARRAY_PLACEHOLDER]
             if not isinstance(name, str) or not _valid_member_name(name):
-                raise ValueError(
+                raise DeltapropError(
                     f"{path} refers to an array named {name!r}; expected a plain member name"
                 )
             if name in out:
-                raise ValueError(f"{path} refers to array {name!r}, which is already referenced")
+                raise DeltapropError(
+                    f"{path} refers to array {name!r}, which is already referenced"
+                )
             out.append(name)
             return
         for k, v in value.items():
@@ -377,16 +379,16 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
     from .network import Network
 
     if not isinstance(net, Network):
-        raise TypeError(f"net is a {type(net).__name__}; expected a deltaprop Network")
+        raise DeltapropTypeError(f"net is a {type(net).__name__}; expected a deltaprop Network")
     if optimizer_state is not None and not isinstance(optimizer_state, dict):
-        raise TypeError(
+        raise DeltapropTypeError(
             f"optimizer_state is a {type(optimizer_state).__name__}; expected a dict "
             f"of arrays and JSON-ready values"
         )
     if extra is not None and not isinstance(extra, dict):
-        raise TypeError(f"extra is a {type(extra).__name__}; expected a dict")
+        raise DeltapropTypeError(f"extra is a {type(extra).__name__}; expected a dict")
     if not np.isfinite(net.parameters).all():
-        raise ValueError(
+        raise DeltapropError(
             "the network's parameters contain NaN or infinity; expected finite "
             "parameters (restore the last finite weights before saving)"
         )
@@ -425,7 +427,7 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
     }
     text = json.dumps(meta, indent=1, allow_nan=True).encode("utf-8")
     if len(text) > _MAX_METADATA_BYTES:
-        raise ValueError(
+        raise DeltapropError(
             f"the metadata takes {len(text)} bytes as JSON; expected at most "
             f"{_MAX_METADATA_BYTES} (store large data as arrays in extra)"
         )

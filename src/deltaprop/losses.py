@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import _short
+from ._validation import DeltapropError, _short
 
 __all__ = ["Loss", "Quadratic", "MSE", "BinaryCrossEntropy", "CrossEntropy", "LOSSES", "get"]
 
@@ -239,7 +239,7 @@ class BinaryCrossEntropy(Loss):
     def check_targets(self, Y, name="Y"):
         if Y.size and (Y.min() < 0 or Y.max() > 1):
             bad = Y.min() if Y.min() < 0 else Y.max()
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} contains {bad}; binary_cross_entropy expects targets in [0, 1]"
             )
 
@@ -287,7 +287,7 @@ class CrossEntropy(Loss):
 
     def check_targets(self, Y, name="Y"):
         if Y.size and Y.min() < 0:
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} contains {Y.min()}; cross_entropy expects targets >= 0 "
                 f"(one-hot rows or probabilities)"
             )
@@ -320,5 +320,5 @@ def get(loss) -> Loss:
     key = _ALIASES.get(key, key)
     if key not in LOSSES:
         valid = ", ".join(sorted(LOSSES))
-        raise ValueError(f"loss={_short(loss)} is unknown; expected one of: {valid}")
+        raise DeltapropError(f"loss={_short(loss)} is unknown; expected one of: {valid}")
     return LOSSES[key]()

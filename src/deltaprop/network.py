@@ -27,7 +27,14 @@ import numpy as np
 from . import activations as _activations
 from . import init as _init
 from . import losses as _losses
-from ._validation import _short, check_array, check_dtype, check_int
+from ._validation import (
+    DeltapropError,
+    DeltapropTypeError,
+    _short,
+    check_array,
+    check_dtype,
+    check_int,
+)
 
 __all__ = ["Network", "Gradients"]
 
@@ -77,7 +84,9 @@ class _ParamList(list):
 
     def __setitem__(self, index, value):
         if isinstance(index, slice):
-            raise TypeError(f"{self._kind} cannot be assigned by slice; assign one layer at a time")
+            raise DeltapropTypeError(
+                f"{self._kind} cannot be assigned by slice; assign one layer at a time"
+            )
         target = list.__getitem__(self, index)
         arr = check_array(
             value,
@@ -87,7 +96,7 @@ class _ParamList(list):
             allow_empty=True,
         )
         if arr.shape != target.shape:
-            raise ValueError(
+            raise DeltapropError(
                 f"{self._kind}[{index}] has shape {arr.shape}; expected {target.shape}"
             )
         target[...] = arr
@@ -160,7 +169,7 @@ class Network:
         try:
             self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
         except (MemoryError, ValueError):
-            raise ValueError(
+            raise DeltapropError(
                 f"sizes={_short(self.sizes)} describe {n_w + n_b} parameters "
                 f"({(n_w + n_b) * self.dtype.itemsize / 2**30:.3g} GiB), more than "
                 f"can be allocated; expected smaller layers"
@@ -226,7 +235,7 @@ class Network:
     def _set_all(self, values, kind):
         values = list(values)
         if len(values) != self.num_layers:
-            raise ValueError(
+            raise DeltapropError(
                 f"{kind} has {len(values)} arrays; expected {self.num_layers} "
                 f"(one per layer after the input)"
             )
@@ -272,7 +281,7 @@ class Network:
         """Set every parameter from a vector laid out as ``get_flat`` returns it."""
         theta = check_array(theta, "theta", dtype=self.dtype, ndim=(1,))
         if theta.size != self._theta.size:
-            raise ValueError(f"theta has {theta.size} entries; expected {self._theta.size}")
+            raise DeltapropError(f"theta has {theta.size} entries; expected {self._theta.size}")
         self._theta[...] = theta
 
     def copy(self):
@@ -300,7 +309,7 @@ class Network:
         if single:
             X = X[None, :]
         if X.shape[1] != self.sizes[0]:
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} has {X.shape[1]} columns (features) but the network's input "
                 f"layer has {self.sizes[0]} neurons"
             )
@@ -323,7 +332,7 @@ class Network:
             else:
                 Y = self._one_hot(Y, name)
         if Y.ndim != 2 or Y.shape != (m, n_out):
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} has shape {Y.shape}; expected ({m}, {n_out}) to match "
                 f"{m} samples and the output layer's {n_out} neurons (or {m} "
                 f"integer class labels)"
@@ -340,14 +349,14 @@ class Network:
         n_out = self.sizes[-1]
         if not np.all(labels == np.round(labels)):
             bad = labels[labels != np.round(labels)][0]
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} contains {bad}; expected integer class labels in "
                 f"[0, {n_out - 1}] or an array of shape (m, {n_out})"
             )
         lab = labels.astype(np.int64)
         if lab.min() < 0 or lab.max() >= n_out:
             bad = lab.min() if lab.min() < 0 else lab.max()
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} contains class label {bad} but the output layer has "
                 f"{n_out} neurons; expected labels in [0, {n_out - 1}]"
             )
@@ -553,13 +562,13 @@ class Network:
 
 def _check_sizes(sizes):
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
-        raise TypeError(
+        raise DeltapropTypeError(
             f"sizes={_short(sizes)} is invalid; expected a list of layer widths "
             f"such as [784, 30, 10]"
         )
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(
+        raise DeltapropError(
             f"sizes={sizes} has {len(sizes)} entries; expected at least 2 "
             f"(an input and an output layer)"
         )
@@ -573,12 +582,12 @@ def _layer_activations(activation, output_activation, L):
     if isinstance(activation, (list, tuple)):
         hidden = [_activations.get(a) for a in activation]
         if len(hidden) != L - 1:
-            raise ValueError(
+            raise DeltapropError(
                 f"activation is a list of {len(hidden)} names but the network has "
                 f"{L - 1} hidden layers; expected one name per hidden layer"
             )
         if output_activation is None:
-            raise ValueError("output_activation is required when activation is a list")
+            raise DeltapropError("output_activation is required when activation is a list")
     else:
         hidden = [_activations.get(activation)] * (L - 1)
         if output_activation is None:
@@ -586,10 +595,10 @@ def _layer_activations(activation, output_activation, L):
     try:
         output = _activations.get(output_activation)
     except ValueError as exc:  # the registry's message says activation=...; name the argument
-        raise ValueError(f"output_activation: {exc}") from None
+        raise DeltapropError(f"output_activation: {exc}") from None
     for i, act in enumerate(hidden):
         if not act.elementwise:
-            raise ValueError(
+            raise DeltapropError(
                 f"activation {act.name!r} on hidden layer {i + 1} is not allowed; "
                 f"softmax normalises a whole layer and belongs on the output layer "
                 f"only (output_activation='softmax')"
@@ -601,7 +610,7 @@ def _check_loss_pair(loss, output):
     lo, hi = loss.needs_output_range
     olo, ohi = output.output_range
     if olo < lo or ohi > hi:
-        raise ValueError(
+        raise DeltapropError(
             f"loss={loss.name!r} needs outputs in ({lo}, {hi}) but "
             f"output_activation={output.name!r} ranges over ({olo}, {ohi}); expected "
             f"output_activation 'sigmoid' or 'softmax'"

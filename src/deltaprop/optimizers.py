@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import _short, check_positive, check_probability
+from ._validation import DeltapropError, _short, check_positive, check_probability
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "Adam", "OPTIMIZERS", "get"]
 
@@ -219,13 +219,13 @@ def get(optimizer, lr=None, **kwargs) -> Optimizer:
     key = optimizer.lower() if isinstance(optimizer, str) else None
     if key not in OPTIMIZERS:
         valid = ", ".join(sorted(OPTIMIZERS))
-        raise ValueError(f"optimizer={_short(optimizer)} is unknown; expected one of: {valid}")
+        raise DeltapropError(f"optimizer={_short(optimizer)} is unknown; expected one of: {valid}")
     cls = OPTIMIZERS[key]
     if lr is not None:
         kwargs["lr"] = lr
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise ValueError(
+        raise DeltapropError(
             f"optimizer {key!r} got unexpected parameters {sorted(kwargs)}: {exc}"
         ) from None

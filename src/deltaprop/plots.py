@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import DeltapropError
+
 __all__ = [
     "confusion_matrix",
     "write_plots",
@@ -100,7 +102,7 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
     t = _class_indices(y_true, "y_true")
     p = _class_indices(y_pred, "y_pred")
     if t.shape != p.shape:
-        raise ValueError(
+        raise DeltapropError(
             f"y_true has {t.size} labels but y_pred has {p.size}; expected one prediction per label"
         )
     top = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
@@ -109,9 +111,9 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
     elif (
         isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1
     ):
-        raise ValueError(f"n_classes={n_classes!r} is invalid; expected a positive integer")
+        raise DeltapropError(f"n_classes={n_classes!r} is invalid; expected a positive integer")
     elif top > n_classes:
-        raise ValueError(
+        raise DeltapropError(
             f"the labels contain class {top - 1} but n_classes={n_classes}; "
             f"expected indices in [0, {n_classes - 1}]"
         )
@@ -122,9 +124,9 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
 def _class_indices(y, name):
     arr = np.asarray(y)
     if arr.ndim != 1:
-        raise ValueError(f"{name} has shape {arr.shape}; expected a 1-D array of class indices")
+        raise DeltapropError(f"{name} has shape {arr.shape}; expected a 1-D array of class indices")
     if arr.size and (arr.dtype.kind not in "iuf" or np.any(arr != np.round(arr)) or arr.min() < 0):
-        raise ValueError(
+        raise DeltapropError(
             f"{name} contains {arr[:5].tolist()}...; expected non-negative integer class indices"
         )
     return arr.astype(np.int64)
@@ -187,7 +189,7 @@ def _hist_get(history, key):
 def plot_curves(history, metric="cost"):
     """Training and validation `metric` ("cost" or "accuracy") per epoch; None without data."""
     if metric not in ("cost", "accuracy"):
-        raise ValueError(f"metric={metric!r} is unknown; expected 'cost' or 'accuracy'")
+        raise DeltapropError(f"metric={metric!r} is unknown; expected 'cost' or 'accuracy'")
     epochs = _hist_get(history, "epoch")
     series = []
     for key, label in ((metric, "training"), ("val_" + metric, "validation")):

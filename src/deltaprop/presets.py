@@ -8,7 +8,7 @@ best validation accuracy (``restore_best``).
 
 from __future__ import annotations
 
-from ._validation import _short
+from ._validation import DeltapropError, _short
 
 __all__ = ["PRESETS", "get"]
 
@@ -76,7 +76,7 @@ PRESETS = {
 def get(name: str) -> dict:
     """A copy of the preset called `name`."""
     if name not in PRESETS:
-        raise ValueError(
+        raise DeltapropError(
             f"preset={_short(name)} is unknown; expected one of: {', '.join(sorted(PRESETS))}"
         )
     return dict(PRESETS[name])

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import DeltapropTypeError
+
 __all__ = ["render_report", "write_report"]
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -105,7 +107,9 @@ def _history_dict(history):
         return history
     if hasattr(history, "to_dict"):
         return history.to_dict()
-    raise TypeError(f"history is a {type(history).__name__}; expected a History or its dict")
+    raise DeltapropTypeError(
+        f"history is a {type(history).__name__}; expected a History or its dict"
+    )
 
 
 # ---------------------------------------------------------------------- sections
@@ -292,7 +296,7 @@ def _resolve(model):
         from .io import load
 
         return load(model), os.fspath(model)
-    raise TypeError(
+    raise DeltapropTypeError(
         f"model is a {type(model).__name__}; expected a Network or the path of a model file"
     )
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import math
 
-from ._validation import _short, check_int, check_nonnegative, check_positive, check_probability
+from ._validation import (
+    DeltapropError,
+    _short,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+)
 
 __all__ = ["Schedule", "Constant", "StepDecay", "Cosine", "PlateauHalving", "SCHEDULES", "get"]
 
@@ -124,7 +131,7 @@ class PlateauHalving(Schedule):
         self.max_halvings = check_int(max_halvings, "max_halvings", minimum=0)
         self.factor = check_probability(factor, "factor")
         if self.factor == 0:
-            raise ValueError("factor=0 is invalid; expected a number in (0, 1)")
+            raise DeltapropError("factor=0 is invalid; expected a number in (0, 1)")
         self.monitor = monitor
 
     def start(self, lr0, epochs):
@@ -182,10 +189,10 @@ def get(schedule) -> Schedule:
     key = schedule.lower() if isinstance(schedule, str) else None
     if key not in SCHEDULES:
         valid = ", ".join(sorted(SCHEDULES))
-        raise ValueError(f"schedule={_short(schedule)} is unknown; expected one of: {valid}")
+        raise DeltapropError(f"schedule={_short(schedule)} is unknown; expected one of: {valid}")
     try:
         return SCHEDULES[key](**params)
     except TypeError as exc:
-        raise ValueError(
+        raise DeltapropError(
             f"schedule {key!r} got unexpected parameters {sorted(params)}: {exc}"
         ) from None

@@ -74,7 +74,7 @@ from . import losses as _losses
 from . import optimizers as _optimizers
 from . import schedules as _schedules
 from . import training as _training
-from ._validation import _short
+from ._validation import DeltapropError, _short
 from .network import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor", "EXPECTED_FAILED_CHECKS"]
@@ -95,14 +95,14 @@ _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 def _activation_name(name, what):
     """A deltaprop activation name from a scikit-learn or deltaprop one."""
     if not isinstance(name, str):
-        raise ValueError(
+        raise DeltapropError(
             f"{what}={_short(name)} is invalid; expected an activation name such as "
             f"'relu', 'tanh', 'logistic' or one of {sorted(_activations.ACTIVATIONS)}"
         )
     key = _FROM_SKLEARN.get(name.lower(), name.lower())
     if key not in _activations.ACTIVATIONS:
         valid = sorted([*_activations.ACTIVATIONS, "logistic"])
-        raise ValueError(f"{what}={name!r} is unknown; expected one of: {', '.join(valid)}")
+        raise DeltapropError(f"{what}={name!r} is unknown; expected one of: {', '.join(valid)}")
     return key
 
 
@@ -112,7 +112,7 @@ def _get_loss(name, given, default):
         return _losses.get(name)
     except ValueError:
         valid = ", ".join([default, *map(repr, sorted(_losses.LOSSES))])
-        raise ValueError(f"loss={_short(given)} is unknown; expected one of: {valid}") from None
+        raise DeltapropError(f"loss={_short(given)} is unknown; expected one of: {valid}") from None
 
 
 def _check_number(value, name, low, high=np.inf, low_open=False, high_open=False):
@@ -127,7 +127,7 @@ def _check_number(value, name, low, high=np.inf, low_open=False, high_open=False
         lb = "(" if low_open else "["
         rb = ")" if high_open or high == np.inf else "]"
         hi = "inf" if high == np.inf else f"{high:g}"
-        raise ValueError(
+        raise DeltapropError(
             f"{name}={_short(value)} is invalid; expected a number in {lb}{low:g}, {hi}{rb}"
         )
     return float(value)
@@ -145,7 +145,7 @@ def _check_count(value, name, allow_inf=False):
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         extra = " or numpy.inf" if allow_inf else ""
-        raise ValueError(f"{name}={_short(value)} is invalid; expected an integer >= 1{extra}")
+        raise DeltapropError(f"{name}={_short(value)} is invalid; expected an integer >= 1{extra}")
     return int(value)
 
 
@@ -372,14 +372,14 @@ class _BaseMLP(BaseEstimator):
         if isinstance(h, numbers.Integral) and not isinstance(h, bool):
             h = [h]
         if isinstance(h, (str, bytes)) or not hasattr(h, "__iter__"):
-            raise ValueError(
+            raise DeltapropError(
                 f"hidden_layer_sizes={_short(h)} is invalid; expected a sequence of "
                 f"positive integers such as (100,) or (64, 32)"
             )
         h = list(h)
         for i, n in enumerate(h):
             if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-                raise ValueError(
+                raise DeltapropError(
                     f"hidden_layer_sizes={_short(self.hidden_layer_sizes)} has "
                     f"{_short(n)} at position {i}; expected positive integers"
                 )
@@ -390,7 +390,7 @@ class _BaseMLP(BaseEstimator):
         hidden = self._hidden_sizes()
         if isinstance(self.activation, (list, tuple)):
             if len(self.activation) != len(hidden):
-                raise ValueError(
+                raise DeltapropError(
                     f"activation has {len(self.activation)} names but "
                     f"hidden_layer_sizes has {len(hidden)} layers; expected one "
                     f"name per hidden layer or a single name"
@@ -404,12 +404,12 @@ class _BaseMLP(BaseEstimator):
                 if self.solver == "lbfgs"
                 else ""
             )
-            raise ValueError(
+            raise DeltapropError(
                 f"solver={_short(self.solver)} is invalid{hint}; expected one of "
                 f"{', '.join(map(repr, _SOLVERS))}"
             )
         if self.learning_rate not in _LEARNING_RATES:
-            raise ValueError(
+            raise DeltapropError(
                 f"learning_rate={_short(self.learning_rate)} is invalid; expected one "
                 f"of {', '.join(map(repr, _LEARNING_RATES))}"
             )
@@ -432,7 +432,7 @@ class _BaseMLP(BaseEstimator):
                 and self.batch_size >= 1
             )
         ):
-            raise ValueError(
+            raise DeltapropError(
                 f"batch_size={_short(self.batch_size)} is invalid; expected 'auto' "
                 f"or an integer >= 1"
             )
@@ -442,7 +442,7 @@ class _BaseMLP(BaseEstimator):
             )
         if isinstance(self.dropout, (list, tuple)):
             if len(self.dropout) != len(hidden):
-                raise ValueError(
+                raise DeltapropError(
                     f"dropout has {len(self.dropout)} rates but hidden_layer_sizes "
                     f"has {len(hidden)} layers; expected one rate per hidden layer "
                     f"or one number"
@@ -452,7 +452,7 @@ class _BaseMLP(BaseEstimator):
         else:
             _check_number(self.dropout, "dropout", 0, 1, high_open=True)
         if self.dtype is not None and _dtype_or_none(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(
+            raise DeltapropError(
                 f"dtype={_short(self.dtype)} is invalid; expected None (follow X), "
                 f"'float32' or 'float64'"
             )
@@ -481,7 +481,7 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, incremental=False):
         hidden, acts = self._check_params()
         if self.early_stopping and incremental:
-            raise ValueError(
+            raise DeltapropError(
                 "partial_fit does not support early_stopping=True; use fit, or set "
                 "early_stopping=False"
             )
@@ -492,7 +492,7 @@ class _BaseMLP(BaseEstimator):
         else:
             want = [X.shape[1], *hidden, Y.shape[1]]
             if self.network_.sizes != want:
-                raise ValueError(
+                raise DeltapropError(
                     f"the fitted network has layer sizes {self.network_.sizes} but "
                     f"the current parameters and data need {want}; set "
                     f"warm_start=False to start a new network"
@@ -533,7 +533,7 @@ class _BaseMLP(BaseEstimator):
                 X, Y, y_labels, random_state=seed, test_size=self.validation_fraction
             )
         if parts[1].shape[0] < 2:
-            raise ValueError(
+            raise DeltapropError(
                 f"validation_fraction={self.validation_fraction} leaves "
                 f"{parts[1].shape[0]} validation samples out of {X.shape[0]}; "
                 f"expected at least 2. Increase validation_fraction or the data set"
@@ -888,12 +888,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             classes = unique_labels(y)
             if self.warm_start and not incremental:
                 if set(classes) != set(self.classes_):
-                    raise ValueError(
+                    raise DeltapropError(
                         f"warm_start=True needs y with the classes of the previous "
                         f"fit; previously got {self.classes_}, y has {classes}"
                     )
             elif len(np.setdiff1d(classes, self.classes_)):
-                raise ValueError(
+                raise DeltapropError(
                     f"y has classes {np.setdiff1d(classes, self.classes_)} that are "
                     f"not in classes_={self.classes_}; expected labels from the "
                     f"classes given on the first call to partial_fit"
@@ -919,13 +919,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             out = "softmax" if kind == "multiclass" else "sigmoid"
         out = _activation_name(out, "output_activation")
         if out not in ("sigmoid", "softmax"):
-            raise ValueError(
+            raise DeltapropError(
                 f"output_activation={self.output_activation!r} is invalid for a "
                 f"classifier; expected 'logistic' (sigmoid), 'softmax' or None, "
                 f"whose outputs are class probabilities"
             )
         if out == "softmax" and kind == "multilabel-indicator":
-            raise ValueError(
+            raise DeltapropError(
                 "output_activation='softmax' is invalid for multilabel targets: "
                 "softmax makes the labels compete for one unit of probability; "
                 "expected 'logistic' (one sigmoid per label) or None"
@@ -983,7 +983,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         first = "classes_" not in self.__dict__
         if first:
             if classes is None:
-                raise ValueError(
+                raise DeltapropError(
                     "classes must be passed on the first call to partial_fit "
                     "(every label of the whole data set, e.g. np.unique(y_all))"
                 )
@@ -994,7 +994,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(classes)
             self.classes_ = self._label_binarizer.classes_
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
+            raise DeltapropError(
                 f"classes={_short(classes)} differs from classes_={self.classes_} "
                 f"set on the first call to partial_fit; expected the same classes"
             )

@@ -23,6 +23,7 @@ from . import schedules as _schedules
 from ._kernel import Workspace
 from ._validation import (
     DeltapropError,
+    DeltapropTypeError,
     check_int,
     check_nonnegative,
     check_positive,
@@ -163,7 +164,7 @@ def evaluate(net, X, Y):
 def _dropout_rates(dropout, n_hidden):
     if isinstance(dropout, (list, tuple)):
         if len(dropout) != n_hidden:
-            raise ValueError(
+            raise DeltapropError(
                 f"dropout has {len(dropout)} rates but the network has {n_hidden} "
                 f"hidden layers; expected one rate per hidden layer or one number"
             )
@@ -268,11 +269,13 @@ def fit(
     Y = net.check_targets(Y, X.shape[0], single)
     if validation_split is not None:
         if validation_data is not None:
-            raise ValueError("validation_split and validation_data were both given; expected one")
+            raise DeltapropError(
+                "validation_split and validation_data were both given; expected one"
+            )
         frac = check_probability(validation_split, "validation_split")
         n_val = int(round(frac * X.shape[0]))
         if n_val < 1 or n_val >= X.shape[0]:
-            raise ValueError(
+            raise DeltapropError(
                 f"validation_split={validation_split} leaves {X.shape[0] - n_val} "
                 f"training and {n_val} validation samples; expected at least one each"
             )
@@ -280,7 +283,7 @@ def fit(
         Y, Yv = Y[:-n_val], Y[-n_val:]
     elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (X_val, Y_val)")
+            raise DeltapropTypeError("validation_data must be a pair (X_val, Y_val)")
         Xv, _ = net.check_inputs(validation_data[0], "validation_data[0]")
         Yv = net.check_targets(validation_data[1], Xv.shape[0], False, "validation_data[1]")
     else:
@@ -289,7 +292,7 @@ def fit(
     val_labels = _labels(Yv) if Yv is not None else None
     valid_monitors = ("val_accuracy", "val_cost", "accuracy", "cost")
     if monitor not in valid_monitors:
-        raise ValueError(f"monitor={monitor!r} is unknown; expected one of {valid_monitors}")
+        raise DeltapropError(f"monitor={monitor!r} is unknown; expected one of {valid_monitors}")
     if Xv is None and monitor.startswith("val_"):
         monitor = monitor[4:]
     if monitor.endswith("accuracy") and labels is None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import inspect
 
-from .._validation import _short
+from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import ChecksumError, Dataset, DatasetError, from_arrays
 from .digits import load_digits
 from .files import DataFile, load_csv, load_npz, save_npz
@@ -117,14 +117,14 @@ def load(name: str, **options) -> Dataset:
     """
     loader = DATASETS.get(name) if isinstance(name, str) else None
     if loader is None:
-        raise ValueError(
+        raise DeltapropError(
             f"unknown data set {_short(name)}; expected one of "
             f"{', '.join(repr(k) for k in DATASETS)}"
         )
     accepted = [p.name for p in inspect.signature(loader).parameters.values()]
     unknown = [k for k in options if k not in accepted]
     if unknown:
-        raise TypeError(
+        raise DeltapropTypeError(
             f"data set {name!r} has no option {', '.join(map(repr, unknown))}; "
             f"expected some of {', '.join(accepted)}"
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import DeltapropError, _short, check_dtype, check_int
+from .._validation import DeltapropError, DeltapropTypeError, _short, check_dtype, check_int
 
 __all__ = ["Dataset", "DatasetError", "ChecksumError", "from_arrays"]
 
@@ -28,7 +28,7 @@ def _fspath(path, name: str = "path") -> str:
     try:
         return os.fspath(path)
     except TypeError:
-        raise TypeError(
+        raise DeltapropTypeError(
             f"{name}={_short(path)} is not a path; expected a str or os.PathLike naming a file"
         ) from None
 
@@ -142,19 +142,19 @@ def _resolve_count(size, n: int, name: str) -> int:
     if isinstance(size, (bool, np.bool_)) or not isinstance(
         size, (int, float, np.integer, np.floating)
     ):
-        raise TypeError(
+        raise DeltapropTypeError(
             f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) or a "
             f"whole number of samples"
         )
     if isinstance(size, (int, np.integer)):
         if not 0 <= size < n:
-            raise ValueError(
+            raise DeltapropError(
                 f"{name}={size} is invalid for {n} samples; expected a count in "
                 f"[0, {n - 1}] (or a fraction in [0, 1))"
             )
         return int(size)
     if not (np.isfinite(size) and 0.0 <= size < 1.0):
-        raise ValueError(
+        raise DeltapropError(
             f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) "
             f"(or a whole number of samples)"
         )
@@ -221,7 +221,7 @@ def from_arrays(
     n_test = _resolve_count(test, n, "test")
     n_val = _resolve_count(validation, n, "validation")
     if n_test + n_val >= n:
-        raise ValueError(
+        raise DeltapropError(
             f"validation={validation!r} and test={test!r} leave no training samples "
             f"out of {n}; expected them to sum to less than {n} samples"
         )

@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from .._validation import _short
+from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError, _fspath
 
 __all__ = ["DataFile", "load_csv", "load_npz", "save_npz", "MAX_NPZ_BYTES"]
@@ -84,7 +84,7 @@ def _encode_labels(values: list, classes, path: str, where) -> tuple:
         known = [_normalize_label(str(c)) for c in np.asarray(classes).ravel().tolist()]
         index = {label: i for i, label in enumerate(known)}
         if len(index) != len(known):
-            raise ValueError(
+            raise DeltapropError(
                 f"classes={_short(list(classes))} has repeated labels; expected distinct labels"
             )
         y = np.empty(len(values), dtype=np.int64)
@@ -167,7 +167,7 @@ def load_csv(
     """
     path = _fspath(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ValueError(f"delimiter={_short(delimiter)} is invalid; expected one character")
+        raise DeltapropError(f"delimiter={_short(delimiter)} is invalid; expected one character")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
@@ -199,7 +199,9 @@ def load_csv(
 
     def column(name, what):
         if not isinstance(name, str):
-            raise TypeError(f"{what}={_short(name)} is invalid; expected a column name (str)")
+            raise DeltapropTypeError(
+                f"{what}={_short(name)} is invalid; expected a column name (str)"
+            )
         if name not in columns:
             raise DatasetError(
                 f"{path}: no column named {name!r} ({what}); the header has {available}"
@@ -211,10 +213,12 @@ def load_csv(
         feat = [j for j in range(len(header)) if j != t]
     else:
         if isinstance(features, str):
-            raise TypeError(f"features={features!r} is a string; expected a list of column names")
+            raise DeltapropTypeError(
+                f"features={features!r} is a string; expected a list of column names"
+            )
         feat = [column(name, "features") for name in features]
         if t is not None and t in feat:
-            raise ValueError(
+            raise DeltapropError(
                 f"features includes the target column {target!r}; expected feature columns only"
             )
     if not feat:
@@ -505,7 +509,7 @@ def save_npz(path, X, y, *, feature_names=None, classes=None) -> None:
         arrays["classes"] = np.asarray(classes)
     for name, arr in arrays.items():
         if arr.dtype.hasobject:
-            raise TypeError(
+            raise DeltapropTypeError(
                 f"{name} has dtype object; expected numbers or strings (object "
                 f"arrays would need pickle)"
             )

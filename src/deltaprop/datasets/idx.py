@@ -21,6 +21,7 @@ import zlib
 
 import numpy as np
 
+from .._validation import DeltapropError, DeltapropTypeError
 from ._base import ChecksumError, DatasetError, _fspath
 
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES", "MAX_IDX_BYTES"]
@@ -253,12 +254,12 @@ def write_idx(path, array, *, compress: bool | None = None) -> None:
     codes = {dt.newbyteorder("=") if dt.itemsize > 1 else dt: c for c, dt in IDX_DTYPES.items()}
     code = codes.get(arr.dtype.newbyteorder("=") if arr.dtype.itemsize > 1 else arr.dtype)
     if code is None:
-        raise TypeError(
+        raise DeltapropTypeError(
             f"array has dtype {arr.dtype}; expected one of uint8, int8, int16, "
             f"int32, float32, float64"
         )
     if not 1 <= arr.ndim <= _MAX_NDIM:
-        raise ValueError(f"array has {arr.ndim} dimensions; expected 1 to {_MAX_NDIM}")
+        raise DeltapropError(f"array has {arr.ndim} dimensions; expected 1 to {_MAX_NDIM}")
     data = (
         bytes([0, 0, code, arr.ndim])
         + struct.pack(f">{arr.ndim}I", *arr.shape)

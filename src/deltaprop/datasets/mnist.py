@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import check_dtype, check_int
+from .._validation import DeltapropError, check_dtype, check_int
 from ._base import ChecksumError, Dataset, DatasetError, _fspath
 from .idx import read_idx
 
@@ -297,7 +297,7 @@ def _build(raw, files, validation, dt) -> Dataset:
         )
     n_train = len(raw["train_images"])
     if validation >= n_train:
-        raise ValueError(
+        raise DeltapropError(
             f"validation={validation} is invalid for {n_train} training images; "
             f"expected 0 to {n_train - 1}"
         )

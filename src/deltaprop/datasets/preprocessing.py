@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import _short, check_array, check_dtype, check_int
+from .._validation import (
+    DeltapropError,
+    DeltapropTypeError,
+    _short,
+    check_array,
+    check_dtype,
+    check_int,
+)
 
 __all__ = ["one_hot", "standardize", "minmax_scale", "Scaling", "train_test_split"]
 
@@ -21,39 +28,39 @@ def _check_X(X, name: str, *, dtype=None) -> np.ndarray:
 def _check_y(y, name: str, n: int) -> np.ndarray:
     """Labels (n,) as int64 when they are whole numbers, else finite float targets (n,) or (n, k)."""
     if y is None:
-        raise TypeError(f"{name} is None; expected an array of {n} labels")
+        raise DeltapropTypeError(f"{name} is None; expected an array of {n} labels")
     arr = np.asarray(y)
     if arr.dtype.kind in "iu" and arr.ndim == 1:
         if len(arr) != n:
-            raise ValueError(
+            raise DeltapropError(
                 f"{name} has {len(arr)} labels but X has {n} rows; expected one label per row"
             )
         return arr.astype(np.int64, copy=False)
     arr = check_array(arr, name, ndim=(1, 2), allow_empty=True)
     if len(arr) != n:
-        raise ValueError(f"{name} has {len(arr)} rows but X has {n} rows; expected one per row")
+        raise DeltapropError(f"{name} has {len(arr)} rows but X has {n} rows; expected one per row")
     return arr
 
 
 def _labels(y, name: str) -> np.ndarray:
     """1-D non-negative class indices as int64 (whole-number floats accepted)."""
     if y is None:
-        raise TypeError(f"{name} is None; expected a 1-D array of class indices")
+        raise DeltapropTypeError(f"{name} is None; expected a 1-D array of class indices")
     arr = np.asarray(y)
     if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} has dtype {arr.dtype}; expected integer class indices")
+        raise DeltapropTypeError(f"{name} has dtype {arr.dtype}; expected integer class indices")
     if arr.ndim != 1:
-        raise ValueError(f"{name} has shape {arr.shape}; expected a 1-D array of class indices")
+        raise DeltapropError(f"{name} has shape {arr.shape}; expected a 1-D array of class indices")
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(
+            raise DeltapropError(
                 f"{name}[{i}] = {float(arr[i])!r} is not a class index; expected whole numbers >= 0"
             )
     if arr.size and arr.min() < 0:
         i = int(np.argmin(arr))
-        raise ValueError(
+        raise DeltapropError(
             f"{name}[{i}] = {arr[i].item()!r} is negative; expected class indices >= 0"
         )
     return arr.astype(np.int64)
@@ -85,12 +92,12 @@ def one_hot(y, n_classes: int | None = None, *, dtype="float64") -> np.ndarray:
     dt = check_dtype(dtype)
     if n_classes is None:
         if labels.size == 0:
-            raise ValueError("y is empty and n_classes is None; expected labels or n_classes")
+            raise DeltapropError("y is empty and n_classes is None; expected labels or n_classes")
         n_classes = int(labels.max()) + 1
     n_classes = check_int(n_classes, "n_classes", minimum=1)
     if labels.size and labels.max() >= n_classes:
         i = int(np.argmax(labels))
-        raise ValueError(
+        raise DeltapropError(
             f"y[{i}] = {labels[i]} is out of range for n_classes={n_classes}; "
             f"expected class indices in [0, {n_classes - 1}]"
         )
@@ -125,7 +132,7 @@ class Scaling:
         """(X - offset) / scale, as a new array."""
         X = _check_X(X, "X")
         if X.shape[1] != self.offset.size:
-            raise ValueError(
+            raise DeltapropError(
                 f"X has {X.shape[1]} columns but the scaling was fitted on "
                 f"{self.offset.size}; expected the same columns"
             )
@@ -135,7 +142,7 @@ class Scaling:
         """Z * scale + offset: undoes `apply`."""
         Z = _check_X(Z, "Z")
         if Z.shape[1] != self.offset.size:
-            raise ValueError(
+            raise DeltapropError(
                 f"Z has {Z.shape[1]} columns but the scaling was fitted on "
                 f"{self.offset.size}; expected the same columns"
             )
@@ -153,7 +160,7 @@ def _fit_apply(X_train, others, offset_scale):
     for i, other in enumerate(others):
         arr = _check_X(other, f"others[{i}]")
         if arr.shape[1] != X.shape[1]:
-            raise ValueError(
+            raise DeltapropError(
                 f"others[{i}] has {arr.shape[1]} columns but X_train has "
                 f"{X.shape[1]}; expected the same columns"
             )
@@ -228,12 +235,12 @@ def minmax_scale(X_train, *others, feature_range=(0.0, 1.0)):
     try:
         low, high = (float(v) for v in feature_range)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise DeltapropError(
             f"feature_range={_short(feature_range)} is invalid; expected a pair "
             f"(low, high) of numbers"
         ) from None
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(
+        raise DeltapropError(
             f"feature_range={_short(feature_range)} is invalid; expected finite low < high"
         )
 
@@ -302,10 +309,10 @@ def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
     n = len(X)
     seed = check_int(seed, "seed", minimum=0)
     if n < 2:
-        raise ValueError(f"X has {n} row(s); expected at least 2 to split")
+        raise DeltapropError(f"X has {n} row(s); expected at least 2 to split")
     n_test = _resolve_count(test_size, n, "test_size")
     if n_test < 1:
-        raise ValueError(
+        raise DeltapropError(
             f"test_size={test_size!r} gives no test samples out of {n}; expected a "
             f"fraction in (0, 1) or a count in [1, {n - 1}]"
         )
@@ -322,18 +329,18 @@ def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
             groups = np.asarray(stratify)
             name = "stratify"
             if groups.ndim != 1 or len(groups) != n:
-                raise ValueError(
+                raise DeltapropError(
                     f"stratify has shape {groups.shape}; expected True, False or "
                     f"one group label per row ({n},)"
                 )
         try:
             values, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
         except TypeError:
-            raise TypeError(
+            raise DeltapropTypeError(
                 f"{name} could not be sorted into groups; expected class labels"
             ) from None
         if name == "y" and values.dtype.kind == "f" and len(values) > n // 2:
-            raise ValueError(
+            raise DeltapropError(
                 f"y has {len(values)} distinct values for {n} rows, which look like "
                 f"regression targets; stratify=True expects class labels"
             )

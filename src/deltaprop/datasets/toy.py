@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_int, check_nonnegative
+from .._validation import DeltapropError, check_int, check_nonnegative
 from ._base import Dataset, from_arrays
 
 __all__ = ["make_xor", "make_moons", "make_circles", "make_spirals"]
@@ -123,7 +123,7 @@ def make_circles(n_samples: int = 200, *, noise: float = 0.05, factor: float = 0
         or not isinstance(factor, (int, float, np.floating))
         or not 0 < factor < 1
     ):
-        raise ValueError(f"factor={factor!r} is invalid; expected a number in (0, 1)")
+        raise DeltapropError(f"factor={factor!r} is invalid; expected a number in (0, 1)")
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     n0 = n // 2
     t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)

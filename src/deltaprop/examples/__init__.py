@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import activations as _activations
 from .. import losses as _losses
-from .._validation import _short
+from .._validation import DeltapropError, DeltapropTypeError, _short
 from ..network import Network
 
 __all__ = [
@@ -79,7 +79,7 @@ _KEYS = {
 }
 
 
-class _SpecError(ValueError):
+class _SpecError(DeltapropError):
     pass
 
 
@@ -116,7 +116,7 @@ def load_example(source) -> Example:
         path = Path(source)
         spec, where = _read_spec(path), f"{path.name}: "
     else:
-        raise TypeError(
+        raise DeltapropTypeError(
             f"source={_short(source)} is invalid; expected a path to a .json or "
             f".toml file, or a dict"
         )
@@ -124,14 +124,14 @@ def load_example(source) -> Example:
         return _build_example(spec)
     except (_SpecError, ValueError, TypeError) as exc:
         msg = " ".join(str(exc).split("\n"))
-        raise ValueError(f"{where}{msg}") from None
+        raise DeltapropError(f"{where}{msg}") from None
 
 
 def _read_spec(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(
+        raise DeltapropError(
             f"{path.name}: not a UTF-8 text file ({exc.reason} at byte "
             f"{exc.start}); expected a JSON or TOML example"
         ) from None
@@ -141,22 +141,24 @@ def _read_spec(path: Path) -> dict:
         try:
             spec = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(
+            raise DeltapropError(
                 f"{path.name}: invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
             ) from None
     else:
         toml = _toml_module()
         if toml is None:
-            raise ValueError(
+            raise DeltapropError(
                 f"{path.name}: reading TOML needs Python 3.11 or the 'tomli' "
                 f"package; install tomli or write the example as JSON"
             )
         try:
             spec = toml.loads(text)
         except toml.TOMLDecodeError as exc:
-            raise ValueError(f"{path.name}: invalid TOML: {' '.join(str(exc).split())}") from None
+            raise DeltapropError(
+                f"{path.name}: invalid TOML: {' '.join(str(exc).split())}"
+            ) from None
     if not isinstance(spec, dict):
-        raise ValueError(
+        raise DeltapropError(
             f"{path.name}: the top level is a {type(spec).__name__}; expected an "
             f"object (table) with keys such as weights, biases, input, target"
         )
@@ -369,7 +371,9 @@ def builtin_example_path(name: str = "mazur") -> Path:
     """The file of a shipped example (copy it to start your own)."""
     names = builtin_examples()
     if not isinstance(name, str) or name not in names:
-        raise ValueError(f"example {_short(name)} is unknown; expected one of: {', '.join(names)}")
+        raise DeltapropError(
+            f"example {_short(name)} is unknown; expected one of: {', '.join(names)}"
+        )
     for suffix in (".json", ".toml"):
         path = _examples_dir() / f"{name}{suffix}"
         if path.is_file():
