@@ -4,16 +4,15 @@ The engine imports numpy only; the command line, plots and scikit-learn estimato
 modules that are imported on demand.
 """
 
-from . import activations, datasets, losses
-from ._validation import DeltapropError
+from . import activations, callbacks, datasets, losses
+from ._validation import DeltapropError, DeltapropTypeError
+from ._version import __version__
 from .explain import explain, nudge
 from .gradcheck import GradcheckReport, gradcheck
-from .network import Gradients, Network
-from .training import History, TrainingDiverged, TrainingInterrupted, evaluate, fit, resume
-
-__version__ = "0.1.0"
-
+from .history import History, TrainingConfig
 from .io import ModelFileError, load, save
+from .network import Gradients, Network
+from .training import TrainingDiverged, TrainingInterrupted, evaluate, fit, resume
 
 __all__ = [
     "Network",
@@ -28,6 +27,9 @@ __all__ = [
     "evaluate",
     "resume",
     "History",
+    "TrainingConfig",
+    "DeltapropTypeError",
+    "callbacks",
     "TrainingDiverged",
     "TrainingInterrupted",
     "explain",

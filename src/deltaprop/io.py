@@ -33,14 +33,12 @@ leaves either the old file or the new one, never a partial one.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io as _stdio
 import json
 import math
 import numbers
 import os
-import secrets
 import stat
 import struct
 import zipfile
@@ -50,7 +48,11 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as _npy
 
+from ._atomic import atomic_open, atomic_write_bytes, atomic_write_text, check_path
 from ._validation import DeltapropError, DeltapropTypeError
+from ._version import __version__
+from .history import History
+from .network import Network, provide
 
 __all__ = [
     "save",
@@ -84,130 +86,6 @@ class ModelFileError(DeltapropError):
 
     A ``ValueError`` (through ``DeltapropError``); the message names the file and the problem.
     """
-
-
-# ---------------------------------------------------------------------------- atomic writes
-def _fsync_directory(directory):
-    """fsync a directory so that a rename in it survives a crash (POSIX only)."""
-    flags = getattr(os, "O_DIRECTORY", None)
-    if flags is None:
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on directories; the rename itself has happened
-    finally:
-        os.close(fd)
-
-
-def _create_temp(directory, name):
-    """A new file next to the target, created with 0o666 & ~umask like an ordinary file."""
-    base = name[:200]
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write {name!r}: directory {directory!r} does not exist")
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-            )
-        except FileExistsError:
-            continue
-        return fd, tmp
-    raise FileExistsError(f"could not create a temporary file next to {name!r} in {directory!r}")
-
-
-@contextlib.contextmanager
-def atomic_open(path, mode="wb", *, encoding=None, newline=None):
-    """Open a file for writing so that it appears at `path` complete or not at all.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The target; its directory must exist. An existing file is replaced only when the
-        ``with`` block finishes without an exception.
-    mode : {"wb", "w", "wt"}
-        Binary or text. Text defaults to UTF-8.
-    encoding, newline : optional
-        As for ``open`` in text mode.
-
-    Yields
-    ------
-    file object
-        Writing goes to a temporary file in the same directory.
-
-    Notes
-    -----
-    On success: flush, ``os.fsync``, close, ``os.replace`` onto `path`, then fsync of the
-    directory where the platform allows it. On any exception (including KeyboardInterrupt)
-    the temporary file is removed, `path` is left untouched and the exception propagates.
-
-    Examples
-    --------
-    >>> with atomic_open("results.json", "w") as f:   # doctest: +SKIP
-    ...     f.write("{}")
-    """
-    if mode not in ("wb", "w", "wt"):
-        raise DeltapropError(f"mode={mode!r} is not supported; expected 'wb', 'w' or 'wt'")
-    path = _fspath(path)
-    if os.path.isdir(path):  # os.replace would fail only after the whole file was written
-        raise IsADirectoryError(f"cannot write {path!r}: it is a directory; expected a file path")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = _create_temp(directory, os.path.basename(path))
-    try:
-        if "b" in mode:
-            f = os.fdopen(fd, "wb")
-        else:
-            f = os.fdopen(fd, "w", encoding=encoding or "utf-8", newline=newline)
-    except BaseException:
-        os.close(fd)
-        _remove_quietly(tmp)
-        raise
-    try:
-        with f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fspath(path):
-    """os.fspath(path), or a TypeError that names the argument."""
-    try:
-        return os.fspath(path)
-    except TypeError:
-        raise DeltapropTypeError(
-            f"path={_brief(path)} is not a path; expected a str or os.PathLike naming a file"
-        ) from None
-
-
-def _remove_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def atomic_write_bytes(path, data) -> Path:
-    """Write `data` (bytes-like) to `path` atomically; see :func:`atomic_open`. Returns the path."""
-    with atomic_open(path, "wb") as f:
-        f.write(data)
-    return Path(path)
-
-
-def atomic_write_text(path, text, *, encoding="utf-8") -> Path:
-    """Write `text` to `path` atomically; see :func:`atomic_open`. Returns the path."""
-    with atomic_open(path, "w", encoding=encoding) as f:
-        f.write(text)
-    return Path(path)
 
 
 # ---------------------------------------------------------------------------- JSON helpers
@@ -375,9 +253,6 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
     >>> net = Network([2, 3, 1], seed=0)            # doctest: +SKIP
     >>> save(net, "xor.npz"); load("xor.npz")       # doctest: +SKIP
     """
-    from . import __version__
-    from .network import Network
-
     if not isinstance(net, Network):
         raise DeltapropTypeError(f"net is a {type(net).__name__}; expected a deltaprop Network")
     if optimizer_state is not None and not isinstance(optimizer_state, dict):
@@ -814,7 +689,7 @@ def read_metadata(path) -> dict:
 
 def _read_model_file(path, read):
     """(reader, read(reader, zf)) for the model file at `path`, damage reported as ModelFileError."""
-    path = Path(_fspath(path))
+    path = Path(check_path(path))
     reader = _Reader(path)
     with _open_regular(path, reader) as f:
         reader.check_kind(f)
@@ -974,8 +849,6 @@ def _layer_order(name):
 
 def _build(reader, meta, arrays):
     """A Network from checked metadata and arrays."""
-    from .network import Network
-
     sizes = meta["sizes"]
     acts = meta["activations"]
     seed = meta.get("seed")
@@ -1006,12 +879,10 @@ def _restore_history(reader, history):
     if history is None:
         return None
     try:
-        from .training import History
-
-        from_dict = History.from_dict
-    except (ImportError, AttributeError):
-        return history
-    try:
-        return from_dict(history)
+        return History.from_dict(history)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise reader.fail(f"the stored training history is invalid: {exc}") from None
+
+
+# Network.save is this module's ``save``: provided to network.py, which sits below this module.
+provide("save", save)

@@ -525,22 +525,19 @@ class Network:
         return a[..., 0]
 
     def evaluate(self, X, Y):
-        """(cost, accuracy) on (X, Y); accuracy is None for a regression network."""
-        from .training import evaluate
+        """(cost, accuracy) on (X, Y); accuracy is None for a regression network.
 
-        return evaluate(self, X, Y)
+        See ``deltaprop.training.evaluate``.
+        """
+        return _provided("evaluate")(self, X, Y)
 
     def fit(self, X, Y, epochs=30, batch_size=10, lr=3.0, **kwargs):
         """Train by mini-batch gradient descent; see ``deltaprop.training.fit``."""
-        from .training import fit
-
-        return fit(self, X, Y, epochs=epochs, batch_size=batch_size, lr=lr, **kwargs)
+        return _provided("fit")(self, X, Y, epochs=epochs, batch_size=batch_size, lr=lr, **kwargs)
 
     def save(self, path, **kwargs):
         """Write the network to a model file; see ``deltaprop.io.save``."""
-        from .io import save
-
-        return save(self, path, **kwargs)
+        return _provided("save")(self, path, **kwargs)
 
     def config(self) -> dict:
         """Architecture as plain data (JSON-ready)."""
@@ -558,6 +555,26 @@ class Network:
         else:
             act = f"activations={acts!r}"
         return f"Network({self.sizes}, {act}, loss={self.loss.name!r}, dtype={self.dtype.name!r})"
+
+
+# ``fit``, ``evaluate`` and ``save`` are implemented by deltaprop.training and deltaprop.io,
+# which sit above this module (they import it) and hand their functions down here when they are
+# imported, as ``import deltaprop`` does: so this module imports neither of them.
+_PROVIDED: dict = {}
+
+
+def provide(name: str, function) -> None:
+    """Make `function` the implementation of ``Network.<name>`` (fit, evaluate, save)."""
+    _PROVIDED[name] = function
+
+
+def _provided(name):
+    try:
+        return _PROVIDED[name]
+    except KeyError:
+        raise RuntimeError(
+            f"Network.{name} is provided by the deltaprop package; import deltaprop first"
+        ) from None
 
 
 def _check_sizes(sizes):

@@ -310,7 +310,7 @@ def render_report(model, dataset=None, history=None, title=None) -> str:
     if title is None:
         name = Path(source).name if source != "in-memory network" else "network"
         title = f"deltaprop report: {name}"
-    from . import __version__
+    from ._version import __version__
 
     sizes = "–".join(str(s) for s in net.sizes)
     acts = sorted({a.name for a in net.layer_activations[:-1]}) or ["–"]

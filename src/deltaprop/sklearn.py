@@ -70,6 +70,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import activations as _activations
+from . import callbacks as _callbacks
 from . import losses as _losses
 from . import optimizers as _optimizers
 from . import schedules as _schedules
@@ -149,45 +150,36 @@ def _check_count(value, name, allow_inf=False):
     return int(value)
 
 
-class _StoppingRule(_schedules.Schedule, _training.Callback):
-    """scikit-learn's epoch logic inside one call of ``training.fit``.
+class _StoppingRule(_callbacks.Callback):
+    """scikit-learn's epoch logic as a callback of one call of ``training.fit``.
 
-    As a callback it accumulates the epoch's batch costs (scikit-learn's ``loss_``), scores
-    the validation split and keeps the best weights; as the schedule it gives η for each epoch
-    (constant, "invscaling", "adaptive" or a wrapped deltaprop schedule) and tells ``fit`` to
-    stop once more than ``n_iter_no_change`` epochs in a row improved by less than ``tol``.
+    Before each epoch it sets η (constant, "invscaling", "adaptive" or a wrapped deltaprop
+    schedule); during the epoch it accumulates the batch costs (scikit-learn's ``loss_``);
+    after it, it scores the validation split, keeps the best weights, and stops training once
+    more than ``n_iter_no_change`` epochs in a row improved by less than ``tol``.
     """
-
-    name = "sklearn"
 
     def __init__(self, est, n, m, X_val, y_val, recorder):
         self._est, self._n, self._m = est, n, m
         self._X_val, self._y_val, self._recorder = X_val, y_val, recorder
         self._n_batches = -(-n // m)
         self._total = 0.0
-        self._stop = False
         self.stop_reason = "completed"
         self.best_theta = None
 
-    def config(self):
-        return {"name": self.name}
-
-    # Schedule
-    def start(self, lr0, epochs):
-        pass
-
-    def lr(self, epoch):
+    def _lr(self):
         est = self._est
         if est._schedule is not None:
             est._lr = est._schedule.lr(len(est.loss_curve_))
         return est._lr
 
-    def end_epoch(self, epoch, metrics):
-        return self._stop
+    def _stop(self, reason):
+        self.stop_reason = reason
+        self.run.stop(reason)
 
-    # Callback
     def on_epoch_begin(self, epoch, n_batches):
         self._total = 0.0
+        self.run.optimizer.lr = self._lr()
 
     def on_batch_end(self, batch, cost):
         size = self._m if batch < self._n_batches else self._n - (self._n_batches - 1) * self._m
@@ -231,8 +223,7 @@ class _StoppingRule(_schedules.Schedule, _training.Callback):
             if self._X_val is not None:
                 metrics["val_accuracy"] = est.validation_scores_[-1]
             if est._schedule.end_epoch(len(est.loss_curve_) - 1, metrics):
-                self._stop = True
-                self.stop_reason = "the schedule stopped training"
+                self._stop("the schedule stopped training")
                 return
         elif sgd_family and est.learning_rate == "invscaling":
             est._lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
@@ -254,8 +245,7 @@ class _StoppingRule(_schedules.Schedule, _training.Callback):
                 if est.verbose:
                     print(f"{msg} Setting learning rate to {est._lr:f}")
             else:
-                self._stop = True
-                self.stop_reason = f"converged: {msg}"
+                self._stop(f"converged: {msg}")
                 if est.verbose:
                     print(f"{msg} Stopping.")
 
@@ -602,8 +592,8 @@ class _BaseMLP(BaseEstimator):
             recorder = Recorder(net, X, Y, seed=0)
         rule = _StoppingRule(self, n, m, X_val, y_val, recorder)
         self.n_iter_ = 0
-        # One call of the engine's fit: the rule is both its schedule (η per epoch, and the
-        # signal to stop) and a callback (the epoch's loss, scores and best weights).
+        # One call of the engine's fit; the rule is a callback that sets η per epoch, records
+        # the epoch's loss, scores and best weights, and stops training.
         # scikit-learn's per-batch decay α/m is passed as the textbook's λ/n: λ = α n / m.
         _training.fit(
             net,
@@ -616,7 +606,6 @@ class _BaseMLP(BaseEstimator):
             l2=self.alpha * n / m,
             l1=self.l1 * n / m,
             dropout=self.dropout,
-            schedule=rule,
             shuffle=self.shuffle,
             train_metrics=False,
             callbacks=(rule,),

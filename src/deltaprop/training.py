@@ -1,4 +1,4 @@
-"""The fit loop: shuffled mini-batches, validation, schedules, early stopping, history.
+"""The fit loop: shuffled mini-batches, one optimizer step each, callbacks around the epochs.
 
 One epoch visits every training sample once, in mini-batches of m rows drawn from a fresh
 permutation. Each batch is one call of BP1–BP4 on the whole matrix (``_kernel.Workspace``),
@@ -8,33 +8,33 @@ then one optimizer step on the flat parameter vector:
 
 where n is the number of training samples (the book's convention: the L2 term of the cost is
 (λ/2n) Σ w², so each SGD step multiplies W by 1 − ηλ/n; biases are not decayed).
+
+Everything else a run does (best epoch and restore-best, early stopping, checkpoints,
+diagnostics, progress) is a callback (``deltaprop.callbacks``); the options are one validated
+``TrainingConfig`` (``deltaprop.history``).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import optimizers as _optimizers
-from . import schedules as _schedules
+from . import callbacks as _callbacks
 from ._kernel import Workspace
-from ._validation import (
-    DeltapropError,
-    DeltapropTypeError,
-    check_int,
-    check_nonnegative,
-    check_positive,
-    check_probability,
-)
+from ._validation import DeltapropError, DeltapropTypeError
+from .callbacks import Callback
+from .history import History, TrainingConfig
+from .io import load
+from .network import provide
 
 __all__ = [
     "fit",
     "evaluate",
     "resume",
     "History",
+    "TrainingConfig",
     "TrainingDiverged",
     "TrainingInterrupted",
     "Callback",
@@ -42,7 +42,7 @@ __all__ = [
 
 
 class TrainingDiverged(DeltapropError):
-    """The cost or the gradient became NaN or infinite; the network keeps its last finite weights."""
+    """The cost or the gradient became NaN or infinite; the network keeps finite weights."""
 
     def __init__(self, message, history=None):
         super().__init__(message)
@@ -55,63 +55,6 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, history=None):
         super().__init__("training interrupted")
         self.history = history
-
-
-@dataclass
-class History:
-    """Per-epoch record of a ``fit`` run (epochs count from 1).
-
-    ``cost``/``accuracy`` are measured on the training data after each epoch (empty lists when
-    ``train_metrics=False``), ``val_cost``/``val_accuracy`` on the validation data when given,
-    ``lr`` is the rate used in the epoch and ``time`` the seconds its batches took.
-    """
-
-    epoch: list = field(default_factory=list)
-    cost: list = field(default_factory=list)
-    accuracy: list = field(default_factory=list)
-    val_cost: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    lr: list = field(default_factory=list)
-    time: list = field(default_factory=list)
-    best_epoch: int | None = None
-    stop_reason: str = "completed"
-    diagnostics: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> History:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-    def __getitem__(self, key):
-        return getattr(self, key)
-
-    def last(self) -> dict:
-        """The metrics of the last epoch as a dict."""
-        out = {}
-        for key in ("epoch", "cost", "accuracy", "val_cost", "val_accuracy", "lr", "time"):
-            values = getattr(self, key)
-            if values:
-                out[key] = values[-1]
-        return out
-
-
-class Callback:
-    """Hooks called by ``fit``; override the ones you need."""
-
-    def on_train_begin(self, info: dict):
-        pass
-
-    def on_epoch_begin(self, epoch: int, n_batches: int):
-        pass
-
-    def on_batch_end(self, batch: int, cost: float | None):
-        """`cost` is the batch's cost every ``cost_every`` batches, None otherwise."""
-
-    def on_epoch_end(self, epoch: int, logs: dict):
-        pass
 
 
 # ---------------------------------------------------------------------- targets and metrics
@@ -128,15 +71,15 @@ def _labels(Y):
 def _evaluate_checked(net, X, Y, labels, chunk=4096):
     """(mean cost, accuracy or None) for checked arrays, in chunks to bound memory."""
     total, correct = 0.0, 0
-    with np.errstate(over="ignore"):
-        for start in range(0, X.shape[0], chunk):
-            zs, acts = net.forward_trace(X[start : start + chunk])
-            Yc = Y[start : start + chunk]
-            total += float(net.loss.sample_costs(zs[-1], acts[-1], Yc, net.output_activation).sum())
-            if labels is not None:
-                pred = net.predicted_labels(acts[-1])
-                correct += int((pred == labels[start : start + chunk]).sum())
-            del zs, acts  # else a chunk's arrays stay alive while the next one is computed
+    out = net.output_activation
+    for start in range(0, X.shape[0], chunk):
+        zs, acts = net.forward_trace(X[start : start + chunk])
+        Yc = Y[start : start + chunk]
+        total += float(net.loss.sample_costs(zs[-1], acts[-1], Yc, out).sum())
+        if labels is not None:
+            pred = net.predicted_labels(acts[-1])
+            correct += int((pred == labels[start : start + chunk]).sum())
+        del zs, acts  # else a chunk's arrays stay alive while the next one is computed
     m = X.shape[0]
     return total / m, (correct / m if labels is not None else None)
 
@@ -153,55 +96,287 @@ def evaluate(net, X, Y):
     -------
     (cost, accuracy) : (float, float or None)
         The mean per-sample cost (without regularisation terms) and the fraction classified
-        correctly (None when the targets are not class labels).
+        correctly by ``Network.predicted_labels`` (None when the targets are not class labels).
+
+    Examples
+    --------
+    >>> net = Network([2, 1], activation="sigmoid", seed=0)
+    >>> cost, acc = evaluate(net, [[0.0, 0.0]], [1])
+    >>> round(cost, 6), acc          # a = σ(0) = 0.5: C = ½(1 − 0.5)², class 1 (a ≥ 0.5)
+    (0.125, 1.0)
     """
     X, single = net.check_inputs(X)
     Y = net.check_targets(Y, X.shape[0], single)
     return _evaluate_checked(net, X, Y, _labels(Y))
 
 
-# ---------------------------------------------------------------------- the loop
-def _dropout_rates(dropout, n_hidden):
-    if isinstance(dropout, (list, tuple)):
-        if len(dropout) != n_hidden:
-            raise DeltapropError(
-                f"dropout has {len(dropout)} rates but the network has {n_hidden} "
-                f"hidden layers; expected one rate per hidden layer or one number"
+# ---------------------------------------------------------------------- the run
+class _Data:
+    """Checked training and validation arrays with their class labels (or None)."""
+
+    def __init__(self, net, X, Y, validation_data, validation_split):
+        X, single = net.check_inputs(X)  # a single sample comes back as one row already
+        Y = net.check_targets(Y, X.shape[0], single)
+        Xv = Yv = None
+        if validation_split is not None:
+            if validation_data is not None:
+                raise DeltapropError(
+                    "validation_split and validation_data were both given; expected one"
+                )
+            n_val = int(round(validation_split * X.shape[0]))
+            if n_val < 1 or n_val >= X.shape[0]:
+                raise DeltapropError(
+                    f"validation_split={validation_split} leaves {X.shape[0] - n_val} training "
+                    f"and {n_val} validation samples; expected at least one each"
+                )
+            X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+        elif validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise DeltapropTypeError("validation_data must be a pair (X_val, Y_val)")
+            Xv, _ = net.check_inputs(validation_data[0], "validation_data[0]")
+            Yv = net.check_targets(validation_data[1], Xv.shape[0], False, "validation_data[1]")
+        self.X, self.Y, self.Xv, self.Yv = X, Y, Xv, Yv
+        self.labels = _labels(Y)
+        self.val_labels = _labels(Yv) if Yv is not None else None
+        self.n = X.shape[0]
+
+
+class _Run:
+    """One ``fit`` run: its data, optimizer, schedule, generator, history and callbacks.
+
+    Callbacks see it as ``self.run``: ``network``, ``optimizer``, ``history``, ``config``,
+    ``epochs`` and ``stop_training`` (``stop(reason)`` sets it with the reason recorded).
+    """
+
+    def __init__(self, net, data, config, callbacks, state=None):
+        self.network, self.data, self.config = net, data, config
+        self.epochs = config.epochs
+        self.rates = config.dropout_rates(net.num_layers - 1)
+        self.monitor = self._effective_monitor(config.monitor)
+        self.batch_size = min(config.batch_size, data.n)
+        self.optimizer = config.make_optimizer()
+        self.schedule = config.make_schedule()
+        self.schedule.start(self.optimizer.lr, config.epochs)
+        if getattr(self.optimizer, "params", None) is not net.parameters:
+            # A fresh optimizer (or one used on other parameters) gets new state; the same
+            # object passed to successive fit calls continues its momentum or moments.
+            self.optimizer.init(net.parameters)
+            self.optimizer.params = net.parameters
+        seed = config.seed
+        self.rng = np.random.default_rng(seed) if seed is not None else net.rng
+        self.history = History()
+        self.stop_training, self.start_epoch = False, 0
+        self.best = _callbacks.BestWeights(
+            self.monitor,
+            config.restore_best,
+            config.early_stopping is not None or config.restore_best,
+        )
+        self.callbacks = self._callbacks(callbacks)
+        if state is not None:
+            self._restore(state)
+        self._workspaces = {}
+        net.training_config = self._stored_config()
+
+    def _effective_monitor(self, monitor):
+        if self.data.Xv is None and monitor.startswith("val_"):
+            monitor = monitor[4:]
+        if monitor.endswith("accuracy") and self.data.labels is None:
+            monitor = monitor.replace("accuracy", "cost")
+        return monitor
+
+    def _callbacks(self, user):
+        cfg = self.config
+        cbs = [_callbacks.Diagnostics(self.data.X, self.data.Y)] if cfg.diagnostics else []
+        cbs += [self.best, *user]
+        if cfg.early_stopping is not None:
+            cbs.append(_callbacks.EarlyStopping(cfg.early_stopping, self.best))
+        if cfg.checkpoint is not None:
+            cbs.append(_callbacks.Checkpoint(cfg.checkpoint, cfg.checkpoint_every))
+        for cb in cbs:
+            cb.set_run(self)
+        return cbs
+
+    def _stored_config(self):
+        d = self.config.to_dict()
+        d.update(
+            batch_size=self.batch_size, dropout=self.rates, monitor=self.monitor,
+            optimizer=self.optimizer.config(), schedule=self.schedule.config(),
+            n_train=self.data.n, n_val=0 if self.data.Xv is None else int(self.data.Xv.shape[0]),
+        )  # fmt: skip
+        return d
+
+    # ---- what callbacks may ask
+    def stop(self, reason: str) -> None:
+        """End the run after the current epoch, recording why."""
+        self.stop_training = True
+        self.history.stop_reason = reason
+
+    def training_metric(self, name):
+        """Training cost or accuracy now (for a monitor when ``train_metrics=False``)."""
+        d = self.data
+        return _evaluate_checked(self.network, d.X, d.Y, d.labels)[0 if name == "cost" else 1]
+
+    def checkpoint_state(self, epoch):
+        """(optimizer state, extra metadata) for a checkpoint after `epoch`."""
+        state = {f"optimizer.{k}": v for k, v in self.optimizer.state_dict().items()}
+        if self.best.weights is not None:
+            state["best_theta"] = self.best.weights
+        self.network.history = self.history
+        extra = {
+            "checkpoint": True, "epoch": epoch, "best_score": self.best.score,
+            "wait": self.best.wait, "rng": self.rng.bit_generator.state,
+            "schedule": self.schedule.state_dict(), "fit": self.network.training_config,
+        }  # fmt: skip
+        return state, extra
+
+    def _restore(self, state):
+        self.history = state["history"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.rng.bit_generator.state = state["rng"]
+        self.start_epoch = state["epoch"]
+        self.best.score, self.best.wait = state["best_score"], state["wait"]
+        self.best.weights = state.get("best_theta")
+
+    # ---- the loop
+    def train(self) -> History:
+        net, n_batches = self.network, -(-self.data.n // self.batch_size)
+        info = {"epochs": self.epochs, "n_train": self.data.n, "batch_size": self.batch_size,
+                "start_epoch": self.start_epoch}  # fmt: skip
+        for cb in self.callbacks:
+            cb.on_train_begin(info)
+        self.epoch_start = net.parameters.copy()
+        try:
+            for epoch in range(self.start_epoch, self.epochs):
+                self.optimizer.lr = self.schedule.lr(epoch)
+                for cb in self.callbacks:
+                    cb.on_epoch_begin(epoch + 1, n_batches)
+                logs = self._epoch(epoch, n_batches)
+                self.history.record(logs)
+                # The epoch is complete and in the history: from here on an interrupt keeps
+                # its weights (and a divergence in the next epoch falls back to them).
+                np.copyto(self.epoch_start, net.parameters)
+                if self.schedule.end_epoch(epoch, logs):
+                    self.stop("learning rate halved the maximum number of times")
+                for cb in self.callbacks:
+                    cb.on_epoch_end(epoch + 1, logs)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            net.parameters[...] = self.epoch_start
+            self.history.stop_reason = "interrupted"
+            net.history = self.history
+            raise TrainingInterrupted(self.history) from None
+        for cb in self.callbacks:
+            cb.on_train_end(self.history)
+        net.history = self.history
+        return self.history
+
+    def _epoch(self, epoch, n_batches):
+        """Train one epoch; returns its logs (lr, time, cost and accuracy measured after it)."""
+        t0 = time.perf_counter()
+        order = self.rng.permutation(self.data.n) if self.config.shuffle else np.arange(self.data.n)
+        # Overflow and NaN are caught by the explicit finiteness checks, which stop the run
+        # with a clear error instead of a warning per batch.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._batches(epoch, order, n_batches)
+        elapsed = time.perf_counter() - t0
+        net, d = self.network, self.data
+        if not np.isfinite(net.parameters).all():
+            self._diverged(epoch, n_batches - 1, "the weights")
+        logs = {"epoch": epoch + 1, "lr": self.optimizer.lr, "time": elapsed}
+        if self.config.train_metrics:
+            logs["cost"], logs["accuracy"] = _evaluate_checked(net, d.X, d.Y, d.labels)
+        if d.Xv is not None:
+            logs["val_cost"], logs["val_accuracy"] = _evaluate_checked(
+                net, d.Xv, d.Yv, d.val_labels
             )
-        rates = [check_probability(p, f"dropout[{i}]") for i, p in enumerate(dropout)]
-    else:
-        rates = [check_probability(dropout, "dropout")] * n_hidden
-    return rates
+        for key in ("cost", "val_cost"):
+            if key in logs and not math.isfinite(logs[key]):
+                self._diverged(epoch, n_batches - 1, f"the {key}")
+        return logs
+
+    def _workspace(self, m):
+        ws = self._workspaces.get(m)
+        if ws is None:
+            # One-hot rows (checked once) let softmax + cross-entropy use Δ^L = A − Y directly.
+            one_hot = self.data.labels is not None and self.data.Y.shape[1] > 1
+            ws = Workspace(self.network, m, self.rates, self.rng, one_hot=one_hot)
+            self._workspaces[m] = ws
+        return ws
+
+    def _batches(self, epoch, order, n_batches):
+        """One optimizer step per mini-batch of `order` (the hot loop: locals, no allocation)."""
+        X, Y, n, bs = self.data.X, self.data.Y, self.data.n, self.batch_size
+        opt, theta = self.optimizer, self.network.parameters
+        l2, l1, n_w = self.config.l2, self.config.l1, self.network.num_weights
+        theta_w = theta[:n_w]
+        decay = np.empty_like(theta_w) if (l2 or l1) else None
+        fold = opt.folds_lr  # SGD and momentum: the kernel folds η into Δ^L with 1/m
+        # Only callbacks that watch batches are called per batch (and get the batch cost).
+        cbs = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        cost_every = self.config.cost_every
+        for i in range(n_batches):
+            idx = order[i * bs : (i + 1) * bs]
+            ws = self._workspace(idx.size)
+            # ndarray.take(indices, axis, out, mode): positional, it skips np.take's wrapper
+            # (~1 µs at m = 10); "clip" because "raise" copies `out` twice.
+            X.take(idx, 0, ws.X, "clip")
+            Y.take(idx, 0, ws.Y, "clip")
+            ws.forward()
+            ws.scale = opt.lr if fold else 1.0
+            grad = ws.backward()
+            if l2:  # + (λ/n) W, scaled like the gradient
+                np.multiply(theta_w, ws.scale * l2 / n, out=decay)
+                grad[:n_w] += decay
+            if l1:  # + (λ/n) sgn W
+                np.sign(theta_w, out=decay)
+                decay *= ws.scale * l1 / n
+                grad[:n_w] += decay
+            # One dot product per step guards every parameter against NaN and infinity.
+            if not math.isfinite(float(np.dot(grad, grad))):
+                self._diverged(epoch, i, "the gradient")
+            cost = None
+            if cbs and (i % cost_every == 0 or i == n_batches - 1):
+                cost = ws.batch_cost()
+                if not math.isfinite(cost):
+                    self._diverged(epoch, i, "the cost")
+            if fold:
+                opt.update_scaled(theta, grad)
+            else:
+                opt.update(theta, grad)
+            for cb in cbs:
+                cb.on_batch_end(i + 1, cost)
+
+    def _diverged(self, epoch, batch, what):
+        """Stop with a clear error, keeping finite weights (the best ones with restore-best)."""
+        net, lr = self.network, self.optimizer.lr
+        if self.config.restore_best and self.best.weights is not None:
+            net.parameters[...] = self.best.weights
+            kept = f"the best weights (epoch {self.history.best_epoch})"
+        elif np.isfinite(net.parameters).all():
+            kept = "the weights of the last finite step"
+        else:
+            net.parameters[...] = self.epoch_start
+            kept = f"the weights from the start of epoch {epoch + 1}"
+        self.history.stop_reason = "diverged"
+        net.history = self.history
+        raise TrainingDiverged(
+            f"training diverged: {what} became NaN or infinite at epoch {epoch + 1}, batch "
+            f"{batch + 1} with learning rate {lr:g}; the network keeps {kept}. Expected a finite "
+            f"cost: try a smaller learning rate (e.g. lr={lr / 10:g})",
+            self.history,
+        )
 
 
+# ---------------------------------------------------------------------- the public entry points
 def fit(
-    net,
-    X,
-    Y,
-    *,
-    epochs=30,
-    batch_size=10,
-    lr=3.0,
-    optimizer="sgd",
-    l2=0.0,
-    l1=0.0,
-    dropout=0.0,
-    schedule=None,
-    validation_data=None,
-    validation_split=None,
-    early_stopping=None,
-    restore_best=None,
-    monitor="val_accuracy",
-    shuffle=True,
-    seed=None,
-    train_metrics=True,
-    callbacks=(),
-    cost_every=50,
-    diagnostics=False,
-    checkpoint=None,
+    net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0, l1=0.0,
+    dropout=0.0, schedule=None, validation_data=None, validation_split=None,
+    early_stopping=None, restore_best=None, monitor="val_accuracy", shuffle=True, seed=None,
+    train_metrics=True, callbacks=(), cost_every=50, diagnostics=False, checkpoint=None,
     checkpoint_every=1,
-    _state=None,
-):
+) -> History:  # fmt: skip
     """Train `net` by mini-batch gradient descent and return its History.
 
     Parameters
@@ -237,6 +412,10 @@ def fit(
     train_metrics : bool
         Measure cost and accuracy on the whole training set after each epoch.
     callbacks : sequence of Callback
+        Called around every epoch and batch; a callback may stop training
+        (``deltaprop.callbacks``).
+    cost_every : int
+        Callbacks receive the batch cost every this many batches.
     diagnostics : bool
         Record per-layer statistics each epoch in ``history.diagnostics``.
     checkpoint : path, optional
@@ -254,325 +433,30 @@ def fit(
         the last finite step (the best ones when ``restore_best``).
     TrainingInterrupted
         On Ctrl-C; the network keeps the weights of the last completed epoch.
+
+    Examples
+    --------
+    >>> X, y = [[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0]   # XOR
+    >>> net = Network([2, 4, 1], seed=1)
+    >>> h = fit(net, X, y, epochs=3000, batch_size=4, lr=3.0)
+    >>> net.predict(X), h.accuracy[-1]
+    (array([0, 1, 1, 0]), 1.0)
     """
-    epochs = check_int(epochs, "epochs")
-    batch_size = check_int(batch_size, "batch_size")
-    lr = check_positive(lr, "lr")
-    l2 = check_nonnegative(l2, "l2")
-    l1 = check_nonnegative(l1, "l1")
-    checkpoint_every = check_int(checkpoint_every, "checkpoint_every")
-    cost_every = check_int(cost_every, "cost_every")
-    if seed is not None and not isinstance(seed, np.random.Generator):
-        check_int(seed, "seed", minimum=0)
-    rates = _dropout_rates(dropout, net.num_layers - 1)
-    X, single = net.check_inputs(X)  # a single sample comes back as one row already
-    Y = net.check_targets(Y, X.shape[0], single)
-    if validation_split is not None:
-        if validation_data is not None:
-            raise DeltapropError(
-                "validation_split and validation_data were both given; expected one"
-            )
-        frac = check_probability(validation_split, "validation_split")
-        n_val = int(round(frac * X.shape[0]))
-        if n_val < 1 or n_val >= X.shape[0]:
-            raise DeltapropError(
-                f"validation_split={validation_split} leaves {X.shape[0] - n_val} "
-                f"training and {n_val} validation samples; expected at least one each"
-            )
-        X, Xv = X[:-n_val], X[-n_val:]
-        Y, Yv = Y[:-n_val], Y[-n_val:]
-    elif validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise DeltapropTypeError("validation_data must be a pair (X_val, Y_val)")
-        Xv, _ = net.check_inputs(validation_data[0], "validation_data[0]")
-        Yv = net.check_targets(validation_data[1], Xv.shape[0], False, "validation_data[1]")
-    else:
-        Xv = Yv = None
-    labels = _labels(Y)
-    val_labels = _labels(Yv) if Yv is not None else None
-    valid_monitors = ("val_accuracy", "val_cost", "accuracy", "cost")
-    if monitor not in valid_monitors:
-        raise DeltapropError(f"monitor={monitor!r} is unknown; expected one of {valid_monitors}")
-    if Xv is None and monitor.startswith("val_"):
-        monitor = monitor[4:]
-    if monitor.endswith("accuracy") and labels is None:
-        monitor = monitor.replace("accuracy", "cost")
-    if early_stopping is not None:
-        early_stopping = check_int(early_stopping, "early_stopping")
-    if restore_best is None:
-        restore_best = early_stopping is not None
-
-    n = X.shape[0]
-    batch_size = min(batch_size, n)
-    opt = _optimizers.get(optimizer, lr=lr)
-    sched = _schedules.get(schedule)
-    sched.start(opt.lr, epochs)
-    if getattr(opt, "params", None) is not net.parameters:
-        # A fresh optimizer (or one used on other parameters) gets new state; passing the same
-        # object to successive fit calls continues its momentum or moment estimates.
-        opt.init(net.parameters)
-        opt.params = net.parameters
-    rng = np.random.default_rng(seed) if seed is not None else net.rng
-    history = History()
-    best_score, best_theta, wait, start_epoch = -math.inf, None, 0, 0
-    if _state is not None:
-        history = _state["history"]
-        opt.load_state_dict(_state["optimizer"])
-        sched.load_state_dict(_state["schedule"])
-        rng.bit_generator.state = _state["rng"]
-        best_score, wait, start_epoch = _state["best_score"], _state["wait"], _state["epoch"]
-        best_theta = _state.get("best_theta")
-
-    net.training_config = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
-        "optimizer": opt.config(),
-        "l2": l2,
-        "l1": l1,
-        "dropout": rates,
-        "schedule": sched.config(),
-        "early_stopping": early_stopping,
-        "restore_best": restore_best,
-        "monitor": monitor,
-        "seed": seed,
-        "n_train": n,
-        "n_val": 0 if Xv is None else int(Xv.shape[0]),
-    }
-    n_w = net.num_weights
-    theta_w = net.parameters[:n_w]
-    decay_buf = np.empty_like(theta_w) if (l2 or l1) else None
-    workspaces = {}
-    # SGD and momentum take the step η ∂C/∂θ: the kernel folds η into Δ^L with the batch mean.
-    fold = opt.folds_lr
-    # One-hot rows (checked once here) let softmax + cross-entropy use Δ^L = A − Y directly.
-    one_hot = labels is not None and Y.shape[1] > 1
-
-    def workspace(m):
-        if m not in workspaces:
-            workspaces[m] = Workspace(net, m, rates, rng, one_hot=one_hot)
-        return workspaces[m]
-
-    diag = None
-    if diagnostics:
-        from .diagnostics import Recorder
-
-        diag = Recorder(net, X, Y)
-
-    for cb in callbacks:
-        cb.on_train_begin(
-            {"epochs": epochs, "n_train": n, "batch_size": batch_size, "start_epoch": start_epoch}
-        )
-    n_batches = -(-n // batch_size)
-    epoch_start_theta = net.parameters.copy()
-    try:
-        for epoch in range(start_epoch, epochs):
-            opt.lr = sched.lr(epoch)
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch + 1, n_batches)
-            t0 = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            # Overflow and NaN are caught by the explicit finiteness checks below, which stop
-            # the run with a clear error instead of a warning per batch.
-            with np.errstate(over="ignore", invalid="ignore"):
-                for i in range(n_batches):
-                    idx = order[i * batch_size : (i + 1) * batch_size]
-                    ws = workspace(idx.size)
-                    # ndarray.take(indices, axis, out, mode): positional, it skips np.take's
-                    # wrapper (~1 µs at m = 10); "clip" because "raise" copies `out` twice.
-                    X.take(idx, 0, ws.X, "clip")
-                    Y.take(idx, 0, ws.Y, "clip")
-                    ws.forward()
-                    ws.scale = opt.lr if fold else 1.0
-                    grad = ws.backward()
-                    if l2:
-                        np.multiply(theta_w, ws.scale * l2 / n, out=decay_buf)
-                        grad[:n_w] += decay_buf
-                    if l1:
-                        np.sign(theta_w, out=decay_buf)
-                        decay_buf *= ws.scale * l1 / n
-                        grad[:n_w] += decay_buf
-                    # One dot product per step guards every parameter against NaN/inf.
-                    if not math.isfinite(float(np.dot(grad, grad))):
-                        _diverged(
-                            net,
-                            history,
-                            epoch,
-                            i,
-                            opt.lr,
-                            "the gradient",
-                            best_theta,
-                            restore_best,
-                            epoch_start_theta,
-                        )
-                    batch_cost = None
-                    if callbacks and (i % cost_every == 0 or i == n_batches - 1):
-                        batch_cost = ws.batch_cost()
-                        if not math.isfinite(batch_cost):
-                            _diverged(
-                                net,
-                                history,
-                                epoch,
-                                i,
-                                opt.lr,
-                                "the cost",
-                                best_theta,
-                                restore_best,
-                                epoch_start_theta,
-                            )
-                    if fold:
-                        opt.update_scaled(net.parameters, grad)
-                    else:
-                        opt.update(net.parameters, grad)
-                    for cb in callbacks:
-                        cb.on_batch_end(i + 1, batch_cost)
-            elapsed = time.perf_counter() - t0
-            if not np.isfinite(net.parameters).all():
-                _diverged(
-                    net,
-                    history,
-                    epoch,
-                    n_batches - 1,
-                    opt.lr,
-                    "the weights",
-                    best_theta,
-                    restore_best,
-                    epoch_start_theta,
-                )
-
-            logs = {"epoch": epoch + 1, "lr": opt.lr, "time": elapsed}
-            if train_metrics:
-                logs["cost"], logs["accuracy"] = _evaluate_checked(net, X, Y, labels)
-            if Xv is not None:
-                logs["val_cost"], logs["val_accuracy"] = _evaluate_checked(net, Xv, Yv, val_labels)
-            for key in ("cost", "val_cost"):
-                if key in logs and not math.isfinite(logs[key]):
-                    _diverged(
-                        net,
-                        history,
-                        epoch,
-                        n_batches - 1,
-                        opt.lr,
-                        f"the {key}",
-                        best_theta,
-                        restore_best,
-                        epoch_start_theta,
-                    )
-            _record(history, logs)
-            # The epoch is complete and in the history: from here on, an interrupt keeps its
-            # weights (and a divergence in the next epoch falls back to them).
-            np.copyto(epoch_start_theta, net.parameters)
-            if diag is not None:
-                history.diagnostics.append(diag.record(epoch + 1))
-
-            current = logs.get(monitor)
-            if (
-                current is None
-                and monitor in ("cost", "accuracy")
-                and (early_stopping is not None or restore_best)
-            ):
-                # Only measured when early stopping or restore_best uses it, so that
-                # train_metrics=False saves the pass over the training set.
-                current = _evaluate_checked(net, X, Y, labels)[0 if monitor == "cost" else 1]
-            if current is not None:
-                score = -current if monitor.endswith("cost") else current
-                if score > best_score:
-                    best_score, wait, history.best_epoch = score, 0, epoch + 1
-                    if restore_best:
-                        if best_theta is None:
-                            best_theta = net.parameters.copy()
-                        else:
-                            np.copyto(best_theta, net.parameters)  # reuse: no copy per improvement
-                else:
-                    wait += 1
-            for cb in callbacks:
-                cb.on_epoch_end(epoch + 1, logs)
-            stop = sched.end_epoch(epoch, logs)
-            if stop:
-                history.stop_reason = "learning rate halved the maximum number of times"
-            if early_stopping is not None and wait >= early_stopping:
-                stop = True
-                history.stop_reason = f"early stopping: {monitor} did not improve for {wait} epochs"
-            if checkpoint is not None and (
-                (epoch + 1) % checkpoint_every == 0 or stop or epoch + 1 == epochs
-            ):
-                _write_checkpoint(
-                    checkpoint,
-                    net,
-                    opt,
-                    sched,
-                    rng,
-                    history,
-                    epoch + 1,
-                    best_score,
-                    wait,
-                    best_theta,
-                )
-            if stop:
-                break
-    except KeyboardInterrupt:
-        net.parameters[...] = epoch_start_theta
-        history.stop_reason = "interrupted"
-        net.history = history
-        raise TrainingInterrupted(history) from None
-
-    if restore_best and best_theta is not None:
-        net.parameters[...] = best_theta
-    net.history = history
-    return history
+    config = TrainingConfig(
+        epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, l2=l2, l1=l1,
+        dropout=dropout, schedule=schedule, validation_split=validation_split,
+        early_stopping=early_stopping, restore_best=restore_best, monitor=monitor,
+        shuffle=shuffle, seed=seed, train_metrics=train_metrics, cost_every=cost_every,
+        diagnostics=diagnostics, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+    )  # fmt: skip
+    return fit_config(net, X, Y, config, validation_data=validation_data, callbacks=callbacks)
 
 
-def _record(history, logs):
-    history.epoch.append(logs["epoch"])
-    history.lr.append(logs["lr"])
-    history.time.append(logs["time"])
-    for key in ("cost", "accuracy", "val_cost", "val_accuracy"):
-        if key in logs:
-            getattr(history, key).append(logs[key])
-
-
-def _diverged(net, history, epoch, batch, lr, what, best_theta, restore_best, epoch_start_theta):
-    """Stop with a clear error, keeping finite weights (the best ones with ``restore_best``)."""
-    if restore_best and best_theta is not None:
-        net.parameters[...] = best_theta
-        kept = f"the best weights (epoch {history.best_epoch})"
-    elif np.isfinite(net.parameters).all():
-        kept = "the weights of the last finite step"
-    else:
-        net.parameters[...] = epoch_start_theta
-        kept = f"the weights from the start of epoch {epoch + 1}"
-    history.stop_reason = "diverged"
-    net.history = history
-    raise TrainingDiverged(
-        f"training diverged: {what} became NaN or infinite at epoch {epoch + 1}, batch "
-        f"{batch + 1} with learning rate {lr:g}; the network keeps {kept}. Expected a finite "
-        f"cost: try a smaller learning rate (e.g. lr={lr / 10:g})",
-        history,
-    )
-
-
-# ---------------------------------------------------------------------- checkpoints
-def _write_checkpoint(path, net, opt, sched, rng, history, epoch, best_score, wait, best_theta):
-    from .io import save
-
-    state = {f"optimizer.{k}": v for k, v in opt.state_dict().items()}
-    if best_theta is not None:
-        state["best_theta"] = best_theta
-    net.history = history
-    save(
-        net,
-        path,
-        optimizer_state=state,
-        extra={
-            "checkpoint": True,
-            "epoch": epoch,
-            "best_score": best_score,
-            "wait": wait,
-            "rng": rng.bit_generator.state,
-            "schedule": sched.state_dict(),
-            "fit": net.training_config,
-        },
-    )
+def fit_config(net, X, Y, config, *, validation_data=None, callbacks=()) -> History:
+    """``fit`` with its options as one ``TrainingConfig``."""
+    config.validate()
+    data = _Data(net, X, Y, validation_data, config.validation_split)
+    return _Run(net, data, config, list(callbacks)).train()
 
 
 def resume(path, X, Y, **kwargs):
@@ -582,44 +466,35 @@ def resume(path, X, Y, **kwargs):
     saved configuration fills in any that are left out). With the same data, the resumed run
     ends with exactly the weights an uninterrupted run would have had.
     """
-    from .io import load
-
     net, state, extra = load(path, return_state=True)
     if not extra or not extra.get("checkpoint"):
         raise DeltapropError(
             f"{path} is a model file without training state; expected a "
             f"checkpoint written by fit(..., checkpoint=PATH)"
         )
-    cfg = extra.get("fit", {})
-    defaults = {
-        "epochs": cfg.get("epochs"),
-        "batch_size": cfg.get("batch_size"),
-        "lr": cfg.get("lr"),
-        "optimizer": cfg.get("optimizer", "sgd"),
-        "l2": cfg.get("l2", 0.0),
-        "l1": cfg.get("l1", 0.0),
-        "dropout": cfg.get("dropout", 0.0),
-        "schedule": cfg.get("schedule"),
-        "early_stopping": cfg.get("early_stopping"),
-        "restore_best": cfg.get("restore_best"),
-        "monitor": cfg.get("monitor", "val_accuracy"),
-        "seed": cfg.get("seed"),
-    }
-    defaults.update(kwargs)
+    validation_data = kwargs.pop("validation_data", None)
+    if validation_data is not None:
+        kwargs.setdefault("validation_split", None)
+    callbacks = kwargs.pop("callbacks", ())
+    kwargs.setdefault("checkpoint", path)
+    saved = {k: v for k, v in extra.get("fit", {}).items() if k != "checkpoint"}
+    config = TrainingConfig.from_dict(saved, **kwargs).validate()
     history = net.history
     if isinstance(history, dict):
         history = History.from_dict(history)
-    opt_state = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("optimizer.")}
     run_state = {
         "history": history or History(),
-        "optimizer": opt_state,
-        "schedule": extra.get("schedule", {}),
-        "rng": extra["rng"],
-        "epoch": extra["epoch"],
-        "best_score": extra.get("best_score", -math.inf),
-        "wait": extra.get("wait", 0),
+        "optimizer": {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("optimizer.")},
+        "schedule": extra.get("schedule", {}), "rng": extra["rng"], "epoch": extra["epoch"],
+        "best_score": extra.get("best_score", -math.inf), "wait": extra.get("wait", 0),
         "best_theta": state.get("best_theta"),
-    }
-    defaults.setdefault("checkpoint", path)
-    history = fit(net, X, Y, _state=run_state, **defaults)
+    }  # fmt: skip
+    data = _Data(net, X, Y, validation_data, config.validation_split)
+    history = _Run(net, data, config, list(callbacks), state=run_state).train()
     return net, history
+
+
+# Network.fit and Network.evaluate are this module's functions: provided to network.py, which
+# sits below this module and so cannot import it.
+provide("fit", fit)
+provide("evaluate", evaluate)
