@@ -98,8 +98,19 @@ class Workspace:
             self.A_pre = [None] + [np.empty((m, n), dtype=dt) for n in sizes[1:-1]]
             self.mask = [None] + [np.empty((m, n), dtype=dt) for n in sizes[1:-1]]
 
-        # ---- the forward program: Z^l = A^{l−1} (W^l)ᵀ + b^l, A^l = σ_l(Z^l)
-        fwd = []
+        self._fwd = _bind(self._forward_program(net, acts))
+        # BP1 before the factor scale/m: Δ^L = ∇_a C ⊙ σ'(z^L), or the fused error; the loss
+        # writes it (over k, MSE's 2/n_L, folded with scale/m)
+        bp1, self._k = net.loss.delta_ops(
+            self.D[-1], self.Z[-1], self.A[-1], self.Y, acts[-1], self._scratch[-1], self._one,
+            one_hot=one_hot,
+        )  # fmt: skip
+        self._bp1 = _bind(bp1)
+        self._bwd = _bind(self._backward_program(net, acts))
+
+    def _forward_program(self, net, acts):
+        """Z^l = A^{l−1} (W^l)ᵀ + b^l, A^l = σ_l(Z^l) (then the dropout mask) as calls."""
+        fwd, L = [], len(acts)
         for l in range(L):
             Z = self.Z[l]
             fwd.append((_matmul, (self.A[l], net._weights[l].T, Z)))
@@ -110,25 +121,12 @@ class Workspace:
             if dropped:
                 fwd.append((self._draw_mask, (self.mask[l + 1], 1.0 - self.dropout[l])))
                 fwd.append((_multiply, (out, self.mask[l + 1], self.A[l + 1])))
-        self._fwd = _bind(fwd)
+        return fwd
 
-        # ---- BP1 before the factor scale/m: Δ^L = ∇_a C ⊙ σ'(z^L), or the fused error; the
-        # loss writes it (over k, MSE's 2/n_L, folded with scale/m)
-        bp1, self._k = net.loss.delta_ops(
-            self.D[-1],
-            self.Z[-1],
-            self.A[-1],
-            self.Y,
-            acts[-1],
-            self._scratch[-1],
-            self._one,
-            one_hot=one_hot,
-        )
-        self._bp1 = _bind(bp1)
-
-        # ---- BP4, BP3, BP2 from the output layer down
+    def _backward_program(self, net, acts):
+        """BP4, BP3 and BP2 from the output layer down, as calls."""
         bwd = []
-        for l in range(L - 1, -1, -1):
+        for l in range(len(acts) - 1, -1, -1):
             D = self.D[l]
             bwd.append((_matmul, (D.T, self.A[l], self.gW[l])))  # BP4: Δᵀ A
             bwd.append((_matmul, (self._ones, D, self.gb[l])))  # BP3: 1ᵀ Δ
@@ -143,7 +141,7 @@ class Workspace:
                 bwd += acts[l - 1].backward_ops(  # ... ⊙ σ'(z)
                     Dp, self.Z[l - 1], a_prev, self._scratch[l - 1], self._one
                 )
-        self._bwd = _bind(bwd)
+        return bwd
 
     def _draw_mask(self, mask, keep):
         """1/keep where a uniform draw is below keep, 0 elsewhere (so that E[mask] = 1)."""

@@ -539,88 +539,10 @@ class _Reader:
         """Parse one .npy member; exact dtype/shape when given, else an element cap."""
         name = info.filename
         with zf.open(info) as m:
-            prefix = m.read(8)
-            if len(prefix) < 8 or prefix[:6] != b"\x93NUMPY":
-                raise self.fail(f"member {name!r} is not a .npy array (bad magic bytes)")
-            major, minor = prefix[6], prefix[7]
-            # 3.0 differs from 2.0 only by utf-8 field names, which numeric arrays never have.
-            if (major, minor) not in ((1, 0), (2, 0)):
-                raise self.fail(
-                    f"member {name!r} has .npy format version {major}.{minor}; expected 1.0 or 2.0"
-                )
-            len_fmt = "<H" if major == 1 else "<I"
-            raw_len = m.read(struct.calcsize(len_fmt))
-            if len(raw_len) != struct.calcsize(len_fmt):
-                raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
-            (hlen,) = struct.unpack(len_fmt, raw_len)
-            if hlen > _MAX_NPY_HEADER:
-                raise self.fail(
-                    f"member {name!r} declares a {hlen}-byte .npy header; expected at "
-                    f"most {_MAX_NPY_HEADER}"
-                )
-            header = m.read(hlen)
-            if len(header) != hlen:
-                raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
-            try:
-                buf = _stdio.BytesIO(prefix + raw_len + header)
-                version = _npy.read_magic(buf)
-                reader = (
-                    _npy.read_array_header_1_0 if version == (1, 0) else _npy.read_array_header_2_0
-                )
-                arr_shape, fortran, arr_dtype = reader(buf)
-            except (
-                ValueError,
-                TypeError,
-                SyntaxError,
-                RecursionError,
-                MemoryError,
-                UnicodeDecodeError,
-                struct.error,
-                OverflowError,
-            ) as exc:
-                raise self.fail(
-                    f"member {name!r} has an invalid .npy header ({str(exc).splitlines()[0][:120]})"
-                ) from None
-            if arr_dtype.hasobject:
-                raise self.fail(
-                    f"member {name!r} has object dtype {arr_dtype}; model files hold "
-                    f"numbers only (object arrays would need pickle)"
-                )
-            if (
-                arr_dtype.fields is not None
-                or arr_dtype.subdtype is not None
-                or (arr_dtype.kind not in "fiub")
-                or arr_dtype.itemsize > 16
-            ):
-                raise self.fail(
-                    f"member {name!r} has dtype {arr_dtype}; expected a plain numeric dtype"
-                )
-            if len(arr_shape) > _MAX_NDIM or any(d < 0 for d in arr_shape):
-                raise self.fail(
-                    f"member {name!r} has shape {_brief(arr_shape)}; expected at most "
-                    f"{_MAX_NDIM} non-negative dimensions"
-                )
-            if dtype is not None and (
-                arr_dtype.kind != "f" or arr_dtype.itemsize != dtype.itemsize
-            ):
-                raise self.fail(
-                    f"array {name[:-4]!r} has dtype {arr_dtype}; expected {dtype.name} "
-                    f"(the model's dtype)"
-                )
-            if shape is not None and tuple(arr_shape) != tuple(shape):
-                raise self.fail(
-                    f"array {name[:-4]!r} has shape {tuple(arr_shape)}; expected "
-                    f"{tuple(shape)} from the metadata's sizes"
-                )
-            count = math.prod(arr_shape)
-            if max_elements is not None and count > max_elements:
-                raise self.fail(
-                    f"array {name[:-4]!r} declares shape {tuple(arr_shape)} "
-                    f"({count} elements); expected at most {max_elements} for this "
-                    f"model"
-                )
+            arr_shape, fortran, arr_dtype, offset = self._npy_header(m, name)
+            self._check_npy_kind(name, arr_shape, arr_dtype)
+            count = self._check_npy_fit(name, arr_shape, arr_dtype, dtype, shape, max_elements)
             nbytes = count * arr_dtype.itemsize
-            offset = 8 + len(raw_len) + hlen
             if offset + nbytes != info.file_size:
                 raise self.fail(
                     f"array {name[:-4]!r} declares {nbytes} bytes of data but its "
@@ -639,6 +561,97 @@ class _Reader:
         arr = _canonical(arr.reshape(arr_shape, order="F" if fortran else "C"))
         # Optimizer state is updated in place after a resume, so hand out writable arrays.
         return arr if arr.flags.writeable else arr.copy()
+
+    def _npy_header(self, m, name):
+        """(shape, fortran order, dtype, data offset) from a .npy member's header, size-checked."""
+        prefix = m.read(8)
+        if len(prefix) < 8 or prefix[:6] != b"\x93NUMPY":
+            raise self.fail(f"member {name!r} is not a .npy array (bad magic bytes)")
+        major, minor = prefix[6], prefix[7]
+        # 3.0 differs from 2.0 only by utf-8 field names, which numeric arrays never have.
+        if (major, minor) not in ((1, 0), (2, 0)):
+            raise self.fail(
+                f"member {name!r} has .npy format version {major}.{minor}; expected 1.0 or 2.0"
+            )
+        len_fmt = "<H" if major == 1 else "<I"
+        raw_len = m.read(struct.calcsize(len_fmt))
+        if len(raw_len) != struct.calcsize(len_fmt):
+            raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
+        (hlen,) = struct.unpack(len_fmt, raw_len)
+        if hlen > _MAX_NPY_HEADER:
+            raise self.fail(
+                f"member {name!r} declares a {hlen}-byte .npy header; expected at "
+                f"most {_MAX_NPY_HEADER}"
+            )
+        header = m.read(hlen)
+        if len(header) != hlen:
+            raise self.fail(f"member {name!r} ends inside its .npy header: truncated")
+        try:
+            buf = _stdio.BytesIO(prefix + raw_len + header)
+            version = _npy.read_magic(buf)
+            reader = _npy.read_array_header_1_0 if version == (1, 0) else _npy.read_array_header_2_0
+            arr_shape, fortran, arr_dtype = reader(buf)
+        except _BAD_HEADER as exc:
+            raise self.fail(
+                f"member {name!r} has an invalid .npy header ({str(exc).splitlines()[0][:120]})"
+            ) from None
+        return arr_shape, fortran, arr_dtype, 8 + len(raw_len) + hlen
+
+    def _check_npy_kind(self, name, arr_shape, arr_dtype):
+        """Plain numbers only (no objects, records or sub-arrays) in a bounded number of axes."""
+        if arr_dtype.hasobject:
+            raise self.fail(
+                f"member {name!r} has object dtype {arr_dtype}; model files hold "
+                f"numbers only (object arrays would need pickle)"
+            )
+        if (
+            arr_dtype.fields is not None
+            or arr_dtype.subdtype is not None
+            or (arr_dtype.kind not in "fiub")
+            or arr_dtype.itemsize > 16
+        ):
+            raise self.fail(
+                f"member {name!r} has dtype {arr_dtype}; expected a plain numeric dtype"
+            )
+        if len(arr_shape) > _MAX_NDIM or any(d < 0 for d in arr_shape):
+            raise self.fail(
+                f"member {name!r} has shape {_brief(arr_shape)}; expected at most "
+                f"{_MAX_NDIM} non-negative dimensions"
+            )
+
+    def _check_npy_fit(self, name, arr_shape, arr_dtype, dtype, shape, max_elements):
+        """The element count, after checking the expected dtype, shape or size cap."""
+        if dtype is not None and (arr_dtype.kind != "f" or arr_dtype.itemsize != dtype.itemsize):
+            raise self.fail(
+                f"array {name[:-4]!r} has dtype {arr_dtype}; expected {dtype.name} "
+                f"(the model's dtype)"
+            )
+        if shape is not None and tuple(arr_shape) != tuple(shape):
+            raise self.fail(
+                f"array {name[:-4]!r} has shape {tuple(arr_shape)}; expected "
+                f"{tuple(shape)} from the metadata's sizes"
+            )
+        count = math.prod(arr_shape)
+        if max_elements is not None and count > max_elements:
+            raise self.fail(
+                f"array {name[:-4]!r} declares shape {tuple(arr_shape)} "
+                f"({count} elements); expected at most {max_elements} for this "
+                f"model"
+            )
+        return count
+
+
+# What numpy's .npy header parser raises on a forged header.
+_BAD_HEADER = (
+    ValueError,
+    TypeError,
+    SyntaxError,
+    RecursionError,
+    MemoryError,
+    UnicodeDecodeError,
+    struct.error,
+    OverflowError,
+)
 
 
 def _brief(value, limit=60):
@@ -688,7 +701,7 @@ def read_metadata(path) -> dict:
 
 
 def _read_model_file(path, read):
-    """(reader, read(reader, zf)) for the model file at `path`, damage reported as ModelFileError."""
+    """(reader, read(reader, zf)) for the model file at `path`; damage raises ModelFileError."""
     path = Path(check_path(path))
     reader = _Reader(path)
     with _open_regular(path, reader) as f:
@@ -764,6 +777,23 @@ def _read_all(reader, zf):
             f"({param_bytes} bytes) but the file has only {reader.file_size} bytes"
         )
 
+    side = _side_arrays(reader, meta, expected)
+    members = _check_members(reader, zf, expected, side, L)
+    side_cap = 16 * n_params + 2**16  # elements per optimizer/extra array
+    _check_declared_sizes(reader, members, expected, side, side_cap, dtype)
+    arrays = {}
+    for name in sorted(expected, key=_layer_order):
+        arrays[name] = reader.read_array(
+            zf, members[name + ".npy"], dtype=dtype, shape=expected[name]
+        )
+    for name in side:
+        arrays[name] = reader.read_array(zf, members[name + ".npy"], max_elements=side_cap)
+    _verify_arrays(reader, meta, arrays, expected)
+    return meta, arrays
+
+
+def _side_arrays(reader, meta, expected):
+    """Names of the optimizer-state and extra arrays the metadata refers to."""
     refs = []
     try:
         _array_references(meta.get("optimizer_state"), refs, "optimizer_state")
@@ -776,7 +806,11 @@ def _read_all(reader, zf):
             "metadata refers to a parameter array from optimizer_state or extra; "
             "expected separate arrays"
         )
+    return side
 
+
+def _check_members(reader, zf, expected, side, L):
+    """The archive's members by name: exactly the metadata, the parameters and `side`."""
     members = {i.filename: i for i in zf.infolist()}
     wanted = {f"{n}.npy" for n in list(expected) + side} | {METADATA_MEMBER}
     missing = sorted(wanted - set(members), key=_layer_order)
@@ -792,9 +826,11 @@ def _read_all(reader, zf):
             f"only metadata.json, W1..W{L}, b1..b{L} and the arrays its metadata "
             f"refers to"
         )
+    return members
 
-    # Declared sizes, checked before any array is read.
-    side_cap = 16 * n_params + 2**16  # elements per optimizer/extra array
+
+def _check_declared_sizes(reader, members, expected, side, side_cap, dtype):
+    """Every member's declared size, checked before any array is read."""
     total = 0
     for name, shape in expected.items():
         info = members[name + ".npy"]
@@ -816,14 +852,9 @@ def _read_all(reader, zf):
             f"members declare {total} bytes in all but the file has only {reader.file_size} bytes"
         )
 
-    arrays = {}
-    for name in sorted(expected, key=_layer_order):
-        arrays[name] = reader.read_array(
-            zf, members[name + ".npy"], dtype=dtype, shape=expected[name]
-        )
-    for name in side:
-        arrays[name] = reader.read_array(zf, members[name + ".npy"], max_elements=side_cap)
 
+def _verify_arrays(reader, meta, arrays, expected):
+    """The checksum over every array, and finite parameters."""
     digest = _checksum(arrays)
     if digest != meta["checksum"]["value"]:
         raise reader.fail(
@@ -836,7 +867,6 @@ def _read_all(reader, zf):
             raise reader.fail(
                 f"array {name!r} contains NaN or infinity; expected finite parameters"
             )
-    return meta, arrays
 
 
 def _layer_order(name):

@@ -330,7 +330,7 @@ class _BaseMLP(BaseEstimator):
     @property
     def coefs_(self):
         """Weight matrices in scikit-learn's layout (n_in, n_out): ``network_.weights[l].T``."""
-        return [W.T for W in self._net("coefs_")._weights]
+        return [W.T for W in self._net("coefs_").weights]
 
     @coefs_.setter
     def coefs_(self, values):
@@ -339,7 +339,7 @@ class _BaseMLP(BaseEstimator):
     @property
     def intercepts_(self):
         """Bias vectors b^l, shape (n_out,): ``network_.biases[l]``."""
-        return list(self._net("intercepts_")._biases)
+        return list(self._net("intercepts_").biases)
 
     @intercepts_.setter
     def intercepts_(self, values):

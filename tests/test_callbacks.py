@@ -1,0 +1,164 @@
+"""Callbacks and the run configuration: hooks in order, stopping, restore-best, early stopping,
+and one TrainingConfig that round-trips through the model file and reproduces a run."""
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop import callbacks as cb
+from deltaprop.history import TrainingConfig
+
+
+def _data(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    return X, y
+
+
+def _net(seed=1):
+    return dp.Network([3, 5, 2], activation="tanh", output_activation="softmax",
+                      loss="cross_entropy", seed=seed)  # fmt: skip
+
+
+class Recorder(cb.Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, info):
+        self.calls.append(("train_begin", info["epochs"], info["n_train"]))
+
+    def on_epoch_begin(self, epoch, n_batches):
+        self.calls.append(("epoch_begin", epoch, n_batches))
+
+    def on_batch_end(self, batch, cost):
+        self.calls.append(("batch", batch, cost is not None))
+
+    def on_epoch_end(self, epoch, logs):
+        self.calls.append(("epoch_end", epoch, sorted(logs)))
+
+    def on_train_end(self, history):
+        self.calls.append(("train_end", len(history.epoch)))
+
+
+def test_hooks_are_called_in_order_with_the_epoch_and_batch_counts():
+    X, y = _data(25)
+    rec = Recorder()
+    _net().fit(X, y, epochs=2, batch_size=10, lr=0.1, callbacks=[rec], cost_every=2)
+    expected = [("train_begin", 2, 25)]
+    for epoch in (1, 2):
+        expected.append(("epoch_begin", epoch, 3))
+        # the cost every 2nd batch and at the last batch of the epoch
+        expected += [("batch", 1, True), ("batch", 2, False), ("batch", 3, True)]
+        expected.append(("epoch_end", epoch, ["accuracy", "cost", "epoch", "lr", "time"]))
+    expected.append(("train_end", 2))
+    assert rec.calls == expected
+
+
+class StopAt(cb.Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.epoch:
+            self.stop_training = True
+
+
+def test_a_callback_stops_training_after_the_current_epoch():
+    X, y = _data()
+    stopped = _net()
+    h = stopped.fit(X, y, epochs=20, batch_size=8, lr=0.2, seed=3, callbacks=[StopAt(4)])
+    assert h.epoch == [1, 2, 3, 4]
+    assert h.stop_reason == "stopped by a callback"
+    # the same weights as a run of exactly four epochs
+    ref = _net()
+    ref.fit(X, y, epochs=4, batch_size=8, lr=0.2, seed=3)
+    np.testing.assert_array_equal(stopped.parameters, ref.parameters)
+
+
+def test_a_callback_sets_the_learning_rate_for_each_epoch():
+    # A callback that sets η in on_epoch_begin, against the step schedule that does the same.
+    class Halve(cb.Callback):
+        def on_epoch_begin(self, epoch, n_batches):
+            self.run.optimizer.lr = 0.4 * 0.5 ** ((epoch - 1) // 2)
+
+    X, y = _data()
+    a, b = _net(), _net()
+    ha = a.fit(X, y, epochs=5, batch_size=8, lr=0.4, seed=0, callbacks=[Halve()])
+    hb = b.fit(X, y, epochs=5, batch_size=8, lr=0.4, seed=0,
+               schedule={"name": "step", "every": 2, "factor": 0.5})  # fmt: skip
+    assert ha.lr == hb.lr == [0.4, 0.4, 0.2, 0.2, 0.1]
+    np.testing.assert_allclose(a.parameters, b.parameters, rtol=1e-12, atol=1e-14)
+
+
+def test_restore_best_keeps_the_earliest_of_tied_epochs_and_restores_its_weights():
+    X, y = _data()
+    net = _net()
+    snapshots = []
+
+    class Snap(cb.Callback):
+        def on_epoch_end(self, epoch, logs):
+            snapshots.append(net.parameters.copy())
+
+    h = net.fit(X, y, epochs=8, batch_size=8, lr=0.3, seed=0, monitor="accuracy",
+                restore_best=True, callbacks=[Snap()])  # fmt: skip
+    acc = np.array(h.accuracy)
+    best = int(np.flatnonzero(acc == acc.max())[0]) + 1  # the first epoch with the maximum
+    assert h.best_epoch == best
+    np.testing.assert_array_equal(net.parameters, snapshots[best - 1])
+
+
+def test_early_stopping_stops_when_the_monitor_stalls():
+    X, y = _data()
+    net = _net()
+    net.fit(X, y, epochs=3, batch_size=8, lr=0.5, seed=0)
+    # η so small that accuracy cannot change: patience 2 stops after epoch 3
+    h = net.fit(X, y, epochs=50, batch_size=8, lr=1e-12, seed=0, monitor="accuracy",
+                early_stopping=2)  # fmt: skip
+    assert h.epoch == [1, 2, 3]
+    assert h.stop_reason == "early stopping: accuracy did not improve for 2 epochs"
+    assert h.best_epoch == 1
+
+
+# ---------------------------------------------------------------------- the configuration
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("epochs", 0, "epochs=0"),
+        ("batch_size", -1, "batch_size=-1"),
+        ("lr", 0.0, "lr=0.0"),
+        ("l2", -1.0, "l2=-1.0"),
+        ("dropout", 1.5, "dropout=1.5"),
+        ("monitor", "loss", "monitor='loss' is unknown"),
+        ("early_stopping", 0, "early_stopping=0"),
+        ("shuffle", "yes", "shuffle='yes'"),
+        ("validation_split", 2.0, "validation_split=2.0"),
+    ],
+)
+def test_the_configuration_names_the_bad_option(field, value, message):
+    with pytest.raises(dp.DeltapropError, match=message.replace("(", r"\(")):
+        TrainingConfig(**{field: value}).validate()
+    X, y = _data()
+    with pytest.raises(dp.DeltapropError, match=message.replace("(", r"\(")):
+        _net().fit(X, y, **{field: value})
+
+
+def test_the_stored_configuration_reproduces_the_run(tmp_path):
+    X, y = _data()
+    net = _net()
+    net.fit(X, y, epochs=4, batch_size=7, lr=0.05, optimizer="momentum", l2=0.5,
+            schedule="cosine", seed=11, validation_split=0.2)  # fmt: skip
+    path = net.save(tmp_path / "m.npz")
+    stored = dp.load(path).training_config
+    assert stored["optimizer"] == {"name": "momentum", "lr": 0.05, "momentum": 0.9}
+    assert (stored["n_train"], stored["n_val"]) == (48, 12)
+    again = _net()
+    dp.training.fit_config(again, X, y, TrainingConfig.from_dict(stored))
+    np.testing.assert_array_equal(again.parameters, net.parameters)
+
+
+def test_fit_has_no_private_argument():
+    import inspect
+
+    params = inspect.signature(dp.fit).parameters
+    assert not [p for p in params if p.startswith("_")]
