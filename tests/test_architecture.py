@@ -209,8 +209,10 @@ def test_modules_ask_the_parts_instead_of_switching_on_them(module):
     if not path.exists():
         pytest.skip(f"{module} does not exist")
     names = _part_names()
-    part_classes = {"Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Swish", "Softplus",
-                    "Softmax", "Quadratic", "MSE", "BinaryCrossEntropy", "CrossEntropy"}  # fmt: skip
+    part_classes = {
+        "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Swish", "Softplus", "Softmax",
+        "Quadratic", "MSE", "BinaryCrossEntropy", "CrossEntropy",
+    }  # fmt: skip
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         # A part's name compared with something, or used as a key of a lookup table
