@@ -14,6 +14,8 @@ The loop's own features are callbacks too, run in this order around the user's:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .diagnostics import Recorder
@@ -44,7 +46,7 @@ class Callback:
     """
 
     #: The running fit, set by ``set_run`` before ``on_train_begin``.
-    run = None
+    run: Any = None
 
     def set_run(self, run) -> None:
         self.run = run

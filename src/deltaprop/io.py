@@ -272,7 +272,7 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
         arrays[f"W{l}"] = _canonical(W)
         arrays[f"b{l}"] = _canonical(b)
-    side = {}
+    side: dict = {}
     opt_json = (
         None
         if optimizer_state is None

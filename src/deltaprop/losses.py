@@ -316,9 +316,8 @@ def get(loss) -> Loss:
         loss = loss.get("name")
     if isinstance(loss, type) and issubclass(loss, Loss):
         return loss()
-    key = loss.lower() if isinstance(loss, str) else None
-    key = _ALIASES.get(key, key)
-    if key not in LOSSES:
+    key = _ALIASES.get(loss.lower(), loss.lower()) if isinstance(loss, str) else None
+    if key is None or key not in LOSSES:
         valid = ", ".join(sorted(LOSSES))
         raise DeltapropError(f"loss={_short(loss)} is unknown; expected one of: {valid}")
     return LOSSES[key]()

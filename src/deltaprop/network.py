@@ -20,9 +20,13 @@ operation, and L2 decay touches the weights' contiguous slice only.
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import activations as _activations
 from . import init as _init
@@ -177,7 +181,7 @@ class Network:
         self._n_weights = n_w
         self._weights, self._biases = self.parameter_views(self._theta)
 
-    def parameter_views(self, flat):
+    def parameter_views(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """W^l and b^l views into a flat vector laid out like ``parameters``.
 
         Parameters
@@ -208,28 +212,28 @@ class Network:
         self.__dict__.update(state)
         self._weights, self._biases = self.parameter_views(self._theta)
 
-    def reset_parameters(self, init="auto"):
+    def reset_parameters(self, init: str = "auto") -> None:
         """Draw fresh weights and biases with the given initialiser and the network's generator."""
         for W, b, act in zip(self._weights, self._biases, self.layer_activations):
             name = _init.default_for(act.name) if init == "auto" else init
             _init.get(name)(self.rng, W, b)
 
     @property
-    def weights(self):
+    def weights(self) -> list[np.ndarray]:
         """W^l for l = 1..L, shape (n_l, n_{l−1}); views, writable in place."""
         return _ParamList(self._weights, "weights")
 
     @weights.setter
-    def weights(self, values):
+    def weights(self, values: Sequence[ArrayLike]) -> None:
         self._set_all(values, "weights")
 
     @property
-    def biases(self):
+    def biases(self) -> list[np.ndarray]:
         """b^l for l = 1..L, shape (n_l,); views, writable in place."""
         return _ParamList(self._biases, "biases")
 
     @biases.setter
-    def biases(self, values):
+    def biases(self, values: Sequence[ArrayLike]) -> None:
         self._set_all(values, "biases")
 
     def _set_all(self, values, kind):
@@ -269,22 +273,22 @@ class Network:
         return self._theta
 
     @property
-    def output_activation(self):
+    def output_activation(self) -> _activations.Activation:
         """σ_L, the output layer's activation."""
         return self.layer_activations[-1]
 
-    def get_flat(self):
+    def get_flat(self) -> np.ndarray:
         """A copy of every parameter as one vector (weights of all layers, then biases)."""
         return self._theta.copy()
 
-    def set_flat(self, theta):
+    def set_flat(self, theta: ArrayLike) -> None:
         """Set every parameter from a vector laid out as ``get_flat`` returns it."""
-        theta = check_array(theta, "theta", dtype=self.dtype, ndim=(1,))
-        if theta.size != self._theta.size:
-            raise DeltapropError(f"theta has {theta.size} entries; expected {self._theta.size}")
-        self._theta[...] = theta
+        flat = check_array(theta, "theta", dtype=self.dtype, ndim=(1,))
+        if flat.size != self._theta.size:
+            raise DeltapropError(f"theta has {flat.size} entries; expected {self._theta.size}")
+        self._theta[...] = flat
 
-    def copy(self):
+    def copy(self) -> Network:
         """An independent network with the same architecture and parameters."""
         other = Network.__new__(Network)
         other.__dict__.update(self.__dict__)
@@ -299,49 +303,51 @@ class Network:
         return other
 
     # ------------------------------------------------------------------ checks
-    def check_inputs(self, X, name="X"):
+    def check_inputs(self, X: ArrayLike, name: str = "X") -> tuple[np.ndarray, bool]:
         """X as a checked float array of shape (m, n_0), and whether it was one sample.
 
         Raises a ValueError naming `name` when X is not a finite numeric array with n_0 columns.
         """
-        X = check_array(X, name, dtype=self.dtype, ndim=(1, 2))
-        single = X.ndim == 1
+        A = check_array(X, name, dtype=self.dtype, ndim=(1, 2))
+        single = A.ndim == 1
         if single:
-            X = X[None, :]
-        if X.shape[1] != self.sizes[0]:
+            A = A[None, :]
+        if A.shape[1] != self.sizes[0]:
             raise DeltapropError(
-                f"{name} has {X.shape[1]} columns (features) but the network's input "
+                f"{name} has {A.shape[1]} columns (features) but the network's input "
                 f"layer has {self.sizes[0]} neurons"
             )
-        return X, single
+        return A, single
 
-    def check_targets(self, Y, m, single=False, name="Y"):
+    def check_targets(
+        self, Y: ArrayLike, m: int, single: bool = False, name: str = "Y"
+    ) -> np.ndarray:
         """Targets as a checked (m, n_L) float array; m integer class labels are one-hot encoded.
 
         `single` says the inputs were one sample (so Y may be one row or one label).
         """
         n_out = self.sizes[-1]
-        Y = check_array(Y, name, dtype=None, ndim=(0, 1, 2))
-        if single and Y.ndim <= 1 and Y.size == n_out:
-            Y = Y.reshape(1, n_out)
-        elif single and Y.ndim == 0:
-            Y = Y.reshape(1)  # one sample's class label
-        if Y.ndim == 1 and Y.shape[0] == m:
+        T = check_array(Y, name, dtype=None, ndim=(0, 1, 2))
+        if single and T.ndim <= 1 and T.size == n_out:
+            T = T.reshape(1, n_out)
+        elif single and T.ndim == 0:
+            T = T.reshape(1)  # one sample's class label
+        if T.ndim == 1 and T.shape[0] == m:
             if n_out == 1:
-                Y = Y.reshape(m, 1)
+                T = T.reshape(m, 1)
             else:
-                Y = self._one_hot(Y, name)
-        if Y.ndim != 2 or Y.shape != (m, n_out):
+                T = self._one_hot(T, name)
+        if T.ndim != 2 or T.shape != (m, n_out):
             raise DeltapropError(
-                f"{name} has shape {Y.shape}; expected ({m}, {n_out}) to match "
+                f"{name} has shape {T.shape}; expected ({m}, {n_out}) to match "
                 f"{m} samples and the output layer's {n_out} neurons (or {m} "
                 f"integer class labels)"
             )
-        Y = check_array(Y, name, dtype=self.dtype)  # also catches values beyond float32's range
-        self.loss.check_targets(Y, name)
-        return Y
+        T = check_array(T, name, dtype=self.dtype)  # also catches values beyond float32's range
+        self.loss.check_targets(T, name)
+        return T
 
-    def one_hot(self, labels, name="y"):
+    def one_hot(self, labels: ArrayLike, name: str = "y") -> np.ndarray:
         """(m, n_L) rows with a 1 in column y_x, from m integer class labels in [0, n_L)."""
         return self._one_hot(np.asarray(labels), name)
 
@@ -365,7 +371,7 @@ class Network:
         return Y
 
     # ------------------------------------------------------------------ forward
-    def forward_trace(self, X):
+    def forward_trace(self, X: ArrayLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Every weighted input and activation of a batch.
 
         Parameters
@@ -394,7 +400,7 @@ class Network:
             acts.append(a)
         return zs, acts
 
-    def forward(self, X):
+    def forward(self, X: ArrayLike) -> np.ndarray:
         """Output activations a^L.
 
         Parameters
@@ -419,7 +425,7 @@ class Network:
         """Per-sample costs C_x from the output layer's z and a."""
         return self.loss.sample_costs(z, a, Y, self.output_activation)
 
-    def sample_costs(self, X, Y):
+    def sample_costs(self, X: ArrayLike, Y: ArrayLike) -> np.ndarray:
         """Per-sample costs C_x, shape (m,); their mean is ``cost(X, Y)``."""
         X, single = self.check_inputs(X)
         Y = self.check_targets(Y, X.shape[0], single)
@@ -427,7 +433,7 @@ class Network:
             zs, acts = self._forward(X)
             return self._cost_terms(zs[-1], acts[-1], Y)
 
-    def cost(self, X, Y):
+    def cost(self, X: ArrayLike, Y: ArrayLike) -> float:
         """C = (1/m) Σ_x C_x over the batch (X, Y)."""
         X, single = self.check_inputs(X)
         Y = self.check_targets(Y, X.shape[0], single)
@@ -435,7 +441,7 @@ class Network:
         return float(self._cost_terms(zs[-1], acts[-1], Y).mean())
 
     # ------------------------------------------------------------------ backprop
-    def backprop(self, X, Y):
+    def backprop(self, X: ArrayLike, Y: ArrayLike) -> Gradients:
         """The gradient of the batch cost by BP1–BP4.
 
         Parameters
@@ -462,7 +468,7 @@ class Network:
             zs, acts = self._forward(X)
             cost = float(self._cost_terms(zs[-1], acts[-1], Y).mean())
         L = self.num_layers
-        deltas = [None] * L
+        deltas: list = [None] * L
         delta = self._output_delta(zs[-1], acts[-1], Y)  # BP1
         deltas[-1] = delta
         for l in range(L - 2, -1, -1):
@@ -473,7 +479,7 @@ class Network:
         return Gradients(cost=cost, weights=dW, biases=db, deltas=deltas, zs=zs, activations=acts)
 
     # ------------------------------------------------------------------ public conveniences
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Output activations a^L for X in chunks (the class scores of a classifier)."""
         X, single = self.check_inputs(X)
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
@@ -489,7 +495,7 @@ class Network:
         lo, hi = self.output_activation.output_range
         return self.sizes[-1] > 1 or (lo >= 0.0 and hi <= 1.0)
 
-    def predicted_labels(self, a):
+    def predicted_labels(self, a: ArrayLike) -> np.ndarray:
         """The one rule turning output activations into class labels.
 
         The argmax over several outputs; for one output, 1 where a ≥ 0.5 (the midpoint of the
@@ -513,7 +519,7 @@ class Network:
             return np.argmax(a, axis=-1)
         return (a[..., 0] >= 0.5).astype(np.int64)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Class labels (``predicted_labels``) for a classifier, a^L for a regression network.
 
         A network is a classifier when it has several outputs or one output in [0, 1]
@@ -524,18 +530,21 @@ class Network:
             return self.predicted_labels(a)
         return a[..., 0]
 
-    def evaluate(self, X, Y):
+    def evaluate(self, X: ArrayLike, Y: ArrayLike) -> tuple[float, float | None]:
         """(cost, accuracy) on (X, Y); accuracy is None for a regression network.
 
         See ``deltaprop.training.evaluate``.
         """
         return _provided("evaluate")(self, X, Y)
 
-    def fit(self, X, Y, epochs=30, batch_size=10, lr=3.0, **kwargs):
+    def fit(
+        self, X: ArrayLike, Y: ArrayLike, epochs: int = 30, batch_size: int = 10,
+        lr: float = 3.0, **kwargs: Any,
+    ) -> Any:  # fmt: skip
         """Train by mini-batch gradient descent; see ``deltaprop.training.fit``."""
         return _provided("fit")(self, X, Y, epochs=epochs, batch_size=batch_size, lr=lr, **kwargs)
 
-    def save(self, path, **kwargs):
+    def save(self, path: str | os.PathLike, **kwargs: Any) -> Any:
         """Write the network to a model file; see ``deltaprop.io.save``."""
         return _provided("save")(self, path, **kwargs)
 

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import callbacks as _callbacks
 from ._kernel import Workspace
@@ -27,7 +30,7 @@ from ._validation import DeltapropError, DeltapropTypeError
 from .callbacks import Callback
 from .history import History, TrainingConfig
 from .io import load
-from .network import provide
+from .network import Network, provide
 
 __all__ = [
     "fit",
@@ -84,7 +87,7 @@ def _evaluate_checked(net, X, Y, labels, chunk=4096):
     return total / m, (correct / m if labels is not None else None)
 
 
-def evaluate(net, X, Y):
+def evaluate(net: Network, X: ArrayLike, Y: ArrayLike) -> tuple[float, float | None]:
     """Cost and accuracy of `net` on (X, Y).
 
     Parameters
@@ -371,12 +374,32 @@ class _Run:
 
 # ---------------------------------------------------------------------- the public entry points
 def fit(
-    net, X, Y, *, epochs=30, batch_size=10, lr=3.0, optimizer="sgd", l2=0.0, l1=0.0,
-    dropout=0.0, schedule=None, validation_data=None, validation_split=None,
-    early_stopping=None, restore_best=None, monitor="val_accuracy", shuffle=True, seed=None,
-    train_metrics=True, callbacks=(), cost_every=50, diagnostics=False, checkpoint=None,
-    checkpoint_every=1,
-) -> History:  # fmt: skip
+    net: Network,
+    X: ArrayLike,
+    Y: ArrayLike,
+    *,
+    epochs: int = 30,
+    batch_size: int = 10,
+    lr: float = 3.0,
+    optimizer: Any = "sgd",
+    l2: float = 0.0,
+    l1: float = 0.0,
+    dropout: float | Sequence[float] = 0.0,
+    schedule: Any = None,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    validation_split: float | None = None,
+    early_stopping: int | None = None,
+    restore_best: bool | None = None,
+    monitor: str = "val_accuracy",
+    shuffle: bool = True,
+    seed: Any = None,
+    train_metrics: bool = True,
+    callbacks: Sequence[Callback] = (),
+    cost_every: int = 50,
+    diagnostics: bool = False,
+    checkpoint: Any = None,
+    checkpoint_every: int = 1,
+) -> History:
     """Train `net` by mini-batch gradient descent and return its History.
 
     Parameters
@@ -452,14 +475,17 @@ def fit(
     return fit_config(net, X, Y, config, validation_data=validation_data, callbacks=callbacks)
 
 
-def fit_config(net, X, Y, config, *, validation_data=None, callbacks=()) -> History:
+def fit_config(
+    net: Network, X: ArrayLike, Y: ArrayLike, config: TrainingConfig, *,
+    validation_data: Any = None, callbacks: Sequence[Callback] = (),
+) -> History:  # fmt: skip
     """``fit`` with its options as one ``TrainingConfig``."""
     config.validate()
     data = _Data(net, X, Y, validation_data, config.validation_split)
     return _Run(net, data, config, list(callbacks)).train()
 
 
-def resume(path, X, Y, **kwargs):
+def resume(path, X: ArrayLike, Y: ArrayLike, **kwargs: Any) -> tuple[Network, History]:
     """Continue a run from the checkpoint at `path`; returns (net, History).
 
     `X`, `Y` and the keyword arguments must be those of the interrupted ``fit`` call (the
@@ -482,9 +508,10 @@ def resume(path, X, Y, **kwargs):
     history = net.history
     if isinstance(history, dict):
         history = History.from_dict(history)
+    prefix = "optimizer."
     run_state = {
         "history": history or History(),
-        "optimizer": {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("optimizer.")},
+        "optimizer": {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)},
         "schedule": extra.get("schedule", {}), "rng": extra["rng"], "epoch": extra["epoch"],
         "best_score": extra.get("best_score", -math.inf), "wait": extra.get("wait", 0),
         "best_theta": state.get("best_theta"),
