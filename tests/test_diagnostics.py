@@ -10,8 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deltaprop import Network
-from deltaprop.diagnostics import METRICS, Recorder, format_table, gradient_ratio, record, summarize
+from deltaprop import Network, activations
+from deltaprop.diagnostics import (
+    HEADERS,
+    METRICS,
+    Recorder,
+    format_table,
+    gradient_ratio,
+    record,
+    summarize,
+)
 from deltaprop.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -223,6 +231,36 @@ def test_tanh_saturation_threshold():
     net.biases[0] = np.array([2.9, 3.1])  # 1 − tanh²(2.9) = 0.0121, 1 − tanh²(3.1) = 0.0081
     rec = Recorder(net, np.zeros((3, 1)), np.zeros((3, 1))).record(0)
     assert rec["saturated"][0] == 0.5
+
+
+def test_the_rules_come_from_the_activation_not_its_name():
+    # Renamed parts keep their rules, and a part that declares none gets none: the recorder
+    # asks each activation (max_derivative/saturated, can_die/dead_units), never its name.
+    class Unsaturated(activations.Tanh):
+        max_derivative = None
+
+    class Rectifier(activations.ReLU):
+        name = "rectifier"
+
+    class Squashed(activations.Sigmoid):
+        name = "squashed"
+
+    net = Network(
+        [1, 3, 2, 1], activation=[Rectifier(), Unsaturated()], output_activation=Squashed()
+    )
+    net.weights = [np.array([[1.0], [-1.0], [0.0]]), np.full((2, 3), 10.0), np.full((1, 2), 10.0)]
+    net.biases = [np.zeros(3), np.zeros(2), np.zeros(1)]
+    rec = Recorder(net, np.array([[1.0], [2.0]]), np.zeros((2, 1))).record(0)
+    assert rec["activations"] == ["rectifier", "tanh", "squashed"]
+    assert rec["dead"] == [2 / 3, None, None]  # units 2 (z = −x) and 3 (z = 0) are dead
+    assert rec["saturated"] == [None, None, 1.0]  # the output's z = 20 tanh(10 x) > 5.99
+
+
+def test_headers_name_every_metric():
+    assert set(HEADERS) == set(METRICS)
+    assert format_table([record(Network([2, 1], seed=0), [[0.0, 1.0]], [[1.0]])]).split()[4:10] == [
+        HEADERS[m] for m in METRICS
+    ]
 
 
 # ---------------------------------------------------------------------- training and tables

@@ -14,7 +14,9 @@ import sys
 import numpy as np
 import pytest
 
-from deltaprop import Network, losses
+from deltaprop import Network, _render, losses
+from deltaprop._render import Alt, Sym, parse_markup
+from deltaprop.activations import ACTIVATIONS
 from deltaprop.explain import (
     FORMATS,
     GradientTable,
@@ -764,3 +766,174 @@ def test_builtin_unknown_and_missing_file(tmp_path):
         load_example(tmp_path / "missing.json")
     with pytest.raises(TypeError, match="source=42"):
         load_example(42)
+
+
+# ---------------------------------------------------------------------------- the parts' text
+@pytest.mark.parametrize(
+    "markup, parts",
+    [
+        ("a^{L}_{j} − y_{j}", [Sym("a", "L", "j"), " − ", Sym("y", "", "j")]),
+        ("x_{i}^{2}", [Sym("x", "2", "i")]),  # either order, one base
+        ("C_{x} = ½ Σ_{j}", [Sym("C", "", "x"), " = ½ ", Sym("Σ", "", "j")]),
+        ("e^{z_{j}}", [Sym("e", "z_{j}")]),  # nested: parsed again where drawn
+        ("(a − y)^{2}", ["(a − y)", Sym("", "2")]),  # no letter before: no base
+        ("ln(1 − a_{j})", [Alt("ln", r"\ln"), "(1 − ", Sym("a", "", "j"), ")"]),
+        ("σ′(z) = tanh z", ["σ′(z) = ", Alt("tanh", r"\tanh"), " z"]),
+        ("a_{j", ["a_{j"]),  # unmatched brace: plain text
+        ("a_j^2", ["a_j^2"]),  # scripts need braces
+        ("", []),
+    ],
+)
+def test_parse_markup(markup, parts):
+    assert parse_markup(markup) == parts
+
+
+def test_formula_substitutions_and_backends():
+    (f,) = _render.formula("C_{x} = Σ_{j} a^{L}_{j}", r"C_x = \sum_j a^L_j", layer=3)
+    assert _render._inline_unicode([f]) == "Cₓ = Σⱼ a³ⱼ"
+    assert _render._inline_latex([f]) == r"$C_x = \sum_j a^{3}_j$"
+    (g,) = _render.formula("−y_{j}/a_{j}", r"-\frac{y_j}{a_j}", rename=("j", "i"))
+    assert _render._inline_unicode([g]) == "−yᵢ/aᵢ" and g.latex == r"-\frac{y_i}{a_i}"
+    (h,) = _render.formula("a_{j} = e^{z_{j}}")  # no LaTeX text: the markup as math
+    assert _render._inline_unicode([h]) == "aⱼ = e^{zⱼ}"
+    assert (
+        _render._inline_html([h])
+        == "<i>a</i><sub>j</sub> = <i>e</i><sup><i>z</i><sub>j</sub></sup>"
+    )
+    assert _render._inline_latex([h]).replace(" ", "") == "$a_{j}=e^{z_{j}}$"
+    assert _render._inline_unicode(_render.formula("e^{−z}")) == "e^{−z}"  # no ᶻ: kept as markup
+    assert _render.formula("", "x") == []
+
+
+def _part_net(act_name):
+    act = ACTIVATIONS[act_name]()
+    hidden = act if act.elementwise else "sigmoid"
+    return Network([2, 2, 2], activation=hidden, output_activation=act, loss="quadratic", seed=0)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n))
+def test_every_activation_formula_renders(name):
+    net = _part_net(name)
+    act = net.output_activation
+    t = explain(net, [0.3, -0.2], [0.1, 0.4])
+    assert t.activation_text[-1]["derivative_formula"] == act.derivative_formula
+    text, html, latex = render(t), render(t, "html"), render(t, "latex")
+    lead = act.derivative_formula.split("_{")[0].split("^{")[0]
+    assert lead and lead in text
+    assert act.derivative_latex in latex and latex.isascii() and "?" not in latex
+    assert "_{" not in html and "^{" not in html
+    _check_html(html)
+    _check_latex(latex)
+
+
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("sigmoid", "activation sigmoid: σ′(z) = a(1 − a)."),
+        ("tanh", "activation tanh: σ′(z) = 1 − a²."),
+        ("softplus", "activation softplus: σ′(z) = 1/(1 + e^{−z})."),
+        ("softmax", "becomes its Jacobian, ∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ), and the error"),
+    ],
+)
+def test_activation_formula_text(name, shown):
+    t = explain(_part_net(name), [0.3, -0.2], [0.1, 0.4])
+    assert shown in " ".join(render(t, width=400).split())
+
+
+@pytest.mark.parametrize(
+    "loss, out, shown",
+    [
+        ("quadratic", "sigmoid", ["Cₓ = ½ Σⱼ (a²ⱼ − yⱼ)²", "½(aⱼ − yⱼ)²", "∂C/∂aⱼ = aⱼ − yⱼ;"]),
+        ("mse", "identity", ["Cₓ = (1/n) Σⱼ (a²ⱼ − yⱼ)²", "(aⱼ − yⱼ)²/n", "= 2(aⱼ − yⱼ)/n;"]),
+        (
+            "binary_cross_entropy",
+            "sigmoid",
+            ["Cₓ = −Σⱼ [yⱼ ln a²ⱼ + (1 − yⱼ) ln(1 − a²ⱼ)]", "−[yⱼ ln aⱼ + (1 − yⱼ) ln(1 − aⱼ)]"],
+        ),
+        ("cross_entropy", "softmax", ["Cₓ = −Σⱼ yⱼ ln a²ⱼ", "−yⱼ ln aⱼ"]),
+        ("binary_cross_entropy", "softmax", ["with ∂C/∂aᵢ = (aᵢ − yᵢ)/(aᵢ(1 − aᵢ)) (loss"]),
+    ],
+)
+def test_loss_formula_text(loss, out, shown):
+    net = Network([2, 2, 2], activation="tanh", output_activation=out, loss=loss, seed=0)
+    t = explain(net, [0.3, -0.2], [0.0, 1.0])
+    text = " ".join(render(t, width=400).split())
+    for s in shown:
+        assert s in text, s
+    latex = render(t, "latex")
+    assert _render._with_layer(net.loss.formula_latex, 2) in latex
+    _check_latex(latex)
+
+
+def test_fused_output_error_text():
+    # binary cross-entropy keeps Loss.fused_delta, a − y; cross-entropy's is a Σy − y and says
+    # nothing of it (yet), so its heading gives no formula; a loss with fused_formula shows it.
+    t = explain(Network([2, 2], activation="sigmoid", loss="bce", seed=0), [0.1, 0.2], [0, 1])
+    assert "Output error (BP1, fused): δ¹ⱼ = a¹ⱼ − yⱼ" in render(t)
+
+    class Documented(losses.CrossEntropy):
+        fused_formula = "δ^{L}_{j} = a^{L}_{j} Σ_{k} y_{k} − y_{j}"
+
+    for loss, heading in [
+        (losses.CrossEntropy(), "Output error (BP1, fused)\n"),
+        (Documented(), "Output error (BP1, fused): δ¹ⱼ = a¹ⱼ Σₖ yₖ − yⱼ\n"),
+    ]:
+        net = Network([2, 2], activation="softmax", loss=loss, seed=0)
+        text = render(explain(net, [0.1, 0.2], [0.0, 2.0]))
+        assert heading in text and "computes δ¹ directly" in text
+
+
+def test_explicit_fused_error_checks_the_fusion():
+    # The fused error's explicit value is BP1's unfused product: it agrees for a correct
+    # fusion and exposes a loss that declares one it does not have.
+    class WronglyFused(losses.Quadratic):
+        name = "wrongly_fused"
+        fused = frozenset({"sigmoid"})  # quadratic + sigmoid is not δ = a − y
+
+        def fused_value(self, z, y):
+            return self.value(1.0 / (1.0 + np.exp(-z)), y)
+
+    for loss, agrees in [("bce", True), (WronglyFused(), False)]:
+        net = Network([2, 3, 2], activation="sigmoid", loss=loss, seed=4)
+        t = explain(net, [0.5, -0.4], [0.2, 0.9])
+        out = t.samples[0].backward[0]
+        assert out.rule == "fused"
+        same = [n.explicit == pytest.approx(n.delta, rel=1e-12) for n in out.neurons]
+        assert all(same) if agrees else not any(same)
+        for n in out.neurons:
+            assert n.explicit == pytest.approx(n.dC_da * n.sigma_prime, rel=1e-15)
+
+
+def test_trace_classes_live_in_trace_and_are_reexported():
+    import deltaprop.trace as trace_mod
+
+    explain_mod = sys.modules["deltaprop.explain"]
+    for name in trace_mod.__all__:
+        assert getattr(explain_mod, name) is getattr(trace_mod, name), name
+        assert name in explain_mod.__all__
+    net, x, y, lr = builtin_example("mazur")
+    t = explain(net, x, y, lr)
+    assert str(t) == render(t) and t.render("html") == render(t, "html")
+    assert str(t.samples[0].cost_terms[0]).startswith("CostTerm(j=1")  # data: its repr
+
+
+def test_imports_run_one_way():
+    # trace → _render (lazily, for render()/str()), explain → trace and _render; _render imports
+    # neither explain nor trace, so no cycle runs through them (functions' imports included).
+    import ast
+    from pathlib import Path
+
+    import deltaprop
+
+    root = Path(deltaprop.__file__).parent
+    imports = {}
+    for mod in ("explain", "_render", "trace", "diagnostics"):
+        deps = set()
+        for node in ast.walk(ast.parse((root / f"{mod}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps |= {node.module} if node.module else {a.name for a in node.names}
+        imports[mod] = deps
+    assert imports["trace"] <= {"_render"}
+    assert not imports["_render"] & {"explain", "trace", "diagnostics"}
+    assert not imports["diagnostics"] & {"explain", "trace", "_render"}
+    assert {"trace", "_render"} <= imports["explain"]

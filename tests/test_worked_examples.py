@@ -183,10 +183,11 @@ EX2_DELTA1 = [
     [0.4836790664481085, -0.9482817025453024, 1.2446702045285334],
 ]
 # BP4, BP3 (means over the two samples):
-#   ∂C/∂W^2 = ½(δ^2_1 a^1_1 + δ^2_2 a^1_2) = (0.041927154540139185, −0.41900094462683524, 0.3278867826236192)
+#   ∂C/∂W^2 = ½(δ^2_1 a^1_1 + δ^2_2 a^1_2)
+#           = (0.041927154540139185, −0.41900094462683524, 0.3278867826236192)
 #   ∂C/∂b^2 = ½(−0.8339538556489778 + 1.6162975737163292) = 0.3911718590336757
-#   ∂C/∂W^1[j, k] = ½(δ^1_1j x_1k + δ^1_2j x_2k), e.g. [0, 0] = ½(−0.24043965… · 1 + 0.48367906… · (−0.5))
-#                  = −0.2411395917753753
+#   ∂C/∂W^1[j, k] = ½(δ^1_1j x_1k + δ^1_2j x_2k),
+#   e.g. [0, 0] = ½(−0.24043965… · 1 + 0.48367906… · (−0.5)) = −0.2411395917753753
 #   ∂C/∂b^1 = ½(δ^1_1 + δ^1_2) = (0.12161970806070607, −0.3523208680590256, 0.24799250385866056)
 EX2_GW2 = [[0.041927154540139185, -0.41900094462683524, 0.3278867826236192]]
 EX2_GB2 = [0.3911718590336757]
@@ -274,7 +275,8 @@ EX3_DELTA1 = [[1.0167703173169687, 0.0]]
 #   0.5 − 0.3766202821496934·0.45 = 0.330520873032638
 #   −0.5 + 0.8033869722612103·0.45 = −0.13847586248245541
 #   b^2 −= δ^2: (−0.42676669011151674, 0.1 − 0.3766202821496934, −0.1 + 0.8033869722612103)
-#   W^1[0, :] −= δ^1_1 x = (0.5 − 1.0167703173169687, −0.3 − 0.5·1.0167703173169687); row 1 unchanged
+#   W^1[0, :] −= δ^1_1 x = (0.5 − 1.0167703173169687, −0.3 − 0.5·1.0167703173169687);
+#   row 1 unchanged
 #   b^1 = (0.1 − 1.0167703173169687, −0.7)
 EX3_W2_AFTER = [[0.8079549894498175, -1.0], [0.330520873032638, 0.5], [-0.13847586248245541, 1.5]]
 EX3_B2_AFTER = [-0.42676669011151674, -0.27662028214969336, 0.7033869722612103]
@@ -330,3 +332,42 @@ def test_worked_examples_pass_gradcheck(make, X, Y):
     from deltaprop import gradcheck
 
     assert gradcheck(make(), X, Y).max_error < 1e-7
+
+
+@pytest.mark.parametrize(
+    "make, X, Y, lr, deltas, after",
+    [
+        (mazur_network, MAZUR_X, MAZUR_Y, MAZUR_LR, [[DELTA1], [DELTA2]], [W1_AFTER, W2_AFTER]),
+        (
+            example2_network,
+            EX2_X,
+            EX2_Y,
+            EX2_LR,
+            [EX2_DELTA1, EX2_DELTA2],
+            [EX2_W1_AFTER, EX2_W2_AFTER],
+        ),
+        (
+            example3_network,
+            EX3_X,
+            EX3_LABEL,
+            1.0,
+            [EX3_DELTA1, EX3_DELTA2],
+            [EX3_W1_AFTER, EX3_W2_AFTER],
+        ),
+    ],
+)
+def test_explain_traces_the_worked_examples(make, X, Y, lr, deltas, after):
+    # explain's trace holds the same hand-derived numbers, each δ also recomputed term by term
+    # in plain floats (``explicit``): BP1's product, BP2's sum, and for example 3's fused
+    # softmax + cross-entropy the unfused Jacobian product the fused error replaces.
+    from deltaprop.explain import explain
+
+    t = explain(make(), X, Y, lr)
+    for s, trace in enumerate(t.samples):
+        for lb in trace.backward:
+            for n in lb.neurons:
+                close(n.delta, deltas[lb.l - 1][s][n.j - 1])
+                close(n.explicit, deltas[lb.l - 1][s][n.j - 1])
+    for l, W in enumerate(after):
+        close(t.new_weights[l], W)
+    assert t.output_rule == ("fused" if make is example3_network else "BP1")

@@ -5,6 +5,15 @@ inline parts are prose, math text, symbols in the textbook's notation (w_jk^l an
 formatted numbers; each backend then writes those parts its own way (w²₁₂ in text and Markdown,
 w^{2}_{12} in LaTeX, w<sup>2</sup><sub>12</sub> in HTML). So the four formats show the same
 numbers, formatted once.
+
+Formulas come from the parts themselves (the trace carries each activation's and the loss's
+formula text): ``parse_markup`` turns their small markup (``x_{sub}``, ``x^{sup}``, Unicode
+math otherwise) into the same inline parts, and LaTeX uses the part's own ``*_latex`` text
+where it has one.
+
+This module reads the objects it renders by their attributes (a trace, a nudge result, a
+gradient table, told apart by their ``_layout``) and imports neither ``deltaprop.explain`` nor
+``deltaprop.trace``: those import it, so the imports run one way.
 """
 
 from __future__ import annotations
@@ -13,7 +22,8 @@ import html as _html
 import io
 import math
 import numbers
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from ._validation import DeltapropError, DeltapropTypeError, _short
 
@@ -72,6 +82,110 @@ class Alt:
     latex: str
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A part's formula: inline parts parsed from its markup, and its own LaTeX ("" if none)."""
+
+    parts: tuple
+    latex: str = ""
+
+
+# ---------------------------------------------------------------------------- formula markup
+# Function names that LaTeX writes upright (\ln, \tanh): words of a formula's plain text.
+_FUNCTIONS = re.compile(r"(?<![A-Za-z])(ln|log|exp|tanh|sinh|cosh|sin|cos|max|min)(?![A-Za-z])")
+
+
+def parse_markup(text: str) -> list:
+    """Inline parts of formula markup: ``x_{sub}`` and ``x^{sup}`` become a Sym.
+
+    The script's base is the letter just before it (none after a digit, bracket or symbol); a
+    superscript and a subscript in a row attach to the same base, in either order; scripts may
+    nest (``e^{z_{j}}``: the script is kept as markup and parsed again where it is drawn).
+    Function names such as ln and tanh become an Alt with their LaTeX spelling; everything
+    else is Unicode math text. An unmatched brace is plain text.
+
+    >>> parse_markup("a^{L}_{j} − y_{j}")
+    [Sym(base='a', sup='L', sub='j'), ' − ', Sym(base='y', sup='', sub='j')]
+    """
+    parts, buf = [], []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        end = _closing(text, i + 1) if c in "^_" and text[i + 1 : i + 2] == "{" else None
+        if end is None:
+            buf.append(c)
+            i += 1
+            continue
+        slot, script = ("sup" if c == "^" else "sub"), text[i + 2 : end]
+        prev = parts[-1] if parts and not buf else None
+        if isinstance(prev, Sym) and not getattr(prev, slot):
+            parts[-1] = replace(prev, **{slot: script})  # a^{L}_{j}: the second script
+        else:
+            base = buf.pop() if buf and buf[-1].isalpha() else ""
+            _flush(buf, parts)
+            parts.append(Sym(base, **{slot: script}))
+        i = end + 1
+    _flush(buf, parts)
+    return parts
+
+
+def _closing(text, start):
+    """Index of the brace closing the one at ``start``, or None if it is never closed."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return None
+
+
+def _flush(buf, parts):
+    """Move the plain text in ``buf`` to ``parts``, function names as Alt."""
+    text = "".join(buf)
+    buf.clear()
+    pos = 0
+    for m in _FUNCTIONS.finditer(text):
+        if m.start() > pos:
+            parts.append(text[pos : m.start()])
+        parts.append(Alt(m.group(1), "\\" + m.group(1)))
+        pos = m.end()
+    if pos < len(text):
+        parts.append(text[pos:])
+
+
+_WORD = r"(?<![A-Za-z\\]){}(?![A-Za-z])"
+
+
+def _with_layer(text: str, L) -> str:
+    """Superscripts' letter L (the output layer) written as the number L: a^{L} → a^{2}."""
+    word = re.compile(_WORD.format("L"))
+    text = re.sub(r"\^\{([^{}]*)\}", lambda m: "^{" + word.sub(str(L), m.group(1)) + "}", text)
+    return re.sub(r"\^L(?![A-Za-z])", "^{" + str(L) + "}", text)  # LaTeX's a^L
+
+
+def _with_index(text: str, old: str, new: str) -> str:
+    """Subscripts' index ``old`` renamed ``new``: a_{j} → a_{i} (and LaTeX's a_j → a_i)."""
+    word = re.compile(_WORD.format(old))
+    text = re.sub(r"_\{([^{}]*)\}", lambda m: "_{" + word.sub(new, m.group(1)) + "}", text)
+    return re.sub("_" + re.escape(old) + "(?![A-Za-z])", "_" + new, text)
+
+
+def formula(markup: str, latex: str = "", *, layer=None, rename=None) -> list:
+    """A part's formula text as inline parts: [Formula], or [] when the part has none.
+
+    ``layer`` writes the output layer's L as that number; ``rename`` = (old, new) renames a
+    subscript index. Without markup nothing is shown, so that every format shows the same.
+    """
+    if not markup:
+        return []
+    latex = latex or ""
+    if layer is not None:
+        markup, latex = _with_layer(markup, layer), _with_layer(latex, layer)
+    if rename is not None:
+        markup, latex = _with_index(markup, *rename), _with_index(latex, *rename)
+    return [Formula(tuple(parse_markup(markup)), latex)]
+
+
 # Str parts are math text in Unicode; these are the characters they may hold beyond ASCII.
 _LATEX_MATH = {
     "·": r"\cdot ",
@@ -81,6 +195,9 @@ _LATEX_MATH = {
     "η": r"\eta ",
     "∂": r"\partial ",
     "½": r"\tfrac{1}{2}",
+    "¼": r"\tfrac{1}{4}",
+    "¾": r"\tfrac{3}{4}",
+    "⅓": r"\tfrac{1}{3}",
     "‖": r"\|",
     "←": r"\leftarrow ",
     "δ": r"\delta ",
@@ -97,6 +214,36 @@ _LATEX_MATH = {
     "≤": r"\le ",
     "≥": r"\ge ",
     "θ": r"\theta ",
+    "β": r"\beta ",
+    "γ": r"\gamma ",
+    "ζ": r"\zeta ",
+    "κ": r"\kappa ",
+    "λ": r"\lambda ",
+    "μ": r"\mu ",
+    "ν": r"\nu ",
+    "ξ": r"\xi ",
+    "π": r"\pi ",
+    "ρ": r"\rho ",
+    "τ": r"\tau ",
+    "φ": r"\varphi ",
+    "χ": r"\chi ",
+    "ψ": r"\psi ",
+    "ω": r"\omega ",
+    "Γ": r"\Gamma ",
+    "Λ": r"\Lambda ",
+    "Φ": r"\Phi ",
+    "Ω": r"\Omega ",
+    "∑": r"\sum ",
+    "∏": r"\prod ",
+    "∞": r"\infty ",
+    "≠": r"\ne ",
+    "±": r"\pm ",
+    "∈": r"\in ",
+    "⋅": r"\cdot ",
+    "¹": "^{1}",
+    "³": "^{3}",
+    "⁴": "^{4}",
+    "ᵀ": "^{T}",
     "{": r"\{",
     "}": r"\}",
     "%": r"\%",
@@ -146,9 +293,12 @@ _SUB[","] = ","
 
 
 def _script(text, table, mark):
+    """A script in Unicode super/subscript characters, else kept as markup: ^{…}."""
+    if "{" in text:  # nested markup such as e^{z_{j}}
+        text = _inline_unicode(parse_markup(text))
     if all(c in table for c in text):
         return "".join(table[c] for c in text)
-    return f"{mark}({text})"
+    return f"{mark}{{{text}}}"
 
 
 def _sym_unicode(s: Sym) -> str:
@@ -169,6 +319,8 @@ def _inline_unicode(parts, escape=None) -> str:
             out.append(p.text)
         elif isinstance(p, Code):
             out.append(f"`{p.text}`" if escape else p.text)
+        elif isinstance(p, Formula):
+            out.append(_inline_unicode(p.parts, escape))
         else:
             text = p.text if isinstance(p, Txt) else p
             out.append(escape(text) if escape else text)
@@ -204,22 +356,36 @@ def _inline_latex(parts) -> str:
         elif isinstance(p, Code):
             flush()
             out.append(r"\texttt{" + _latex_text(p.text) + "}")
-        elif isinstance(p, Sym):
-            base = _LATEX_BASE.get(p.base, _latex_math(p.base))
-            s = base
-            if p.sup:
-                s += "^{" + _latex_math(p.sup) + "}"
-            if p.sub:
-                s += "_{" + _latex_math(p.sub) + "}"
-            math_buf.append(s + " ")
-        elif isinstance(p, Alt):
-            math_buf.append(p.latex + " ")
-        elif isinstance(p, Num):
-            math_buf.append(p.text)
         else:
-            math_buf.append(_latex_math(p))
+            math_buf.append(_latex_math_parts([p]))
     flush()
     return "".join(out)
+
+
+def _latex_math_parts(parts) -> str:
+    """Math-mode LaTeX of inline parts other than prose and names."""
+    out = []
+    for p in parts:
+        if isinstance(p, Sym):
+            s = _LATEX_BASE.get(p.base, _latex_math(p.base))
+            if p.sup:
+                s += "^{" + _latex_script(p.sup) + "}"
+            if p.sub:
+                s += "_{" + _latex_script(p.sub) + "}"
+            out.append(s + " ")
+        elif isinstance(p, Alt):
+            out.append(p.latex + " ")
+        elif isinstance(p, Formula):
+            out.append(p.latex + " " if p.latex else _latex_math_parts(p.parts))
+        elif isinstance(p, Num):
+            out.append(p.text)
+        else:
+            out.append(_latex_math(p))
+    return "".join(out)
+
+
+def _latex_script(text: str) -> str:
+    return _latex_math_parts(parse_markup(text)) if "{" in text else _latex_math(text)
 
 
 def _inline_html(parts) -> str:
@@ -227,19 +393,25 @@ def _inline_html(parts) -> str:
     for p in parts:
         if isinstance(p, Sym):
             base = _html.escape(p.base)
-            s = base if p.base in "ΣΔ" else f"<i>{base}</i>"
+            s = base if p.base in "ΣΔ" else f"<i>{base}</i>"  # "" (no base) is in it too
             if p.sup:
-                s += f"<sup>{_html.escape(p.sup)}</sup>"
+                s += f"<sup>{_html_script(p.sup)}</sup>"
             if p.sub:
-                s += f"<sub>{_html.escape(p.sub)}</sub>"
+                s += f"<sub>{_html_script(p.sub)}</sub>"
             out.append(s)
         elif isinstance(p, Code):
             out.append(f"<code>{_html.escape(p.text)}</code>")
+        elif isinstance(p, Formula):
+            out.append(_inline_html(p.parts))
         elif isinstance(p, (Num, Txt, Alt)):
             out.append(_html.escape(p.text))
         else:
             out.append(_html.escape(p))
     return "".join(out)
+
+
+def _html_script(text: str) -> str:
+    return _inline_html(parse_markup(text)) if "{" in text else _html.escape(text)
 
 
 # ---------------------------------------------------------------------------- blocks
@@ -329,102 +501,27 @@ def _jk(j, k):
 
 
 # ---------------------------------------------------------------------------- trace → blocks
-_COST_FORMULA = {
-    "quadratic": lambda L: [
-        Sym("C", "", "x"),
-        " = ½ ",
-        Sym("Σ", "", "j"),
-        " (",
-        Sym("a", L, "j"),
-        " − ",
-        Sym("y", "", "j"),
-        ")²",
-    ],
-    "mse": lambda L: [
-        Sym("C", "", "x"),
-        " = (1/n) ",
-        Sym("Σ", "", "j"),
-        " (",
-        Sym("a", L, "j"),
-        " − ",
-        Sym("y", "", "j"),
-        ")²",
-    ],
-    "binary_cross_entropy": lambda L: [
-        Sym("C", "", "x"),
-        " = −",
-        Sym("Σ", "", "j"),
-        " [",
-        Sym("y", "", "j"),
-        " ",
-        Alt("ln ", r"\ln"),
-        Sym("a", L, "j"),
-        " + (1 − ",
-        Sym("y", "", "j"),
-        ") ",
-        Alt("ln ", r"\ln"),
-        "(1 − ",
-        Sym("a", L, "j"),
-        ")]",
-    ],
-    "cross_entropy": lambda L: [
-        Sym("C", "", "x"),
-        " = −",
-        Sym("Σ", "", "j"),
-        " ",
-        Sym("y", "", "j"),
-        " ",
-        Alt("ln ", r"\ln"),
-        Sym("a", L, "j"),
-    ],
-}
-_COST_SHARE = {
-    "quadratic": lambda: ["½(", Sym("a", "", "j"), " − ", Sym("y", "", "j"), ")²"],
-    "mse": lambda: ["(", Sym("a", "", "j"), " − ", Sym("y", "", "j"), ")²/n"],
-    "binary_cross_entropy": lambda: [
-        "−[",
-        Sym("y", "", "j"),
-        " ",
-        Alt("ln ", r"\ln"),
-        Sym("a", "", "j"),
-        " + (1 − ",
-        Sym("y", "", "j"),
-        ") ",
-        Alt("ln ", r"\ln"),
-        "(1 − ",
-        Sym("a", "", "j"),
-        ")]",
-    ],
-    "cross_entropy": lambda: ["−", Sym("y", "", "j"), " ", Alt("ln ", r"\ln"), Sym("a", "", "j")],
-}
-_DC_DA = {
-    "quadratic": lambda: [Sym("a", "", "j"), " − ", Sym("y", "", "j")],
-    "mse": lambda: ["2(", Sym("a", "", "j"), " − ", Sym("y", "", "j"), ")/n"],
-    "binary_cross_entropy": lambda: [
-        "(",
-        Sym("a", "", "j"),
-        " − ",
-        Sym("y", "", "j"),
-        ")/(",
-        Sym("a", "", "j"),
-        "(1 − ",
-        Sym("a", "", "j"),
-        "))",
-    ],
-    "cross_entropy": lambda: ["−", Sym("y", "", "j"), "/", Sym("a", "", "j")],
-}
-_SIGMA_PRIME = {
-    "sigmoid": ["σ′(z) = a(1 − a)"],
-    "tanh": ["σ′(z) = 1 − a²"],
-    "relu": ["σ′(z) = 1 if z > 0, else 0"],
-    "identity": ["σ′(z) = 1"],
-    "leaky_relu": ["σ′(z) = 1 if z > 0, else α"],
-    "softplus": ["σ′(z) = 1/(1 + ", Alt("e^{−z}", r"e^{-z}"), ")"],
-}
-
-
 def _name_sym(kind, l, j, k=None):
     return Sym(kind, str(l), str(j) if k is None else _jk(j, k))
+
+
+def _loss_formula(t, key, latex_key=None, **kwargs) -> list:
+    """The loss's formula text ``key`` (its attribute's name) as inline parts; [] if none."""
+    text = getattr(t, "loss_text", None) or {}
+    return formula(text.get(key, ""), text.get(latex_key, "") if latex_key else "", **kwargs)
+
+
+def _activation_formula(t, l, key, latex_key) -> list:
+    """Layer l's activation formula text ``key`` as inline parts; [] if none."""
+    texts = getattr(t, "activation_text", None) or []
+    text = texts[l - 1] if l <= len(texts) else {}
+    return formula(text.get(key, ""), text.get(latex_key, ""))
+
+
+def _derivative_note(t, l, name, lead) -> list:
+    """'Activation `name`: σ′(z) = …', the formula where the activation gives one."""
+    sp = _activation_formula(t, l, "derivative_formula", "derivative_latex")
+    return [Txt(lead), Code(name)] + ([Txt(": "), *sp] if sp else [])
 
 
 def _trace_blocks(t, fmt) -> list:
@@ -435,8 +532,9 @@ def _trace_blocks(t, fmt) -> list:
     for l, name in enumerate(t.activations, 1):
         intro += [Txt(f"layer {l} "), Code(name), Txt(", " if l < L else "; ")]
     intro += [Txt("loss "), Code(t.loss)]
-    if t.loss in _COST_FORMULA:
-        intro += [Txt(", "), *_COST_FORMULA[t.loss](str(L))]
+    cost = _loss_formula(t, "formula", "formula_latex", layer=L)
+    if cost:
+        intro += [Txt(", "), *cost]
     intro += [
         Txt("; learning rate "),
         "η = ",
@@ -471,7 +569,6 @@ def _trace_blocks(t, fmt) -> list:
 
 
 def _sample_blocks(t, s, fmt, m) -> list:
-    L = t.num_layers
     out = []
     lvl = 2
     if m > 1:
@@ -496,9 +593,22 @@ def _sample_blocks(t, s, fmt, m) -> list:
             ]
         )
     )
+    out += _forward_blocks(s, fmt, lvl)
+    out += _cost_blocks(t, s, fmt, lvl, m)
+    for lb in s.backward:
+        if lb.rule == "BP2":
+            out += _hidden_error_blocks(t, lb, fmt, lvl)
+        elif lb.rule == "fused":
+            out += _fused_error_blocks(t, lb, fmt, lvl)
+        elif lb.rule == "BP1":
+            out += _bp1_error_blocks(t, lb, fmt, lvl)
+        else:
+            out += _jacobian_error_blocks(t, lb, fmt, lvl)
+    return out
 
-    # forward pass
-    out.append(
+
+def _forward_blocks(s, fmt, lvl) -> list:
+    out = [
         H(
             lvl,
             [
@@ -517,7 +627,7 @@ def _sample_blocks(t, s, fmt, m) -> list:
                 ")",
             ],
         )
-    )
+    ]
     for lf in s.forward:
         l = lf.l
         out.append(H(lvl + 1, [Txt(f"Layer {l} ("), Code(lf.activation), Txt(")")]))
@@ -542,222 +652,153 @@ def _sample_blocks(t, s, fmt, m) -> list:
             for n in lf.neurons
         ]
         out.append(Table(headers, rows, "rwrr"))
+    return out
 
-    # cost
-    out.append(H(lvl, [Txt("Cost "), Sym("C", "", "x") if m > 1 else "C"]))
-    share = _COST_SHARE.get(t.loss)
-    headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")]] + ([share()] if share else [])
+
+def _cost_blocks(t, s, fmt, lvl, m) -> list:
+    L = t.num_layers
+    cx = Sym("C", "", "x") if m > 1 else "C"
+    # A column of shares where the loss splits C_x by output (its ``shares``).
+    shared = any(c.value is not None for c in s.cost_terms)
+    headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")]]
+    if shared:
+        share = _loss_formula(t, "share_formula")
+        headers.append(share or [Txt("share of "), Sym("C", "", "x")])
     rows = [
-        [[Num(str(c.j))], [fmt(c.a)], [fmt(c.y)]] + ([[fmt(c.value)]] if share else [])
+        [[Num(str(c.j))], [fmt(c.a)], [fmt(c.y)]] + ([[fmt(c.value)]] if shared else [])
         for c in s.cost_terms
     ]
-    out.append(Table(headers, rows, "rrr" + ("r" if share else "")))
-    total = [Sym("C", "", "x") if m > 1 else "C", " = "]
-    if share and all(c.value is not None for c in s.cost_terms):
+    total = [cx, " = "]
+    if shared and all(c.value is not None for c in s.cost_terms):
         total += _join([fmt.factor(c.value) for c in s.cost_terms], " + ") + [" = "]
     total.append(fmt(s.cost))
-    out.append(P(total))
-
-    # backward pass
-    for lb in s.backward:
-        l = lb.l
-        if lb.rule == "BP2":
-            out.append(
-                H(
-                    lvl,
-                    [
-                        Txt(f"Error of layer {l} by BP2: "),
-                        Sym("δ", l, "j"),
-                        " = (",
-                        Sym("Σ", "", "k"),
-                        " ",
-                        Sym("w", l + 1, "kj"),
-                        " ",
-                        Sym("δ", l + 1, "k"),
-                        ") · σ′(",
-                        Sym("z", l, "j"),
-                        ")",
-                    ],
-                )
-            )
-            note = [Txt("Activation "), Code(lb.activation)]
-            if lb.activation in _SIGMA_PRIME:
-                note += [Txt(": "), *_SIGMA_PRIME[lb.activation]]
-            out.append(P(note + [Txt(".")]))
-            headers = [
-                ["j"],
-                [Sym("Σ", "", "k"), " ", Sym("w", l + 1, "kj"), " ", Sym("δ", l + 1, "k")],
-                [Txt("sum")],
-                ["σ′(", Sym("z", l, "j"), ")"],
-                [Sym("δ", l, "j")],
-            ]
-            rows = [
-                [
-                    [Num(str(n.j))],
-                    _sum_parts(n.terms, fmt),
-                    [fmt(n.weighted_sum)],
-                    [fmt(n.sigma_prime)],
-                    [fmt(n.delta)],
-                ]
-                for n in lb.neurons
-            ]
-            out.append(Table(headers, rows, "rwrrr"))
-        else:
-            out += _output_error_blocks(t, lb, fmt, lvl)
-    return out
+    return [
+        H(lvl, [Txt("Cost "), cx]),
+        Table(headers, rows, "rrr" + ("r" if shared else "")),
+        P(total),
+    ]
 
 
-def _output_error_blocks(t, lb, fmt, lvl) -> list:
+def _hidden_error_blocks(t, lb, fmt, lvl) -> list:
+    l = lb.l
+    head = [
+        Txt(f"Error of layer {l} by BP2: "),
+        Sym("δ", l, "j"),
+        " = (",
+        Sym("Σ", "", "k"),
+        " ",
+        Sym("w", l + 1, "kj"),
+        " ",
+        Sym("δ", l + 1, "k"),
+        ") · σ′(",
+        Sym("z", l, "j"),
+        ")",
+    ]
+    headers = [
+        ["j"],
+        [Sym("Σ", "", "k"), " ", Sym("w", l + 1, "kj"), " ", Sym("δ", l + 1, "k")],
+        [Txt("sum")],
+        ["σ′(", Sym("z", l, "j"), ")"],
+        [Sym("δ", l, "j")],
+    ]
+    rows = [
+        [
+            [Num(str(n.j))],
+            _sum_parts(n.terms, fmt),
+            [fmt(n.weighted_sum)],
+            [fmt(n.sigma_prime)],
+            [fmt(n.delta)],
+        ]
+        for n in lb.neurons
+    ]
+    return [
+        H(lvl, head),
+        P(_derivative_note(t, l, lb.activation, "Activation ") + [Txt(".")]),
+        Table(headers, rows, "rwrrr"),
+    ]
+
+
+def _fused_error_blocks(t, lb, fmt, lvl) -> list:
     L = lb.l
-    out = []
-    if lb.rule == "fused":
-        out.append(
-            H(
-                lvl,
-                [
-                    Txt("Output error (BP1, fused): "),
-                    Sym("δ", L, "j"),
-                    " = ",
-                    Sym("a", L, "j"),
-                    " − ",
-                    Sym("y", "", "j"),
-                ],
-            )
-        )
-        extra = (
-            Txt(" (a·Σy − y in general, which is a − y for targets that sum to 1)")
-            if t.loss == "cross_entropy"
-            else Txt("")
-        )
-        out.append(
-            P(
-                [
-                    Code(lb.activation),
-                    Txt(" output with "),
-                    Code(t.loss),
-                    Txt(" loss: the two factors of BP1 cancel and the engine computes "),
-                    Sym("δ", L),
-                    " = a − y",
-                    extra,
-                    Txt(" directly; this is the fused output error."),
-                ]
-            )
-        )
-        headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")], [Sym("δ", L, "j")]]
-        rows = [[[Num(str(n.j))], [fmt(n.a)], [fmt(n.y)], [fmt(n.delta)]] for n in lb.neurons]
-        out.append(Table(headers, rows, "rrrr"))
-    elif lb.rule == "BP1":
-        out.append(
-            H(
-                lvl,
-                [
-                    Txt("Output error by BP1: "),
-                    Sym("δ", L, "j"),
-                    " = ∂C/∂",
-                    Sym("a", L, "j"),
-                    " · σ′(",
-                    Sym("z", L, "j"),
-                    ")",
-                ],
-            )
-        )
-        note = []
-        if t.loss in _DC_DA:
-            note += [
-                Txt("Loss "),
-                Code(t.loss),
-                Txt(": "),
-                "∂C/∂",
-                Sym("a", "", "j"),
-                " = ",
-                *_DC_DA[t.loss](),
-                Txt("; "),
-            ]
-        note += [Txt("activation "), Code(lb.activation)]
-        if lb.activation in _SIGMA_PRIME:
-            note += [Txt(": "), *_SIGMA_PRIME[lb.activation]]
-        out.append(P(note + [Txt(".")]))
-        headers = [
-            ["j"],
-            ["∂C/∂", Sym("a", L, "j")],
-            ["σ′(", Sym("z", L, "j"), ")"],
-            [Sym("δ", L, "j")],
-        ]
-        rows = [
-            [[Num(str(n.j))], [fmt(n.dC_da)], [fmt(n.sigma_prime)], [fmt(n.delta)]]
-            for n in lb.neurons
-        ]
-        out.append(Table(headers, rows, "rrrr"))
-    else:
-        out.append(
-            H(
-                lvl,
-                [
-                    Txt("Output error through the softmax Jacobian: "),
-                    Sym("δ", L, "j"),
-                    " = ",
-                    Sym("Σ", "", "i"),
-                    " ∂",
-                    Sym("a", L, "i"),
-                    "/∂",
-                    Sym("z", L, "j"),
-                    " · ∂C/∂",
-                    Sym("a", L, "i"),
-                ],
-            )
-        )
-        note = [
-            Code(lb.activation),
-            Txt(" is not element-wise, so BP1's factor "),
-            "σ′(z)",
-            Txt(" becomes its Jacobian, "),
-            "∂",
-            Sym("a", "", "i"),
-            "/∂",
-            Sym("z", "", "j"),
-            " = ",
-            Sym("a", "", "i"),
-            "(1[i = j] − ",
-            Sym("a", "", "j"),
-            ")",
-            Txt(" for softmax, and the error is the Jacobian-vector product"),
-        ]
-        if t.loss in _DC_DA:
-            note += [
-                Txt(" with "),
-                "∂C/∂",
-                Sym("a", "", "i"),
-                " = ",
-                *[_subst_i(p) for p in _DC_DA[t.loss]()],
-                Txt(" (loss "),
-                Code(t.loss),
-                Txt(")"),
-            ]
-        out.append(P(note + [Txt(".")]))
-        headers = [
-            ["j"],
-            ["∂C/∂", Sym("a", L, "j")],
-            [
-                Sym("Σ", "", "i"),
-                " ∂",
-                Sym("a", L, "i"),
-                "/∂",
-                Sym("z", L, "j"),
-                " · ∂C/∂",
-                Sym("a", L, "i"),
-            ],
-            [Sym("δ", L, "j")],
-        ]
-        rows = [
-            [[Num(str(n.j))], [fmt(n.dC_da)], _sum_parts(n.terms, fmt), [fmt(n.delta)]]
-            for n in lb.neurons
-        ]
-        out.append(Table(headers, rows, "rrwr"))
-    return out
+    fused = _loss_formula(t, "fused_formula", "fused_latex", layer=L)
+    note = [
+        Code(lb.activation),
+        Txt(" output with "),
+        Code(t.loss),
+        Txt(" loss: the two factors of BP1 cancel, and the engine computes "),
+        Sym("δ", L),
+        Txt(" directly without forming them; this is the fused output error."),
+    ]
+    headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")], [Sym("δ", L, "j")]]
+    rows = [[[Num(str(n.j))], [fmt(n.a)], [fmt(n.y)], [fmt(n.delta)]] for n in lb.neurons]
+    return [
+        H(lvl, [Txt("Output error (BP1, fused)" + (": " if fused else "")), *fused]),
+        P(note),
+        Table(headers, rows, "rrrr"),
+    ]
 
 
-def _subst_i(p):
-    return Sym(p.base, p.sup, p.sub.replace("j", "i")) if isinstance(p, Sym) else p
+def _bp1_error_blocks(t, lb, fmt, lvl) -> list:
+    L = lb.l
+    head = [
+        Txt("Output error by BP1: "),
+        Sym("δ", L, "j"),
+        " = ∂C/∂",
+        Sym("a", L, "j"),
+        " · σ′(",
+        Sym("z", L, "j"),
+        ")",
+    ]
+    note = []
+    grad = _loss_formula(t, "gradient_formula", "gradient_latex")
+    if grad:
+        note += [Txt("Loss "), Code(t.loss), Txt(": "), "∂C/∂", Sym("a", "", "j"), " = "]
+        note += [*grad, Txt("; ")]
+    note += _derivative_note(t, L, lb.activation, "activation ")
+    headers = [
+        ["j"],
+        ["∂C/∂", Sym("a", L, "j")],
+        ["σ′(", Sym("z", L, "j"), ")"],
+        [Sym("δ", L, "j")],
+    ]
+    rows = [
+        [[Num(str(n.j))], [fmt(n.dC_da)], [fmt(n.sigma_prime)], [fmt(n.delta)]] for n in lb.neurons
+    ]
+    return [H(lvl, head), P(note + [Txt(".")]), Table(headers, rows, "rrrr")]
+
+
+def _jacobian_error_blocks(t, lb, fmt, lvl) -> list:
+    L = lb.l
+    product = [
+        Sym("Σ", "", "i"),
+        " ∂",
+        Sym("a", L, "i"),
+        "/∂",
+        Sym("z", L, "j"),
+        " · ∂C/∂",
+        Sym("a", L, "i"),
+    ]
+    head = [Txt(f"Output error through the {lb.activation} Jacobian: "), Sym("δ", L, "j"), " = "]
+    note = [
+        Code(lb.activation),
+        Txt(" is not element-wise, so BP1's factor "),
+        "σ′(z)",
+        Txt(" becomes its Jacobian"),
+    ]
+    jac = _activation_formula(t, L, "derivative_formula", "derivative_latex")
+    if jac:
+        note += [Txt(", "), *jac]
+    note.append(Txt(", and the error is the Jacobian-vector product"))
+    grad = _loss_formula(t, "gradient_formula", "gradient_latex", rename=("j", "i"))
+    if grad:
+        note += [Txt(" with "), "∂C/∂", Sym("a", "", "i"), " = ", *grad]
+        note += [Txt(" (loss "), Code(t.loss), Txt(")")]
+    headers = [["j"], ["∂C/∂", Sym("a", L, "j")], product, [Sym("δ", L, "j")]]
+    rows = [
+        [[Num(str(n.j))], [fmt(n.dC_da)], _sum_parts(n.terms, fmt), [fmt(n.delta)]]
+        for n in lb.neurons
+    ]
+    return [H(lvl, head + product), P(note + [Txt(".")]), Table(headers, rows, "rrwr")]
 
 
 def _step_blocks(t, fmt, m) -> list:
@@ -1144,17 +1185,21 @@ def _html_doc(blocks, title) -> str:
 
 
 # ---------------------------------------------------------------------------- entry point
-def _blocks(obj, fmt) -> list:
-    from .explain import GradientTable, NudgeResult, Trace
+_LAYOUTS = {"trace": _trace_blocks, "nudge": _nudge_blocks, "gradients": _gradient_blocks}
 
-    if isinstance(obj, Trace):
-        return _trace_blocks(obj, fmt)
-    if isinstance(obj, NudgeResult):
-        return _nudge_blocks(obj, fmt)
-    if isinstance(obj, (list, tuple)) and obj and all(isinstance(r, NudgeResult) for r in obj):
+
+def _layout(obj):
+    """The kind of object (a trace class's ``_layout``: "trace", "nudge", "gradients")."""
+    layout = getattr(obj, "_layout", None)
+    return layout if isinstance(layout, str) else None
+
+
+def _blocks(obj, fmt) -> list:
+    build = _LAYOUTS.get(_layout(obj))
+    if build is not None:
+        return build(obj, fmt)
+    if isinstance(obj, (list, tuple)) and obj and all(_layout(r) == "nudge" for r in obj):
         return _nudge_series_blocks(list(obj), fmt)
-    if isinstance(obj, GradientTable):
-        return _gradient_blocks(obj, fmt)
     raise DeltapropTypeError(
         f"cannot render {_short(obj)}; expected a Trace, a NudgeResult (or a list "
         f"of them) or a GradientTable"

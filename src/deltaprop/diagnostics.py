@@ -13,14 +13,16 @@ l = 1..L:
 ``weight_norm``
     ‖W^l‖ (Frobenius).
 ``saturated``
-    For sigmoid and tanh layers: the share of (sample, unit) pairs whose σ'(z_j^l(x)) is below
-    ``saturation_threshold`` × max σ' (max σ' = 1/4 for sigmoid, 1 for tanh). With the default
-    0.01 that is |z| > 5.99 for sigmoid (σ' < 0.0025) and |z| > 2.99 for tanh (σ' < 0.01).
-    Counted per unit per sample, so 0.3 means that 30 % of the factors σ'(z) entering BP1/BP2
-    for this layer are nearly zero. None for other activations.
+    For layers whose activation saturates (it declares ``max_derivative``: 1/4 for sigmoid, 1
+    for tanh): the share of (sample, unit) pairs whose σ'(z_j^l(x)) is below
+    ``saturation_threshold`` × max σ', as the activation's ``saturated`` tells. With the
+    default 0.01 that is |z| > 5.99 for sigmoid (σ' < 0.0025) and |z| > 2.99 for tanh
+    (σ' < 0.01). Counted per unit per sample, so 0.3 means that 30 % of the factors σ'(z)
+    entering BP1/BP2 for this layer are nearly zero. None for other activations.
 ``dead``
-    For relu and leaky_relu layers: the share of units j with z_j^l(x) ≤ 0 for every sample x
-    of the check batch (a ReLU unit that outputs 0, and passes no gradient, on all of them;
+    For layers whose units can die (the activation's ``can_die``: relu, leaky_relu): the share
+    of units j with z_j^l(x) ≤ 0 for every sample x of the check batch, as the activation's
+    ``dead_units`` tells (a ReLU unit that outputs 0, and passes no gradient, on all of them;
     a leaky ReLU unit that passes only the slope α). None for other activations.
 
 The vanishing-gradient effect shows as ``grad_w_norm[0]`` ≪ ``grad_w_norm[-1]``: BP2 multiplies
@@ -46,20 +48,18 @@ __all__ = [
     "gradient_ratio",
     "format_table",
     "METRICS",
+    "HEADERS",
     "SATURATION_THRESHOLD",
 ]
 
 #: Default relative threshold: a unit is saturated on a sample when σ'(z) < 0.01 · max σ'.
 SATURATION_THRESHOLD = 0.01
 
-# max_z σ'(z) of the saturating activations: sigmoid's at z = 0 is 1/4, tanh's is 1.
-_MAX_DERIVATIVE = {"sigmoid": 0.25, "tanh": 1.0}
-_RELU_LIKE = frozenset({"relu", "leaky_relu"})
-
 #: The per-layer quantities of a record, in the order the text table shows them.
 METRICS = ("delta_mean_abs", "grad_w_norm", "grad_b_norm", "weight_norm", "saturated", "dead")
 
-_HEADERS = {
+#: Column headings of the metrics in tables (text and the HTML report).
+HEADERS = {
     "delta_mean_abs": "mean|δ|",
     "grad_w_norm": "‖∂C/∂W‖",
     "grad_b_norm": "‖∂C/∂b‖",
@@ -84,8 +84,8 @@ class Recorder:
     seed : int, default 0
         Seeds the choice of the check batch; the same data and seed give the same batch.
     saturation_threshold : float, default 0.01
-        A sigmoid/tanh unit counts as saturated on a sample when σ'(z) is below this fraction of
-        the activation's largest derivative.
+        A unit of a saturating activation (sigmoid, tanh) counts as saturated on a sample when
+        σ'(z) is below this fraction of the activation's largest derivative.
 
     Attributes
     ----------
@@ -169,29 +169,19 @@ class Recorder:
             out["grad_w_norm"].append(float(np.linalg.norm(g.weights[l])))
             out["grad_b_norm"].append(float(np.linalg.norm(g.biases[l])))
             out["weight_norm"].append(float(np.linalg.norm(net.weights[l])))
-            out["saturated"].append(self._saturated(act, z, a))
-            out["dead"].append(_dead(act, z))
+            # Each activation knows whether, and how, its units saturate or die.
+            out["saturated"].append(_share(act.saturated(z, a, self.saturation_threshold)))
+            out["dead"].append(_share(act.dead_units(z)))
         return out
 
-    def _saturated(self, act, z, a):
-        """Share of (sample, unit) pairs with σ'(z) < threshold · max σ'; None if not sigmoid/tanh."""
-        top = _MAX_DERIVATIVE.get(act.name)
-        if top is None:
-            return None
-        with np.errstate(under="ignore"):
-            d = act.derivative(z, a)
-        return float(np.mean(d < self.saturation_threshold * top))
 
-
-def _dead(act, z):
-    """Share of units with z ≤ 0 on every sample; None unless relu or leaky_relu."""
-    if act.name not in _RELU_LIKE:
-        return None
-    return float(np.mean(np.all(z <= 0, axis=0)))
+def _share(mask):
+    """The share of True entries of a boolean mask; None for no mask (does not apply)."""
+    return None if mask is None else float(np.mean(mask))
 
 
 def record(net, X, Y, epoch=0, **kwargs) -> dict:
-    """One record of `net` on (X, Y) without training: ``Recorder(net, X, Y, **kwargs).record(epoch)``."""
+    """One record of `net` on (X, Y) without training: ``Recorder(...).record(epoch)``."""
     return Recorder(net, X, Y, **kwargs).record(epoch)
 
 
@@ -314,7 +304,7 @@ def format_table(source, epochs=None, metrics=METRICS) -> str:
         records = [r for r in records if r.get("epoch") in wanted]
     if not records:
         return "no diagnostics recorded\n"
-    header = ["epoch", "layer", "activation", "units"] + [_HEADERS[m] for m in metrics]
+    header = ["epoch", "layer", "activation", "units"] + [HEADERS[m] for m in metrics]
     rows = []
     for r in records:
         sizes = r.get("sizes") or [None] * (len(r["grad_w_norm"]) + 1)

@@ -9,6 +9,9 @@ two factors; δ^l by BP2 with the sum Σ_k w_kj^{l+1} δ_k^{l+1} it came from; �
 Every number in a trace is the engine's own (``Network.backprop``); next to it the trace keeps
 the same quantity recomputed term by term in plain float arithmetic (the ``explicit`` and
 ``terms`` fields), so the two ways of computing it can be compared, and are in the tests.
+What the step needs from the network's parts it asks them: each activation's σ′, whether the
+loss fuses BP1 with the output activation, each output's share of the cost, and the formula
+text the renderers show.
 
 Layers are numbered as in the textbook: l = 0 is the input, l = 1..L the layers with weights.
 Neurons are numbered from 1 (j, k = 1..n_l), as the textbook's w_jk^l is.
@@ -18,20 +21,20 @@ the cost with δ_j^l Δ, the derivation's first-order prediction. ``gradient_tab
 backprop's gradient beside central finite differences (``deltaprop.gradcheck``) per parameter.
 
 ``load_example`` (a JSON or TOML file, or a dict) and ``builtin_example("mazur")`` come from
-``deltaprop.examples`` and are re-exported here.
-
-Renderers (``render(obj, format=...)``: "text" via rich, "markdown", "latex", "html") live in
-``deltaprop._render`` and are imported only when used, so this module needs numpy only.
+``deltaprop.examples`` and are re-exported here, as are the data classes of
+``deltaprop.trace``. Renderers (``render(obj, format=...)``: "text" via rich, "markdown",
+"latex", "html") live in ``deltaprop._render``, which imports rich only when drawing text, so
+this module needs numpy only.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
+from . import _render
 from ._validation import (
     DeltapropError,
     DeltapropTypeError,
@@ -48,7 +51,24 @@ from .examples import (
     load_example,
 )
 from .gradcheck import gradcheck as _gradcheck
+from .losses import Loss
 from .network import Network
+from .trace import (
+    CostTerm,
+    GradientRow,
+    GradientTable,
+    HiddenDelta,
+    LayerBackward,
+    LayerForward,
+    LayerStep,
+    NeuronForward,
+    NudgeResult,
+    OutputDelta,
+    ParamStep,
+    SampleTrace,
+    Term,
+    Trace,
+)
 
 __all__ = [
     "explain",
@@ -87,239 +107,19 @@ FORMATS = ("text", "markdown", "latex", "html")
 _MAX_SAMPLES = 8
 _MAX_PARAMETERS = 2000
 
-
-# ---------------------------------------------------------------------------- the trace
-class _Data:
-    """Mixin: ``to_dict`` turning nested dataclasses, arrays and numpy scalars into plain data."""
-
-    def to_dict(self) -> dict:
-        """The object as JSON-ready plain data (dicts, lists, floats, ints, strings)."""
-        return _plain(self)
-
-    def render(self, format: str = "text", precision: int = 6, **kwargs) -> str:
-        """Shorthand for ``deltaprop.explain.render(self, format, precision)``."""
-        return render(self, format=format, precision=precision, **kwargs)
-
-
-def _plain(obj):
-    if is_dataclass(obj):
-        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-@dataclass
-class Term(_Data):
-    """One product ``factor · value`` in a sum, with the running index ``index`` (1-based).
-
-    In z_j^l: factor w_jk^l, value a_k^{l−1}, index k. In BP2's sum: factor w_kj^{l+1}, value
-    δ_k^{l+1}, index k. In softmax's Jacobian-vector product: factor ∂a_i/∂z_j, value
-    ∂C/∂a_i, index i.
-    """
-
-    index: int
-    factor: float
-    value: float
-    product: float
-
-
-@dataclass
-class NeuronForward(_Data):
-    """Neuron j of layer l in the forward pass.
-
-    ``z`` and ``a`` are the engine's; ``explicit`` is Σ_k w_jk a_k + b_j summed term by term.
-    """
-
-    j: int
-    terms: list
-    bias: float
-    z: float
-    a: float
-    explicit: float
-
-
-@dataclass
-class LayerForward(_Data):
-    """Layer l = 1..L of the forward pass: z^l = W^l a^{l−1} + b^l, a^l = σ(z^l)."""
-
-    l: int
-    activation: str
-    neurons: list
-
-
-@dataclass
-class CostTerm(_Data):
-    """Output j's share of the per-sample cost C_x (``value`` is None for a custom loss)."""
-
-    j: int
-    a: float
-    y: float
-    value: float | None
-
-
-@dataclass
-class OutputDelta(_Data):
-    """δ_j^L for one sample.
-
-    ``rule`` is "BP1" (δ = ∂C/∂a · σ'(z), factors ``dC_da`` and ``sigma_prime``), "fused"
-    (δ = a − y, neither factor formed) or "jacobian" (δ_j = Σ_i ∂C/∂a_i ∂a_i/∂z_j, factors
-    ``dC_da`` and the ``terms`` of the sum). ``delta`` is the engine's, ``explicit`` the rule's
-    arithmetic.
-    """
-
-    j: int
-    rule: str
-    a: float
-    y: float
-    dC_da: float | None
-    sigma_prime: float | None
-    terms: list | None
-    delta: float
-    explicit: float
-
-
-@dataclass
-class HiddenDelta(_Data):
-    """δ_j^l = (Σ_k w_kj^{l+1} δ_k^{l+1}) σ'(z_j^l) for one sample (BP2).
-
-    ``weighted_sum`` is the engine's ((δ^{l+1} W^{l+1})_j), ``terms`` the sum's products.
-    """
-
-    j: int
-    terms: list
-    weighted_sum: float
-    sigma_prime: float
-    delta: float
-    explicit: float
-
-
-@dataclass
-class LayerBackward(_Data):
-    """The errors δ^l of one layer, one sample; ``rule``: "BP1", "fused", "jacobian" or "BP2"."""
-
-    l: int
-    activation: str
-    rule: str
-    neurons: list
-
-
-@dataclass
-class SampleTrace(_Data):
-    """Forward and backward pass of sample ``index`` (1-based).
-
-    ``forward`` holds layers 1..L, ``backward`` layers L..1 (the order BP1 and BP2 run in).
-    """
-
-    index: int
-    x: list
-    y: list
-    forward: list
-    cost: float
-    cost_terms: list
-    backward: list
-
-
-@dataclass
-class ParamStep(_Data):
-    """One parameter's gradient and update.
-
-    ``kind`` "w" (w_jk^l, ∂C/∂w = mean over samples of a_k^{l−1} δ_j^l, BP4) or "b" (b_j^l,
-    ∂C/∂b = mean of δ_j^l, BP3; ``k`` and ``a_prev`` are None). ``a_prev``, ``delta`` and
-    ``contributions`` have one entry per sample; ``grad`` is the engine's, ``explicit`` the
-    mean of ``contributions``; ``new_value`` = value − η grad.
-    """
-
-    name: str
-    kind: str
-    l: int
-    j: int
-    k: int | None
-    value: float
-    a_prev: list | None
-    delta: list
-    contributions: list
-    grad: float
-    explicit: float
-    new_value: float
-
-
-@dataclass
-class LayerStep(_Data):
-    """Gradients and updates of layer l: ``weights`` row by row (j, then k), then ``biases``."""
-
-    l: int
-    weights: list
-    biases: list
-
-
-@dataclass(repr=False, eq=False)
-class Trace(_Data):
-    """One gradient-descent step traced: see ``explain``.
-
-    Attributes
-    ----------
-    sizes, activations, loss : the network (activation names for layers 1..L).
-    output_rule : "BP1", "fused" or "jacobian" — how δ^L was formed.
-    lr : float
-        The learning rate η.
-    samples : list of SampleTrace
-    cost : float
-        C, the mean of the samples' C_x.
-    steps : list of LayerStep
-        Layers 1..L.
-    weights, biases, grad_weights, grad_biases, new_weights, new_biases : lists of ndarray
-        W^l and b^l before the step, ∂C/∂W^l and ∂C/∂b^l (``Network.backprop``'s), and
-        W^l − η ∂C/∂W^l, b^l − η ∂C/∂b^l.
-    cost_after : float
-        C on the same samples with the updated parameters.
-    applied : bool
-        Whether the step was applied to the network.
-    """
-
-    sizes: list
-    activations: list
-    loss: str
-    output_rule: str
-    lr: float
-    samples: list
-    cost: float
-    steps: list
-    weights: list
-    biases: list
-    grad_weights: list
-    grad_biases: list
-    new_weights: list
-    new_biases: list
-    cost_after: float
-    applied: bool = False
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.sizes) - 1
-
-    def param(self, name: str) -> ParamStep:
-        """The ParamStep of a parameter named as ``param_name`` names it: "w^2_12", "b^1_2"."""
-        for step in self.steps:
-            for p in step.weights + step.biases:
-                if p.name == name:
-                    return p
-        raise KeyError(f"no parameter named {name!r}; names look like 'w^2_12' or 'b^1_2'")
-
-    def __repr__(self):
-        return (
-            f"Trace(sizes={self.sizes}, activations={self.activations}, loss={self.loss!r}, "
-            f"samples={len(self.samples)}, cost={self.cost:.6g}, lr={self.lr:g})"
-        )
-
-    def __str__(self):
-        return render(self, "text")
+# The parts' formula text a trace carries for the renderers, by attribute name.
+_LOSS_TEXT = (
+    "formula",
+    "share_formula",
+    "gradient_formula",
+    "fused_formula",
+    "formula_latex",
+    "gradient_latex",
+    "fused_latex",
+)
+_ACTIVATION_TEXT = ("formula", "derivative_formula", "formula_latex", "derivative_latex")
+# Loss.fused_delta's own rule, δ^L = a − y, for a loss that keeps it and has no fused text.
+_BASE_FUSED = ("δ^{L}_{j} = a^{L}_{j} − y_{j}", r"\delta^L_j = a^L_j - y_j")
 
 
 def param_name(kind: str, l: int, j: int, k: int | None = None) -> str:
@@ -367,7 +167,8 @@ def explain(
     Notes
     -----
     z_j^l = Σ_k w_jk^l a_k^{l−1} + b_j^l, a_j^l = σ(z_j^l);
-    δ_j^L = ∂C/∂a_j^L σ'(z_j^L) (BP1; a_j − y_j for the fused pairs; Σ_i ∂C/∂a_i ∂a_i/∂z_j for
+    δ_j^L = ∂C/∂a_j^L σ'(z_j^L) (BP1; the loss's fused error, such as a_j − y_j, for the pairs
+    it declares; Σ_i ∂C/∂a_i ∂a_i/∂z_j for an activation that is not element-wise, such as
     softmax with another loss); δ_j^l = (Σ_k w_kj^{l+1} δ_k^{l+1}) σ'(z_j^l) (BP2);
     ∂C/∂b_j^l = δ_j^l (BP3); ∂C/∂w_jk^l = a_k^{l−1} δ_j^l (BP4), each averaged over the samples;
     w ← w − η ∂C/∂w, b ← b − η ∂C/∂b.
@@ -379,6 +180,68 @@ def explain(
     >>> round(trace.cost, 9), round(trace.param("w^2_11").new_value, 8)
     (0.298371109, 0.35891648)
     """
+    X, Y, lr = _check_explain(net, x, y, lr, max_samples, max_parameters)
+    g = net.backprop(X, Y)
+    Ws = [W.copy() for W in net.weights]
+    bs = [b.copy() for b in net.biases]
+    rule = _output_rule(net.loss, net.output_activation)
+    samples = _samples(net, g, X, Y, Ws, bs, rule)
+    new_Ws = [W - lr * dW for W, dW in zip(Ws, g.weights)]
+    new_bs = [b - lr * db for b, db in zip(bs, g.biases)]
+    steps = [_layer_step(g, Ws, bs, new_Ws, new_bs, l) for l in range(net.num_layers)]
+    cost_after = _cost_with(net, new_Ws, new_bs, X, Y)
+    if apply:
+        net.weights = new_Ws
+        net.biases = new_bs
+    return Trace(
+        sizes=list(net.sizes),
+        activations=[a.name for a in net.layer_activations],
+        loss=net.loss.name,
+        output_rule=rule,
+        lr=lr,
+        samples=samples,
+        cost=g.cost,
+        steps=steps,
+        weights=Ws,
+        biases=bs,
+        grad_weights=[w.copy() for w in g.weights],
+        grad_biases=[b.copy() for b in g.biases],
+        new_weights=new_Ws,
+        new_biases=new_bs,
+        cost_after=cost_after,
+        applied=bool(apply),
+        loss_text=_loss_text(net.loss),
+        activation_text=[_text_of(act, _ACTIVATION_TEXT) for act in net.layer_activations],
+    )
+
+
+def _samples(net, g, X, Y, Ws, bs, rule) -> list:
+    """One SampleTrace per row of X: its forward pass, cost, and errors δ^L..δ^1."""
+    factors = _Factors(net, g, Y)
+    return [
+        SampleTrace(
+            index=s + 1,
+            x=X[s].tolist(),
+            y=Y[s].tolist(),
+            forward=_forward_layers(net, g, Ws, bs, s),
+            cost=float(factors.sample_costs[s]),
+            cost_terms=factors.cost_terms(g, Y, s),
+            backward=[_output_layer(net, g, Y, s, rule, factors)]
+            + _hidden_layers(net, g, Ws, s, factors),
+        )
+        for s in range(X.shape[0])
+    ]
+
+
+def _cost_with(net, Ws, bs, X, Y) -> float:
+    """C on (X, Y) with the given parameters (the network's own are not touched)."""
+    with np.errstate(over="ignore"):
+        zs, acts = _forward_with(net, Ws, bs, X)
+        return float(net.loss.sample_costs(zs[-1], acts[-1], Y, net.output_activation).mean())
+
+
+def _check_explain(net, x, y, lr, max_samples, max_parameters):
+    """(X, Y, lr) checked, with the limits on the size of a trace."""
     if not isinstance(net, Network):
         raise DeltapropTypeError(f"net={_short(net)} is not a deltaprop Network")
     lr = check_nonnegative(lr, "lr")
@@ -396,154 +259,58 @@ def explain(
             f"one and is limited to max_parameters={max_parameters} (pass "
             f"max_parameters=None to trace it anyway)"
         )
+    return X, Y, lr
 
-    g = net.backprop(X, Y)
-    Ws = [W.copy() for W in net.weights]
-    bs = [b.copy() for b in net.biases]
-    acts_fn = net.layer_activations
-    L = net.num_layers
-    out_act = acts_fn[-1]
-    if out_act.name in net.loss.fused:
-        rule = "fused"
-    elif out_act.elementwise:
-        rule = "BP1"
-    else:
-        rule = "jacobian"
-    per_sample_cost = net.loss.sample_costs(g.zs[-1], g.activations[-1], Y, net.output_activation)
-    sigma_primes = [
-        act.derivative(z, a) if act.elementwise else None
-        for act, z, a in zip(acts_fn, g.zs, g.activations[1:])
-    ]
-    dC_da = net.loss.gradient(g.activations[-1], Y) if rule != "fused" else None
 
-    samples = []
-    for s in range(m):
-        forward = []
-        for l in range(L):
-            a_prev, W, b = g.activations[l][s], Ws[l], bs[l]
-            neurons = []
-            for j in range(W.shape[0]):
-                terms = [_term(k, W[j, k], a_prev[k]) for k in range(W.shape[1])]
-                neurons.append(
-                    NeuronForward(
-                        j=j + 1,
-                        terms=terms,
-                        bias=float(b[j]),
-                        z=float(g.zs[l][s, j]),
-                        a=float(g.activations[l + 1][s, j]),
-                        explicit=math.fsum([t.product for t in terms] + [float(b[j])]),
-                    )
-                )
-            forward.append(LayerForward(l=l + 1, activation=acts_fn[l].name, neurons=neurons))
-        a_out, y_out = g.activations[-1][s], Y[s]
-        cost_terms = [
-            CostTerm(j=j + 1, a=float(a_out[j]), y=float(y_out[j]), value=v)
-            for j, v in enumerate(_cost_shares(net.loss, a_out, y_out))
+def _output_rule(loss, activation) -> str:
+    """How δ^L is formed: "fused" where the loss says so, else "BP1" or, for σ that is not
+    element-wise, "jacobian"."""
+    if loss.is_fused(activation):
+        return "fused"
+    return "BP1" if activation.elementwise else "jacobian"
+
+
+def _text_of(part, keys) -> dict:
+    """A part's formula text attributes (markup or LaTeX), "" where it has none."""
+    return {key: str(getattr(part, key, "") or "") for key in keys}
+
+
+def _loss_text(loss) -> dict:
+    """The loss's formula text; a loss that keeps Loss.fused_delta (a − y) gets its text."""
+    text = _text_of(loss, _LOSS_TEXT)
+    if not text["fused_formula"] and type(loss).fused_delta is Loss.fused_delta:
+        text["fused_formula"], text["fused_latex"] = _BASE_FUSED
+    return text
+
+
+class _Factors:
+    """What the parts give for a whole batch: σ′ per layer, ∂C/∂a^L, the costs and shares."""
+
+    def __init__(self, net, g, Y):
+        acts, loss, aL = net.layer_activations, net.loss, g.activations[-1]
+        # The engine formed these already unless the pair is fused; then they are formed here
+        # for the explicit check of the fused error, where saturated outputs may overflow.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+            self.sigma_primes = [
+                act.derivative(z, a) if act.elementwise else None
+                for act, z, a in zip(acts, g.zs, g.activations[1:])
+            ]
+            self.dC_da = loss.gradient(aL, Y)
+            self.shares = loss.shares(aL, Y)
+        self.sample_costs = loss.sample_costs(g.zs[-1], aL, Y, net.output_activation)
+
+    def cost_terms(self, g, Y, s) -> list:
+        """Each output's share of sample s's cost (value None where the loss gives none)."""
+        a, y = g.activations[-1][s], Y[s]
+        values = [None] * len(a) if self.shares is None else self.shares[s]
+        return [
+            CostTerm(j=j + 1, a=float(a[j]), y=float(y[j]), value=_float_or_none(v))
+            for j, v in enumerate(values)
         ]
-        backward = [_output_layer(net, g, s, rule, dC_da, sigma_primes[-1], Y)]
-        for l in range(L - 2, -1, -1):
-            Wn, dn = Ws[l + 1], g.deltas[l + 1][s]
-            wsum = dn @ Wn
-            neurons = []
-            for j in range(Wn.shape[1]):
-                terms = [_term(k, Wn[k, j], dn[k]) for k in range(Wn.shape[0])]
-                sp = float(sigma_primes[l][s, j])
-                neurons.append(
-                    HiddenDelta(
-                        j=j + 1,
-                        terms=terms,
-                        weighted_sum=float(wsum[j]),
-                        sigma_prime=sp,
-                        delta=float(g.deltas[l][s, j]),
-                        explicit=math.fsum(t.product for t in terms) * sp,
-                    )
-                )
-            backward.append(
-                LayerBackward(l=l + 1, activation=acts_fn[l].name, rule="BP2", neurons=neurons)
-            )
-        samples.append(
-            SampleTrace(
-                index=s + 1,
-                x=X[s].tolist(),
-                y=Y[s].tolist(),
-                forward=forward,
-                cost=float(per_sample_cost[s]),
-                cost_terms=cost_terms,
-                backward=backward,
-            )
-        )
 
-    new_Ws = [W - lr * dW for W, dW in zip(Ws, g.weights)]
-    new_bs = [b - lr * db for b, db in zip(bs, g.biases)]
-    steps = []
-    for l in range(L):
-        A, D = g.activations[l], g.deltas[l]
-        wsteps, bsteps = [], []
-        for j in range(Ws[l].shape[0]):
-            for k in range(Ws[l].shape[1]):
-                contrib = [float(A[s, k]) * float(D[s, j]) for s in range(m)]
-                wsteps.append(
-                    ParamStep(
-                        name=param_name("w", l + 1, j + 1, k + 1),
-                        kind="w",
-                        l=l + 1,
-                        j=j + 1,
-                        k=k + 1,
-                        value=float(Ws[l][j, k]),
-                        a_prev=A[:, k].tolist(),
-                        delta=D[:, j].tolist(),
-                        contributions=contrib,
-                        grad=float(g.weights[l][j, k]),
-                        explicit=math.fsum(contrib) / m,
-                        new_value=float(new_Ws[l][j, k]),
-                    )
-                )
-        for j in range(Ws[l].shape[0]):
-            contrib = D[:, j].tolist()
-            bsteps.append(
-                ParamStep(
-                    name=param_name("b", l + 1, j + 1),
-                    kind="b",
-                    l=l + 1,
-                    j=j + 1,
-                    k=None,
-                    value=float(bs[l][j]),
-                    a_prev=None,
-                    delta=list(contrib),
-                    contributions=contrib,
-                    grad=float(g.biases[l][j]),
-                    explicit=math.fsum(contrib) / m,
-                    new_value=float(new_bs[l][j]),
-                )
-            )
-        steps.append(LayerStep(l=l + 1, weights=wsteps, biases=bsteps))
 
-    with np.errstate(over="ignore"):
-        zs_after, acts_after = _forward_with(net, new_Ws, new_bs, X)
-        cost_after = float(
-            net.loss.sample_costs(zs_after[-1], acts_after[-1], Y, net.output_activation).mean()
-        )
-    if apply:
-        net.weights = new_Ws
-        net.biases = new_bs
-    return Trace(
-        sizes=list(net.sizes),
-        activations=[a.name for a in acts_fn],
-        loss=net.loss.name,
-        output_rule=rule,
-        lr=lr,
-        samples=samples,
-        cost=g.cost,
-        steps=steps,
-        weights=Ws,
-        biases=bs,
-        grad_weights=[w.copy() for w in g.weights],
-        grad_biases=[b.copy() for b in g.biases],
-        new_weights=new_Ws,
-        new_biases=new_bs,
-        cost_after=cost_after,
-        applied=bool(apply),
-    )
+def _float_or_none(v):
+    return None if v is None else float(v)
 
 
 def _term(index, factor, value) -> Term:
@@ -551,68 +318,139 @@ def _term(index, factor, value) -> Term:
     return Term(index=index + 1, factor=factor, value=value, product=factor * value)
 
 
-def _output_layer(net, g, s, rule, dC_da, sigma_prime, Y) -> LayerBackward:
-    """δ^L of sample s by the rule that applies (BP1, fused, or the softmax Jacobian)."""
-    act = net.layer_activations[-1]
+def _forward_layers(net, g, Ws, bs, s) -> list:
+    """Layers 1..L of sample s: each z_j^l with its terms w_jk a_k, and a_j^l."""
+    layers = []
+    for l, act in enumerate(net.layer_activations):
+        a_prev, W, b = g.activations[l][s], Ws[l], bs[l]
+        neurons = []
+        for j in range(W.shape[0]):
+            terms = [_term(k, W[j, k], a_prev[k]) for k in range(W.shape[1])]
+            neurons.append(
+                NeuronForward(
+                    j=j + 1,
+                    terms=terms,
+                    bias=float(b[j]),
+                    z=float(g.zs[l][s, j]),
+                    a=float(g.activations[l + 1][s, j]),
+                    explicit=math.fsum([t.product for t in terms] + [float(b[j])]),
+                )
+            )
+        layers.append(LayerForward(l=l + 1, activation=act.name, neurons=neurons))
+    return layers
+
+
+def _output_layer(net, g, Y, s, rule, factors) -> LayerBackward:
+    """δ^L of sample s, with BP1's factors: ∂C/∂a_j and σ′(z_j), or the Jacobian's terms.
+
+    ``explicit`` is BP1's product (the Jacobian's sum for σ that is not element-wise) in plain
+    floats; for a fused pair it checks the loss's fused error against the product it replaces.
+    """
+    act = net.output_activation
     z, a, y = g.zs[-1][s], g.activations[-1][s], Y[s]
+    dC_da = factors.dC_da[s]
     n = a.shape[0]
-    jac = None
-    if rule == "jacobian":
-        # Row i of backward(e_i) is ∂a_i/∂z_· : the activation's own backward builds its Jacobian.
-        eye = np.eye(n, dtype=a.dtype)
-        jac = act.backward(eye, np.repeat(z[None, :], n, 0), np.repeat(a[None, :], n, 0))
+    jac = None if act.elementwise else _jacobian(act, z, a)
     neurons = []
     for j in range(n):
-        common = dict(
-            j=j + 1, rule=rule, a=float(a[j]), y=float(y[j]), delta=float(g.deltas[-1][s, j])
-        )
-        if rule == "fused":
-            scale = math.fsum(y.tolist()) if net.loss.name == "cross_entropy" else 1.0
-            neurons.append(
-                OutputDelta(
-                    dC_da=None,
-                    sigma_prime=None,
-                    terms=None,
-                    explicit=float(a[j]) * scale - float(y[j]),
-                    **common,
-                )
-            )
-        elif rule == "BP1":
-            d, sp = float(dC_da[s, j]), float(sigma_prime[s, j])
-            neurons.append(
-                OutputDelta(dC_da=d, sigma_prime=sp, terms=None, explicit=d * sp, **common)
-            )
+        if jac is None:
+            sp = float(factors.sigma_primes[-1][s, j])
+            terms, explicit = None, float(dC_da[j]) * sp
         else:
-            terms = [_term(i, jac[i, j], dC_da[s, i]) for i in range(n)]
-            neurons.append(
-                OutputDelta(
-                    dC_da=float(dC_da[s, j]),
-                    sigma_prime=None,
-                    terms=terms,
-                    explicit=math.fsum(t.product for t in terms),
-                    **common,
-                )
+            terms = [_term(i, jac[i, j], dC_da[i]) for i in range(n)]
+            sp, explicit = None, math.fsum(t.product for t in terms)
+        neurons.append(
+            OutputDelta(
+                j=j + 1,
+                rule=rule,
+                a=float(a[j]),
+                y=float(y[j]),
+                dC_da=float(dC_da[j]),
+                sigma_prime=sp,
+                terms=terms,
+                delta=float(g.deltas[-1][s, j]),
+                explicit=explicit,
             )
+        )
     return LayerBackward(l=net.num_layers, activation=act.name, rule=rule, neurons=neurons)
 
 
-def _cost_shares(loss, a, y) -> list:
-    """Each output's share of C_x for the built-in losses (None for others)."""
-    a, y = [float(v) for v in a], [float(v) for v in y]
-    n = len(a)
-    if loss.name == "quadratic":
-        return [0.5 * (ai - yi) ** 2 for ai, yi in zip(a, y)]
-    if loss.name == "mse":
-        return [(ai - yi) ** 2 / n for ai, yi in zip(a, y)]
-    if loss.name == "binary_cross_entropy":
-        return [-(yi * _safe_log(ai) + (1 - yi) * _safe_log(1 - ai)) for ai, yi in zip(a, y)]
-    if loss.name == "cross_entropy":
-        return [-yi * _safe_log(ai) if yi else 0.0 for ai, yi in zip(a, y)]
-    return [None] * n
+def _jacobian(act, z, a):
+    """∂a_i/∂z_j at row i, column j, from the activation's own backward applied to each e_i."""
+    n = a.shape[0]
+    eye = np.eye(n, dtype=a.dtype)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        return act.backward(eye, np.repeat(z[None, :], n, 0), np.repeat(a[None, :], n, 0))
 
 
-def _safe_log(v):
-    return math.log(v) if v > 0 else -math.inf
+def _hidden_layers(net, g, Ws, s, factors) -> list:
+    """δ^l of sample s for l = L−1..1 by BP2, each with the terms w_kj^{l+1} δ_k^{l+1}."""
+    layers = []
+    for l in range(net.num_layers - 2, -1, -1):
+        Wn, dn = Ws[l + 1], g.deltas[l + 1][s]
+        wsum = dn @ Wn
+        neurons = []
+        for j in range(Wn.shape[1]):
+            terms = [_term(k, Wn[k, j], dn[k]) for k in range(Wn.shape[0])]
+            sp = float(factors.sigma_primes[l][s, j])
+            neurons.append(
+                HiddenDelta(
+                    j=j + 1,
+                    terms=terms,
+                    weighted_sum=float(wsum[j]),
+                    sigma_prime=sp,
+                    delta=float(g.deltas[l][s, j]),
+                    explicit=math.fsum(t.product for t in terms) * sp,
+                )
+            )
+        act = net.layer_activations[l]
+        layers.append(LayerBackward(l=l + 1, activation=act.name, rule="BP2", neurons=neurons))
+    return layers
+
+
+def _layer_step(g, Ws, bs, new_Ws, new_bs, l) -> LayerStep:
+    """Layer l + 1's gradients (BP4, BP3) with each sample's contribution, and the step."""
+    A, D = g.activations[l], g.deltas[l]
+    m = A.shape[0]
+    weights, biases = [], []
+    for j in range(Ws[l].shape[0]):
+        for k in range(Ws[l].shape[1]):
+            contrib = [float(A[s, k]) * float(D[s, j]) for s in range(m)]
+            weights.append(
+                ParamStep(
+                    name=param_name("w", l + 1, j + 1, k + 1),
+                    kind="w",
+                    l=l + 1,
+                    j=j + 1,
+                    k=k + 1,
+                    value=float(Ws[l][j, k]),
+                    a_prev=A[:, k].tolist(),
+                    delta=D[:, j].tolist(),
+                    contributions=contrib,
+                    grad=float(g.weights[l][j, k]),
+                    explicit=math.fsum(contrib) / m,
+                    new_value=float(new_Ws[l][j, k]),
+                )
+            )
+    for j in range(Ws[l].shape[0]):
+        contrib = D[:, j].tolist()
+        biases.append(
+            ParamStep(
+                name=param_name("b", l + 1, j + 1),
+                kind="b",
+                l=l + 1,
+                j=j + 1,
+                k=None,
+                value=float(bs[l][j]),
+                a_prev=None,
+                delta=list(contrib),
+                contributions=contrib,
+                grad=float(g.biases[l][j]),
+                explicit=math.fsum(contrib) / m,
+                new_value=float(new_bs[l][j]),
+            )
+        )
+    return LayerStep(l=l + 1, weights=weights, biases=biases)
 
 
 def _forward_with(net, Ws, bs, X, start=0, z_start=None):
@@ -633,44 +471,6 @@ def _forward_with(net, Ws, bs, X, start=0, z_start=None):
 
 
 # ---------------------------------------------------------------------------- the nudge test
-@dataclass
-class NudgeResult(_Data):
-    """What ``nudge`` measured.
-
-    Attributes
-    ----------
-    layer, neuron : int
-        l (1..L) and j (1..n_l).
-    delta : float
-        Δ, added to z_j^l.
-    cost_before, cost_after : float
-        C, and C after z_j^l ← z_j^l + Δ and a forward pass through the layers above.
-    delta_cost : float
-        ΔC = cost_after − cost_before.
-    error : float
-        δ_j^l = ∂C/∂z_j^l by backprop (averaged over the samples for a batch).
-    predicted : float
-        δ_j^l Δ, the first-order prediction of ΔC.
-    ratio : float
-        ΔC / (δ_j^l Δ); → 1 as Δ → 0 (NaN when δ_j^l = 0).
-    samples : int
-    """
-
-    layer: int
-    neuron: int
-    delta: float
-    cost_before: float
-    cost_after: float
-    delta_cost: float
-    error: float
-    predicted: float
-    ratio: float
-    samples: int = 1
-
-    def __str__(self):
-        return render(self, "text")
-
-
 def nudge(net, x, y, layer: int, neuron: int, delta: float = 1e-3) -> NudgeResult:
     """The nudge test: ΔC after z_j^l ← z_j^l + Δ, against δ_j^l Δ.
 
@@ -769,38 +569,6 @@ def _check_index(value, name, upper, why):
 
 
 # ---------------------------------------------------------------------------- gradient table
-@dataclass
-class GradientRow(_Data):
-    """One parameter: backprop's ∂C/∂θ, the central difference, and how far apart they are.
-
-    ``rel_diff`` = |backprop − numerical| / max(|backprop|, |numerical|) (0 when both are 0);
-    entries near zero show rounding noise here, hence also ``abs_diff``.
-    """
-
-    name: str
-    kind: str
-    l: int
-    j: int
-    k: int | None
-    backprop: float
-    numerical: float
-    abs_diff: float
-    rel_diff: float
-
-
-@dataclass
-class GradientTable(_Data):
-    """Rows layer by layer (weights row-major, then biases); ``errors``: gradcheck's per tensor."""
-
-    rows: list
-    eps: float
-    errors: dict
-    max_error: float
-
-    def __str__(self):
-        return render(self, "text")
-
-
 def gradient_table(net, x, y, eps: float = 1e-6) -> GradientTable:
     """Backprop's gradient beside central finite differences, one row per parameter.
 
@@ -878,8 +646,6 @@ def render(obj, format: str = "text", precision: int = 6, *, width: int | None =
     -------
     str
     """
-    from . import _render
-
     return _render.render(obj, format=format, precision=precision, width=width)
 
 
@@ -889,8 +655,6 @@ def to_rich(obj, precision: int = 6):
     Unlike ``render(obj, "text")`` (a plain string), printing this to a terminal keeps rich's
     styles (bold headings) and fits the terminal's width. Needs rich.
     """
-    from . import _render
-
     return _render.to_rich(obj, precision=precision)
 
 

@@ -234,7 +234,8 @@ def _png_size(png):
 
 
 def _diagnostics(hist):
-    from .diagnostics import _HEADERS, METRICS, SATURATION_THRESHOLD, gradient_ratio
+    from .diagnostics import HEADERS as _HEADERS
+    from .diagnostics import METRICS, SATURATION_THRESHOLD, gradient_ratio
 
     records = hist.get("diagnostics") or []
     parts = ["<h2>Diagnostics</h2>"]
