@@ -66,7 +66,6 @@ class Workspace:
     def __init__(self, net, m, dropout=None, rng=None, *, scale=1.0, one_hot=False):
         dt = net.dtype
         sizes = net.sizes
-        L = len(sizes) - 1
         acts = net.layer_activations
         self.net = net
         self.m = m

@@ -51,7 +51,6 @@ from .examples import (
     load_example,
 )
 from .gradcheck import gradcheck as _gradcheck
-from .losses import Loss
 from .network import Network
 from .trace import (
     CostTerm,
@@ -116,10 +115,9 @@ _LOSS_TEXT = (
     "formula_latex",
     "gradient_latex",
     "fused_latex",
+    "share_latex",
 )
 _ACTIVATION_TEXT = ("formula", "derivative_formula", "formula_latex", "derivative_latex")
-# Loss.fused_delta's own rule, δ^L = a − y, for a loss that keeps it and has no fused text.
-_BASE_FUSED = ("δ^{L}_{j} = a^{L}_{j} − y_{j}", r"\delta^L_j = a^L_j - y_j")
 
 
 def param_name(kind: str, l: int, j: int, k: int | None = None) -> str:
@@ -276,11 +274,8 @@ def _text_of(part, keys) -> dict:
 
 
 def _loss_text(loss) -> dict:
-    """The loss's formula text; a loss that keeps Loss.fused_delta (a − y) gets its text."""
-    text = _text_of(loss, _LOSS_TEXT)
-    if not text["fused_formula"] and type(loss).fused_delta is Loss.fused_delta:
-        text["fused_formula"], text["fused_latex"] = _BASE_FUSED
-    return text
+    """The loss's formula text, "" for what it does not give."""
+    return _text_of(loss, _LOSS_TEXT)
 
 
 class _Factors:

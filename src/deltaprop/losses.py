@@ -63,7 +63,11 @@ class Loss:
     share_formula = ""
     gradient_formula = ""
     formula_latex = ""
+    share_latex = ""
     gradient_latex = ""
+    #: δ^L of a fused pair (``fused_delta``'s rule): a − y unless a subclass says otherwise.
+    fused_formula = "δ^{L}_{j} = a^{L}_{j} − y_{j}"
+    fused_latex = r"\delta^L_j = a^L_j - y_j"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -73,6 +77,8 @@ class Loss:
             cls.gradient_ops = Loss.gradient_ops
         if "fused_delta" in own and "fused_ops" not in own:
             cls.fused_ops = Loss.fused_ops
+        if "fused_delta" in own and "fused_formula" not in own:
+            cls.fused_formula = cls.fused_latex = ""
         if "value" in own and "shares" not in own:
             cls.shares = Loss.shares
 
@@ -153,6 +159,7 @@ class Quadratic(Loss):
     share_formula = "½(a_{j} − y_{j})²"
     gradient_formula = "a_{j} − y_{j}"
     formula_latex = r"C_x = \tfrac{1}{2} \sum_j (a^L_j - y_j)^2"
+    share_latex = r"\tfrac{1}{2}(a_j - y_j)^2"
     gradient_latex = r"a_j - y_j"
 
     def value(self, a, y):
@@ -180,6 +187,7 @@ class MSE(Loss):
     share_formula = "(a_{j} − y_{j})²/n"
     gradient_formula = "2(a_{j} − y_{j})/n"
     formula_latex = r"C_x = \frac{1}{n} \sum_j (a^L_j - y_j)^2"
+    share_latex = r"\frac{(a_j - y_j)^2}{n}"
     gradient_latex = r"\frac{2(a_j - y_j)}{n}"
 
     def value(self, a, y):
@@ -213,6 +221,7 @@ class BinaryCrossEntropy(Loss):
     share_formula = "−[y_{j} ln a_{j} + (1 − y_{j}) ln(1 − a_{j})]"
     gradient_formula = "(a_{j} − y_{j})/(a_{j}(1 − a_{j}))"
     formula_latex = r"C_x = -\sum_j \left[y_j \ln a^L_j + (1 - y_j) \ln(1 - a^L_j)\right]"
+    share_latex = r"-\left[y_j \ln a_j + (1 - y_j) \ln(1 - a_j)\right]"
     gradient_latex = r"\frac{a_j - y_j}{a_j(1 - a_j)}"
 
     def value(self, a, y):
@@ -258,6 +267,9 @@ class CrossEntropy(Loss):
     share_formula = "−y_{j} ln a_{j}"
     gradient_formula = "−y_{j}/a_{j}"
     formula_latex = r"C_x = -\sum_j y_j \ln a^L_j"
+    share_latex = r"-y_j \ln a_j"
+    fused_formula = "δ^{L}_{j} = a^{L}_{j} Σ_{k} y_{k} − y_{j}"
+    fused_latex = r"\delta^L_j = a^L_j \sum_k y_k - y_j"
     gradient_latex = r"-\frac{y_j}{a_j}"
 
     def value(self, a, y):
