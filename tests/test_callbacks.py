@@ -162,3 +162,56 @@ def test_fit_has_no_private_argument():
 
     params = inspect.signature(dp.fit).parameters
     assert not [p for p in params if p.startswith("_")]
+
+
+# ---------------------------------------------------------------------- training metrics
+def test_running_metrics_are_the_batch_means_before_each_step():
+    # Reference: the same SGD steps one batch at a time, each batch's cost and accuracy
+    # measured with the weights before its step, averaged with the batch sizes as weights.
+    X, y = _data(47)
+    net, ref = _net(), _net()
+    h = net.fit(X, y, epochs=1, batch_size=10, lr=0.3, shuffle=False)
+    assert h.train_metrics == "running"
+    costs, correct = [], 0
+    for start in range(0, 47, 10):
+        Xb, yb = X[start : start + 10], y[start : start + 10]
+        costs.append(ref.cost(Xb, yb) * len(yb))
+        correct += int(np.sum(ref.predict(Xb) == yb))
+        ref.fit(Xb, yb, epochs=1, batch_size=len(yb), lr=0.3, shuffle=False, train_metrics=False)
+    np.testing.assert_array_equal(net.parameters, ref.parameters)
+    assert h.cost[0] == pytest.approx(sum(costs) / 47, rel=1e-12)
+    assert h.accuracy[0] == correct / 47
+
+
+def test_running_metrics_follow_the_shuffled_order():
+    # With η ≈ 0 the weights do not move, so the running metrics must equal the exact ones
+    # on every epoch whatever the shuffled order: each recorded output meets its own target.
+    X, y = _data(50)
+    net = _net()
+    net.fit(X, y, epochs=3, batch_size=8, lr=0.5, seed=1)  # a network that is right sometimes
+    cost, acc = net.evaluate(X, y)
+    assert 0.3 < acc < 1.0
+    h = net.fit(X, y, epochs=3, batch_size=7, lr=1e-300, seed=4)
+    np.testing.assert_allclose(h.cost, cost, rtol=1e-12)
+    assert h.accuracy == [acc] * 3
+
+
+def test_exact_metrics_are_a_pass_after_the_epoch():
+    X, y = _data()
+    net = _net()
+    h = net.fit(X, y, epochs=2, batch_size=8, lr=0.3, seed=0, train_metrics="exact")
+    assert h.train_metrics == "exact"
+    cost, acc = net.evaluate(X, y)
+    assert (h.cost[-1], h.accuracy[-1]) == (pytest.approx(cost, rel=1e-12), acc)
+
+
+def test_no_training_metrics():
+    X, y = _data()
+    h = _net().fit(X, y, epochs=2, batch_size=8, lr=0.3, train_metrics=False)
+    assert h.cost == [] and h.accuracy == [] and h.train_metrics is None
+
+
+def test_train_metrics_rejects_other_values():
+    X, y = _data()
+    with pytest.raises(dp.DeltapropError, match="train_metrics='fast' is invalid"):
+        _net().fit(X, y, train_metrics="fast")

@@ -35,9 +35,13 @@ MONITORS = ("val_accuracy", "val_cost", "accuracy", "cost")
 class History:
     """Per-epoch record of a ``fit`` run (epochs count from 1).
 
-    ``cost``/``accuracy`` are measured on the training data after each epoch (empty lists when
-    ``train_metrics=False``), ``val_cost``/``val_accuracy`` on the validation data when given,
-    ``lr`` is the rate used in the epoch and ``time`` the seconds its batches took.
+    ``cost``/``accuracy`` are the training data's: by default (``train_metrics="running"``,
+    recorded in ``train_metrics``) the mean over the epoch's batches of each batch's cost and
+    accuracy, taken from the forward pass the step makes anyway, before the step updates the
+    weights (as Keras reports them); with ``train_metrics="exact"`` measured by a separate
+    pass over the training set after the epoch; empty lists when ``train_metrics=False``.
+    ``val_cost``/``val_accuracy`` are always exact, measured on the validation data after the
+    epoch. ``lr`` is the rate used in the epoch and ``time`` the seconds its batches took.
 
     Examples
     --------
@@ -57,6 +61,7 @@ class History:
     best_epoch: int | None = None
     stop_reason: str = "completed"
     diagnostics: list = field(default_factory=list)
+    train_metrics: str | None = None
 
     def record(self, logs: dict) -> None:
         """Append one epoch's metrics (keys as in ``last``; missing metrics are skipped)."""
@@ -94,6 +99,20 @@ def _check_dropout(dropout) -> Any:
     if isinstance(dropout, (list, tuple)):
         return [check_probability(p, f"dropout[{i}]") for i, p in enumerate(dropout)]
     return check_probability(dropout, "dropout")
+
+
+def _check_train_metrics(value):
+    """ "running", "exact" or False; True means the default, "running"."""
+    if value is True or (isinstance(value, np.bool_) and value):
+        return "running"
+    if value is False or (isinstance(value, np.bool_) and not value) or value is None:
+        return False
+    if value in ("running", "exact"):
+        return value
+    raise DeltapropError(
+        f"train_metrics={value!r} is invalid; expected 'running' (the default: means over the "
+        f"epoch's batches), 'exact' (a pass over the training set after each epoch) or False"
+    )
 
 
 def _check_optional_int(value, name):
@@ -140,7 +159,7 @@ class TrainingConfig:
     monitor: str = "val_accuracy"
     shuffle: bool = True
     seed: Any = None
-    train_metrics: bool = True
+    train_metrics: Any = "running"
     cost_every: int = 50
     diagnostics: bool = False
     checkpoint: Any = None
@@ -164,7 +183,8 @@ class TrainingConfig:
             raise DeltapropError(f"monitor={self.monitor!r} is unknown; expected one of {MONITORS}")
         if self.restore_best is None:
             self.restore_best = self.early_stopping is not None
-        for name in ("shuffle", "train_metrics", "diagnostics", "restore_best"):
+        self.train_metrics = _check_train_metrics(self.train_metrics)
+        for name in ("shuffle", "diagnostics", "restore_best"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_, numbers.Integral)):
                 raise DeltapropTypeError(f"{name}={value!r} is invalid; expected True or False")

@@ -167,8 +167,13 @@ class _Run:
             self.optimizer.params = net.parameters
         seed = config.seed
         self.rng = np.random.default_rng(seed) if seed is not None else net.rng
-        self.history = History()
+        self.history = History(train_metrics=config.train_metrics or None)
         self.stop_training, self.start_epoch = False, 0
+        # Running training metrics: each batch's z^L and a^L, kept in the epoch's order
+        self.outputs = None
+        if config.train_metrics == "running":
+            shape = (data.n, net.sizes[-1])
+            self.outputs = (np.empty(shape, net.dtype), np.empty(shape, net.dtype))
         self.best = _callbacks.BestWeights(
             self.monitor,
             config.restore_best,
@@ -288,7 +293,9 @@ class _Run:
         if not np.isfinite(net.parameters).all():
             self._diverged(epoch, n_batches - 1, "the weights")
         logs = {"epoch": epoch + 1, "lr": self.optimizer.lr, "time": elapsed}
-        if self.config.train_metrics:
+        if self.outputs is not None:
+            logs["cost"], logs["accuracy"] = self._running_metrics(order)
+        elif self.config.train_metrics == "exact":
             logs["cost"], logs["accuracy"] = _evaluate_checked(net, d.X, d.Y, d.labels)
         if d.Xv is not None:
             logs["val_cost"], logs["val_accuracy"] = _evaluate_checked(
@@ -298,6 +305,16 @@ class _Run:
             if key in logs and not math.isfinite(logs[key]):
                 self._diverged(epoch, n_batches - 1, f"the {key}")
         return logs
+
+    def _running_metrics(self, order):
+        """Mean cost and accuracy of the epoch's batches, from the outputs they recorded."""
+        net, d = self.network, self.data
+        Z, A = self.outputs
+        costs = net.loss.sample_costs(Z, A, d.Y.take(order, axis=0), net.output_activation)
+        accuracy = None
+        if d.labels is not None:
+            accuracy = float(np.mean(net.predicted_labels(A) == d.labels.take(order)))
+        return float(costs.mean()), accuracy
 
     def _workspace(self, m):
         ws = self._workspaces.get(m)
@@ -319,6 +336,7 @@ class _Run:
         # Only callbacks that watch batches are called per batch (and get the batch cost).
         cbs = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
         cost_every = self.config.cost_every
+        Z_rec, A_rec = self.outputs if self.outputs is not None else (None, None)
         for i in range(n_batches):
             idx = order[i * bs : (i + 1) * bs]
             ws = self._workspace(idx.size)
@@ -327,6 +345,9 @@ class _Run:
             X.take(idx, 0, ws.X, "clip")
             Y.take(idx, 0, ws.Y, "clip")
             ws.forward()
+            if Z_rec is not None:  # the running metrics' outputs, before the step
+                np.copyto(Z_rec[i * bs : i * bs + idx.size], ws.Z[-1])
+                np.copyto(A_rec[i * bs : i * bs + idx.size], ws.A[-1])
             ws.scale = opt.lr if fold else 1.0
             grad = ws.backward()
             if l2:  # + (λ/n) W, scaled like the gradient
@@ -393,7 +414,7 @@ def fit(
     monitor: str = "val_accuracy",
     shuffle: bool = True,
     seed: Any = None,
-    train_metrics: bool = True,
+    train_metrics: bool | str = "running",
     callbacks: Sequence[Callback] = (),
     cost_every: int = 50,
     diagnostics: bool = False,
@@ -432,8 +453,12 @@ def fit(
         "val_accuracy", "val_cost", "accuracy" or "cost".
     seed : int, optional
         Seeds shuffling and dropout; default: the network's own generator.
-    train_metrics : bool
-        Measure cost and accuracy on the whole training set after each epoch.
+    train_metrics : {"running", "exact", False}
+        The training cost and accuracy in the history: "running" (the default; True means
+        the same) averages each batch's cost and accuracy, taken from the forward pass the
+        step already makes, before the step (as Keras reports them: no extra pass over the
+        data); "exact" measures them with a separate pass over the training set after each
+        epoch; False records none. Validation metrics are always exact.
     callbacks : sequence of Callback
         Called around every epoch and batch; a callback may stop training
         (``deltaprop.callbacks``).
