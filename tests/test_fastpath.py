@@ -7,6 +7,8 @@ every activation × loss pair, several batch sizes, with and without dropout; an
 ``fit`` is checked against a step applied by hand. No timing is asserted anywhere.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -383,3 +385,57 @@ def test_book_network_is_the_textbook_algorithm():
         np.testing.assert_allclose(
             book.biases[l][:, 0], net.biases[l] - 0.5 * g.biases[l], rtol=0, atol=1e-12
         )
+
+
+# ---------------------------------------------------------------------- the finiteness guard
+GUARD_CASES = [
+    ("sigmoid", "sigmoid", "quadratic"),
+    ("relu", "softmax", "cross_entropy"),
+    ("tanh", "identity", "mse"),
+    ("relu", "sigmoid", "binary_cross_entropy"),
+    ("swish", "softmax", "cross_entropy"),
+    ("leaky_relu", "identity", "quadratic"),
+]
+
+
+def _guard_trial(hidden, output, loss, dtype, scale, seed):
+    """(guard's verdict, whether the whole gradient is finite), or None if θ overflowed."""
+    rng = np.random.default_rng(seed)
+    net = dp.Network([4, 6, 5, 3], activation=hidden, output_activation=output, loss=loss,
+                     dtype=dtype, seed=seed)  # fmt: skip
+    with np.errstate(over="ignore"):
+        theta = (rng.standard_normal(net.num_parameters) * scale).astype(dtype)
+    if not np.isfinite(theta).all():
+        return None
+    net.parameters[...] = theta
+    ws = Workspace(net, 7, one_hot=True)
+    ws.X[...] = rng.standard_normal((7, 4))
+    ws.Y[...] = np.eye(3)[rng.integers(0, 3, 7)]
+    with np.errstate(all="ignore"):
+        ws.forward()
+        ws.backward()
+        squares = float(np.sum(ws.grad.astype(np.float64) ** 2))
+        return ws.gradient_is_finite(), bool(np.isfinite(ws.grad).all()), squares
+
+
+def test_the_guard_sees_every_non_finite_gradient():
+    # The guard checks the bias gradients and the weight gradients fed by unbounded σ only;
+    # with parameters up to the dtype's range (overflow, inf − inf, 0 · inf everywhere), it
+    # must say "not finite" whenever any entry of the full gradient is. It may also say so when
+    # the gradient is finite but its sum of squares overflows the dtype (a diverging step).
+    seen_bad = 0
+    big = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max)}
+    for (hidden, output, loss), dtype in itertools.product(GUARD_CASES, ("float32", "float64")):
+        top = 1e38 if dtype == "float32" else 1e300
+        for scale in np.geomspace(1e2, top, 30):
+            for seed in range(3):
+                trial = _guard_trial(hidden, output, loss, dtype, scale, seed)
+                if trial is not None:
+                    guard, full, squares = trial
+                    seen_bad += not full
+                    case = (hidden, output, loss, dtype, scale, seed)
+                    if not full:
+                        assert not guard, case
+                    elif not guard:
+                        assert squares > big[dtype] / 2, case
+    assert seen_bad > 50  # the sweep did reach non-finite gradients

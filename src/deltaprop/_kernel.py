@@ -28,12 +28,13 @@ Overflow in e^{−z} (σ(z) for z ≪ 0) gives the right limit; ``fit`` runs the
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 __all__ = ["Workspace"]
 
-_add, _multiply, _matmul = np.add, np.multiply, np.matmul
+_add, _multiply, _matmul, _dot = np.add, np.multiply, np.matmul, np.dot
 
 
 class Workspace:
@@ -97,6 +98,7 @@ class Workspace:
             self.A_pre = [None] + [np.empty((m, n), dtype=dt) for n in sizes[1:-1]]
             self.mask = [None] + [np.empty((m, n), dtype=dt) for n in sizes[1:-1]]
 
+        self._guarded = self._guarded_slices(net, acts)
         self._fwd = _bind(self._forward_program(net, acts))
         # BP1 before the factor scale/m: Δ^L = ∇_a C ⊙ σ'(z^L), or the fused error; the loss
         # writes it (over k, MSE's 2/n_L, folded with scale/m)
@@ -106,6 +108,31 @@ class Workspace:
         )  # fmt: skip
         self._bp1 = _bind(bp1)
         self._bwd = _bind(self._backward_program(net, acts))
+
+    def _guarded_slices(self, net, acts):
+        """The parts of the gradient whose finiteness implies that of all of it.
+
+        Every bias gradient ∂C/∂b^l = 1ᵀΔ^l (BP3) is finite exactly when every Δ^l is. Then
+        ∂C/∂W^l = Δ^lᵀ A^{l−1} (BP4) is finite too wherever A^{l−1} cannot be infinite: the
+        input X (checked before training) and the output of a bounded σ (sigmoid, tanh): a NaN
+        there reaches Δ^L through the forward pass. Only the layers fed by an unbounded σ
+        (ReLU, identity, ...) need their weight gradients checked as well. (A product that
+        overflows from finite factors makes the weights infinite; fit checks them after each
+        epoch.)
+        """
+        slices = [self.grad[net.num_weights :]]
+        for l in range(1, len(acts)):
+            lo, hi = acts[l - 1].output_range
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                slices.append(self.gW[l].reshape(-1))
+        return slices
+
+    def gradient_is_finite(self) -> bool:
+        """Whether every entry of ``grad`` is finite (a dot product per guarded slice)."""
+        for g in self._guarded:
+            if not math.isfinite(float(_dot(g, g))):
+                return False
+        return True
 
     def _forward_program(self, net, acts):
         """Z^l = A^{l−1} (W^l)ᵀ + b^l, A^l = σ_l(Z^l) (then the dropout mask) as calls."""

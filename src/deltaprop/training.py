@@ -357,8 +357,8 @@ class _Run:
                 np.sign(theta_w, out=decay)
                 decay *= ws.scale * l1 / n
                 grad[:n_w] += decay
-            # One dot product per step guards every parameter against NaN and infinity.
-            if not math.isfinite(float(np.dot(grad, grad))):
+            # A few dot products per step guard every parameter against NaN and infinity.
+            if not ws.gradient_is_finite():
                 self._diverged(epoch, i, "the gradient")
             cost = None
             if cbs and (i % cost_every == 0 or i == n_batches - 1):
