@@ -439,3 +439,22 @@ def test_the_guard_sees_every_non_finite_gradient():
                     elif not guard:
                         assert squares > big[dtype] / 2, case
     assert seen_bad > 50  # the sweep did reach non-finite gradients
+
+
+def test_the_guard_checks_weights_fed_by_an_unbounded_activation():
+    # One ReLU unit overflows to +inf; the sigmoid output saturates to 0 or 1, so every δ and
+    # bias gradient stays finite while ∂C/∂W² = δ²ᵀ a¹ holds ±inf: only the weight check sees it.
+    net = dp.Network([2, 3, 2], activation="relu", output_activation="sigmoid", loss="bce",
+                     dtype="float32", seed=0)  # fmt: skip
+    net.weights[0][...] = [[3e38, 3e38], [0.5, -0.5], [0.1, 0.2]]
+    net.biases[0][...] = 0.0
+    ws = Workspace(net, 2)
+    ws.X[...] = [[1.0, 1.0], [2.0, 0.5]]
+    ws.Y[...] = [[1.0, 0.0], [0.0, 1.0]]
+    with np.errstate(all="ignore"):
+        ws.forward()
+        ws.backward()
+        assert np.isinf(ws.A[1][:, 0]).all()
+        assert np.isfinite(ws.gb[0]).all() and np.isfinite(ws.gb[1]).all()
+        assert not np.isfinite(ws.gW[1]).all()
+        assert not ws.gradient_is_finite()
