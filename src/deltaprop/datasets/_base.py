@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import DeltapropError, DeltapropTypeError, _short, check_dtype, check_int
+from .preprocessing import _check_X, _check_y, _resolve_count, train_test_split
 
 __all__ = ["Dataset", "DatasetError", "ChecksumError", "from_arrays"]
 
@@ -137,30 +138,6 @@ class Dataset:
         )
 
 
-def _resolve_count(size, n: int, name: str) -> int:
-    """A part size given as a fraction in [0, 1) or a count in [0, n) -> a count (fractions round up)."""
-    if isinstance(size, (bool, np.bool_)) or not isinstance(
-        size, (int, float, np.integer, np.floating)
-    ):
-        raise DeltapropTypeError(
-            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) or a "
-            f"whole number of samples"
-        )
-    if isinstance(size, (int, np.integer)):
-        if not 0 <= size < n:
-            raise DeltapropError(
-                f"{name}={size} is invalid for {n} samples; expected a count in "
-                f"[0, {n - 1}] (or a fraction in [0, 1))"
-            )
-        return int(size)
-    if not (np.isfinite(size) and 0.0 <= size < 1.0):
-        raise DeltapropError(
-            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) "
-            f"(or a whole number of samples)"
-        )
-    return int(np.ceil(round(float(size) * n, 9)))
-
-
 def from_arrays(
     X,
     y,
@@ -211,8 +188,6 @@ def from_arrays(
     >>> ds.X_train.shape, ds.X_test.shape
     ((8, 2), (2, 2))
     """
-    from .preprocessing import _check_X, _check_y, train_test_split
-
     dt = check_dtype(dtype)
     seed = 0 if seed is None else check_int(seed, "seed", minimum=0)
     X = _check_X(X, "X", dtype=dt)

@@ -1,4 +1,8 @@
-"""Encoding, scaling and splitting helpers: one_hot, standardize, minmax_scale, train_test_split."""
+"""Encoding, scaling and splitting helpers: one_hot, standardize, minmax_scale, train_test_split.
+
+The bottom of the data package: it imports only ``_validation``; ``_base`` (Dataset,
+`from_arrays`) builds on the checks and the split defined here, never the reverse.
+"""
 
 from __future__ import annotations
 
@@ -254,6 +258,30 @@ def minmax_scale(X_train, *others, feature_range=(0.0, 1.0)):
     return _fit_apply(X_train, others, fit)
 
 
+def _resolve_count(size, n: int, name: str) -> int:
+    """A part size given as a fraction in [0, 1) or a count in [0, n) -> a count (fractions round up)."""
+    if isinstance(size, (bool, np.bool_)) or not isinstance(
+        size, (int, float, np.integer, np.floating)
+    ):
+        raise DeltapropTypeError(
+            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) or a "
+            f"whole number of samples"
+        )
+    if isinstance(size, (int, np.integer)):
+        if not 0 <= size < n:
+            raise DeltapropError(
+                f"{name}={size} is invalid for {n} samples; expected a count in "
+                f"[0, {n - 1}] (or a fraction in [0, 1))"
+            )
+        return int(size)
+    if not (np.isfinite(size) and 0.0 <= size < 1.0):
+        raise DeltapropError(
+            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) "
+            f"(or a whole number of samples)"
+        )
+    return int(np.ceil(round(float(size) * n, 9)))
+
+
 def _stratified_counts(counts: np.ndarray, n_test: int) -> np.ndarray:
     """Split n_test over classes in proportion to `counts` (largest remainder, ties to the lower class)."""
     exact = counts * (n_test / counts.sum())
@@ -302,8 +330,6 @@ def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
     >>> sorted(y_te.tolist())
     [0, 1]
     """
-    from ._base import _resolve_count
-
     X = _check_X(X, "X")
     y = _check_y(y, "y", len(X))
     n = len(X)
