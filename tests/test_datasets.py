@@ -632,7 +632,8 @@ def test_registry_options_and_errors(tiny_mnist):
     assert ds.load("xor").X_val is None
     with pytest.raises(
         ValueError,
-        match=r"unknown data set 'mnsit'; expected one of 'digits', 'mnist', 'xor', 'moons', 'circles', 'spirals'",
+        match=r"unknown data set 'mnsit'; expected one of 'digits', 'mnist', 'xor', 'moons', "
+        r"'circles', 'spirals'",
     ):
         ds.load("mnsit")
     with pytest.raises(

@@ -628,7 +628,8 @@ def test_y_rows_differ_from_x_rows(net):
 def test_wrong_y_width(net):
     with pytest.raises(
         ValueError,
-        match=r"Y has shape \(3, 5\); expected \(3, 2\) to match 3 samples and the output layer's 2 neurons",
+        match=r"Y has shape \(3, 5\); expected \(3, 2\) to match 3 samples and the output "
+        r"layer's 2 neurons",
     ):
         net.backprop(X_OK, np.zeros((3, 5)))
     with pytest.raises(ValueError, match=r"Y has shape \(3, 5\); expected \(3, 2\)"):
@@ -708,7 +709,8 @@ def test_unknown_activation_lists_valid_names():
 def test_unknown_loss_lists_valid_names():
     with pytest.raises(
         ValueError,
-        match=r"loss='hinge' is unknown; expected one of: binary_cross_entropy, cross_entropy, mse, quadratic",
+        match=r"loss='hinge' is unknown; expected one of: binary_cross_entropy, cross_entropy, "
+        r"mse, quadratic",
     ):
         Network([2, 3, 1], loss="hinge")
 
@@ -747,7 +749,8 @@ def test_softmax_on_a_hidden_layer():
 def test_cross_entropy_needs_probability_outputs(loss, output):
     with pytest.raises(
         ValueError,
-        match=rf"loss='{loss}' needs outputs in \(0.0, 1.0\) but output_activation='{output}'.*expected output_activation 'sigmoid' or 'softmax'",
+        match=rf"loss='{loss}' needs outputs in \(0.0, 1.0\) but output_activation='{output}'"
+        r".*expected output_activation 'sigmoid' or 'softmax'",
     ):
         Network([3, 4, 2], activation="relu", output_activation=output, loss=loss)
 
@@ -782,7 +785,8 @@ def test_class_labels_out_of_range():
     X = np.zeros((3, 2))
     with pytest.raises(
         ValueError,
-        match=r"Y contains class label 3 but the output layer has 3 neurons; expected labels in \[0, 2\]",
+        match=r"Y contains class label 3 but the output layer has 3 neurons; expected labels "
+        r"in \[0, 2\]",
     ):
         net.backprop(X, [0, 3, 1])
     with pytest.raises(

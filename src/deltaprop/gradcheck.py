@@ -61,7 +61,7 @@ class GradcheckReport:
 
 
 def _relative_error(num: np.ndarray, ana: np.ndarray) -> float:
-    """max_i |num_i − ana_i| / max_i max(|num_i|, |ana_i|): the worst error relative to the tensor's scale.
+    """The worst error relative to the tensor's scale: max |num − ana| / max(|num|, |ana|).
 
     Relative to the tensor's largest entry rather than entry by entry: the rounding noise of a
     finite difference (about machine epsilon · C / ε) would otherwise swamp entries that are

@@ -427,7 +427,8 @@ def render_plots(
                     lambda: plot_confusion_matrix(
                         cm, f"confusion matrix, {part_name} data ({acc:.2%} correct)", classes
                     ),
-                    f"Confusion matrix on the {part_name} data: rows true class, columns predicted.",
+                    f"Confusion matrix on the {part_name} data: rows true class, "
+                    "columns predicted.",
                 )
             )
             shape = infer_image_shape(dataset, np.asarray(X).shape[1])

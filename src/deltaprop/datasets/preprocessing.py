@@ -35,7 +35,7 @@ def _check_X(X: ArrayLike, name: str, *, dtype: DTypeLike | None = None) -> np.n
 
 
 def _check_y(y: ArrayLike | None, name: str, n: int) -> np.ndarray:
-    """Labels (n,) as int64 when they are whole numbers, else finite float targets (n,) or (n, k)."""
+    """Labels (n,) as int64 when whole numbers, else finite float targets (n,) or (n, k)."""
     if y is None:
         raise DeltapropTypeError(f"{name} is None; expected an array of {n} labels")
     arr = np.asarray(y)
@@ -136,7 +136,7 @@ class Scaling:
 
     @property
     def std(self) -> np.ndarray:
-        """The divisor (the column standard deviations, 1 for constant columns, for `standardize`)."""
+        """The divisor (for `standardize`: the column standard deviations, 1 if constant)."""
         return self.scale
 
     def apply(self, X: ArrayLike) -> np.ndarray:
@@ -272,7 +272,7 @@ def minmax_scale(
 
 
 def _resolve_count(size: Any, n: int, name: str) -> int:
-    """A part size given as a fraction in [0, 1) or a count in [0, n) -> a count (fractions round up)."""
+    """A part size as a fraction in [0, 1) or a count in [0, n) -> a count (fractions round up)."""
     if isinstance(size, (bool, np.bool_)) or not isinstance(
         size, (int, float, np.integer, np.floating)
     ):
@@ -296,7 +296,10 @@ def _resolve_count(size: Any, n: int, name: str) -> int:
 
 
 def _stratified_counts(counts: np.ndarray, n_test: int) -> np.ndarray:
-    """Split n_test over classes in proportion to `counts` (largest remainder, ties to the lower class)."""
+    """Split n_test over classes in proportion to `counts`.
+
+    Largest remainder first; ties go to the lower class.
+    """
     exact = counts * (n_test / counts.sum())
     take = np.floor(exact).astype(np.int64)
     rest = n_test - int(take.sum())
