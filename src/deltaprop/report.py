@@ -386,7 +386,10 @@ def write_report(
 
     Example
     -------
-    >>> write_report("model.npz", "report.html")          # doctest: +SKIP
+    >>> from deltaprop import Network
+    >>> path = write_report(Network([2, 3, 2], seed=0), "report.html")
+    >>> path.name, path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    ('report.html', True)
     """
     from .io import atomic_write_text
 

@@ -153,7 +153,7 @@ def load_csv(
     features: Sequence[str] | None = None,
     classes: Sequence[Any] | np.ndarray | None = None,
 ) -> DataFile:
-    """Read a CSV file with a header row: numeric feature columns and a target column.
+    r"""Read a CSV file with a header row: numeric feature columns and a target column.
 
     Parameters
     ----------
@@ -187,9 +187,12 @@ def load_csv(
 
     Example
     -------
-    >>> data = load_csv("iris.csv", target="species")  # doctest: +SKIP
-    >>> data.X.shape, data.classes  # doctest: +SKIP
-    ((150, 4), array(['setosa', 'versicolor', 'virginica'], dtype='<U10'))
+    >>> with open("iris.csv", "w") as f:
+    ...     _ = f.write("length,width,species\n5.1,3.5,setosa\n7.0,3.2,versicolor\n"
+    ...                 "6.3,3.3,virginica\n4.9,3.0,setosa\n")
+    >>> data = load_csv("iris.csv", target="species")
+    >>> data.X.shape, data.y, data.classes
+    ((4, 2), array([0, 1, 2, 0]), array(['setosa', 'versicolor', 'virginica'], dtype='<U10'))
     """
     path = _fspath(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
@@ -431,9 +434,10 @@ def load_npz(
 
     Example
     -------
-    >>> save_npz("data.npz", X, y)  # doctest: +SKIP
-    >>> load_npz("data.npz").X.shape  # doctest: +SKIP
-    (100, 4)
+    >>> save_npz("data.npz", np.ones((100, 4)), np.arange(100) % 3)
+    >>> X, y = load_npz("data.npz")
+    >>> X.shape, np.bincount(y)
+    ((100, 4), array([34, 33, 33]))
     """
     path = _fspath(path)
     _check_npz_sizes(path, max_bytes)
@@ -538,7 +542,9 @@ def save_npz(
 
     Example
     -------
-    >>> save_npz("data.npz", np.zeros((3, 2)), np.array([0, 1, 0]))  # doctest: +SKIP
+    >>> save_npz("data.npz", np.zeros((3, 2)), np.array([0, 1, 0]), feature_names=["a", "b"])
+    >>> load_npz("data.npz")
+    DataFile('data.npz', X=(3, 2), y=(3,) int64, classes=None)
     """
     path = _fspath(path)
     arrays: dict[str, Any] = {"X": np.asarray(X), "y": np.asarray(y)}

@@ -257,7 +257,9 @@ def write_idx(
 
     Example
     -------
-    >>> write_idx("labels-idx1-ubyte", np.array([5, 0, 4], dtype=np.uint8))  # doctest: +SKIP
+    >>> write_idx("labels-idx1-ubyte.gz", np.array([5, 0, 4], dtype=np.uint8))
+    >>> read_idx("labels-idx1-ubyte.gz", magic=0x801)
+    array([5, 0, 4], dtype=uint8)
     """
     path = _fspath(path)
     arr = np.asarray(array)
