@@ -131,6 +131,7 @@ def digits_run():
     return net, history, ds
 
 
+@pytest.mark.slow
 @requires_mpl
 def test_write_plots_writes_valid_pngs(digits_run, tmp_path):
     net, history, ds = digits_run

@@ -391,6 +391,7 @@ def uninterrupted(tmp_path_factory):
     return load(out)
 
 
+@pytest.mark.slow
 def test_sigkilled_cli_run_resumes_to_the_same_weights(tmp_path, uninterrupted):
     ckpt, out = tmp_path / "ckpt.npz", tmp_path / "model.npz"
     args = [

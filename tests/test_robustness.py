@@ -395,6 +395,7 @@ DATA_METHODS = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(400), **SETTINGS)
 @given(net=networks(), method=st.sampled_from(DATA_METHODS), data=st.data())
 def test_data_entry_points_accept_valid_arrays_and_name_invalid_ones(net, method, data):
@@ -1005,6 +1006,7 @@ def cli_runs(tmp_path_factory):
     return runs, inputs, before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, args", BAD_INVOCATIONS, ids=[_case_id(c) for c in BAD_INVOCATIONS])
 def test_bad_invocation_gives_one_line_and_exit_2(cli_runs, case, args):
     runs, inputs, before = cli_runs
