@@ -8,8 +8,9 @@ import importlib.util
 
 import pytest
 
-# Relative to this file. (``__main__.py`` runs the command when imported; pytest never collects it.)
-collect_ignore = [
+# Relative to this file: scripts that run when imported (the examples, the benchmarks; pytest
+# never collects ``__main__.py``), and this file, whose module name tests/conftest.py takes.
+collect_ignore = ["conftest.py", "examples", "benchmarks"] + [
     path
     for path, needs in (("src/deltaprop/sklearn.py", "sklearn"),)
     if importlib.util.find_spec(needs) is None
