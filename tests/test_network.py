@@ -8,19 +8,10 @@ import numpy as np
 import pytest
 
 import deltaprop
-from deltaprop import Network, losses
+from conftest import HIDDEN, OUTPUTS, PAIRS, PROBABILITY_OUTPUTS
+from deltaprop import Network
 from deltaprop import init as dinit
 from deltaprop.activations import ACTIVATIONS
-
-HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.elementwise)
-OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
-PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
-PAIRS = [
-    (out, loss)
-    for loss in sorted(losses.LOSSES)
-    for out in OUTPUTS
-    if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS
-]
 
 
 # --------------------------------------------------------------------------- the book's loop
