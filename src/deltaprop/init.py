@@ -6,7 +6,7 @@ network's dtype, drawing from the generator so that a seed reproduces the networ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -14,8 +14,11 @@ from ._validation import DeltapropError, _short
 
 __all__ = ["INITIALIZERS", "Initializer", "get", "default_for"]
 
-#: An initialiser: fills W (n_out, n_in) and b (n_out,) in place from the generator.
-Initializer = Callable[[np.random.Generator, np.ndarray, np.ndarray], None]
+
+class Initializer(Protocol):
+    """An initialiser: fills W (n_out, n_in) and b (n_out,) in place, drawing from `rng`."""
+
+    def __call__(self, rng: np.random.Generator, W: np.ndarray, b: np.ndarray, /) -> None: ...
 
 
 def normal(rng: np.random.Generator, W: np.ndarray, b: np.ndarray) -> None:
