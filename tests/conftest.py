@@ -1,12 +1,100 @@
-"""Shared fixtures for the engine's tests."""
+"""Shared fixtures and helpers of the tests.
+
+Plain helpers are imported by name (``from conftest import PAIRS, targets``): pytest puts this
+directory on sys.path.
+"""
 
 import contextlib
+import importlib.resources
+import json
+import os
+import sys
 import warnings
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from deltaprop import losses
+from deltaprop.activations import ACTIVATIONS
 
+# --------------------------------------------------------------------------- the registries
+#: Activations usable in hidden layers, and every activation as an output layer.
+HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.elementwise)
+OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
+# Cross-entropies are defined only for outputs in (0, 1): sigmoid or softmax.
+PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
+#: Every (output activation, loss) pair that makes sense.
+PAIRS = [
+    (out, loss)
+    for loss in sorted(losses.LOSSES)
+    for out in OUTPUTS
+    if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS
+]
+
+
+def targets(loss, rng, m, n, one_hot=False):
+    """Random (m, n) targets valid for `loss`: probabilities for the cross-entropies."""
+    if one_hot:
+        return np.eye(n)[rng.integers(0, n, m)]
+    if loss == "binary_cross_entropy":
+        return rng.uniform(0, 1, (m, n))
+    if loss == "cross_entropy":
+        y = rng.uniform(0.05, 1, (m, n))
+        return y / y.sum(axis=1, keepdims=True)
+    return rng.normal(size=(m, n))
+
+
+# --------------------------------------------------------------------------- data
+def digits_split(name="digits"):
+    """The embedded digits (X in [0, 1]) split 1200 / 300 / 297 like a Dataset; skips if absent."""
+    path = Path(str(importlib.resources.files("deltaprop") / "datasets" / "data" / "digits.npz"))
+    if not path.is_file():
+        pytest.skip("the embedded digits file is absent")
+    d = np.load(path)
+    X, y = d["X"] / 16.0, d["y"].astype(np.int64)
+    return SimpleNamespace(
+        name=name,
+        X_train=X[:1200],
+        y_train=y[:1200],
+        X_val=X[1200:1500],
+        y_val=y[1200:1500],
+        X_test=X[1500:],
+        y_test=y[1500:],
+        image_shape=(8, 8),
+        classes=None,
+    )
+
+
+# --------------------------------------------------------------------------- the command
+# The installed `deltaprop` script of this interpreter when there is one (so that click sees
+# the program name users see), else `python -m deltaprop.cli`.
+_SCRIPT = os.path.join(os.path.dirname(sys.executable), "deltaprop")
+CLI = [_SCRIPT] if os.path.isfile(_SCRIPT) else [sys.executable, "-m", "deltaprop.cli"]
+
+
+# --------------------------------------------------------------------------- property tests
+# DELTAPROP_FUZZ_SCALE=20 runs twenty times as many examples per property (for a long run).
+_SCALE = float(os.environ.get("DELTAPROP_FUZZ_SCALE", "1"))
+
+
+def examples(n):
+    """n hypothesis examples, times DELTAPROP_FUZZ_SCALE."""
+    return max(1, int(n * _SCALE))
+
+
+def save_and_print_counts(counts, path, what, capsys):
+    """Write `counts` (outcome -> number) to `path` as JSON and print them, sorted by outcome."""
+    data = dict(sorted(counts.items()))
+    path.write_text(json.dumps(data, indent=1))
+    with capsys.disabled():
+        print(f"\n{what} by outcome ({sum(data.values())} in all; {path}):")
+        for key, n in data.items():
+            print(f"  {n:6d}  {key}")
+
+
+# --------------------------------------------------------------------------- fixtures
 @contextlib.contextmanager
 def _strict_numerics():
     # Overflow, division by zero and invalid operations (inf − inf, 0/0, log of a negative) raise

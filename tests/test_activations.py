@@ -89,7 +89,7 @@ def softmax_jacobian(a_row):
 
 
 def away_from_zero(rng, shape, low=0.05, high=4.0):
-    """Random z with low ≤ |z| ≤ high, so ReLU-type kinks are never within a finite-difference step."""
+    """Random z with low ≤ |z| ≤ high: ReLU-type kinks are never within a finite-difference step."""
     return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(low, high, size=shape)
 
 

@@ -156,6 +156,7 @@ def test_explain_example_file_to_html(tmp_path):
     assert "0.800000" in text
 
 
+@pytest.mark.slow
 def test_report_command_writes_a_self_contained_page(trained, tmp_path):
     out, _ = trained
     html = tmp_path / "report.html"

@@ -632,7 +632,8 @@ def test_registry_options_and_errors(tiny_mnist):
     assert ds.load("xor").X_val is None
     with pytest.raises(
         ValueError,
-        match=r"unknown data set 'mnsit'; expected one of 'digits', 'mnist', 'xor', 'moons', 'circles', 'spirals'",
+        match=r"unknown data set 'mnsit'; expected one of 'digits', 'mnist', 'xor', 'moons', "
+        r"'circles', 'spirals'",
     ):
         ds.load("mnsit")
     with pytest.raises(
@@ -1013,3 +1014,19 @@ def test_readers_fuzzed_inputs_load_or_raise_dataset_error(tmp_path):
             outcomes[name, result] = outcomes.get((name, result), 0) + 1
     for name in readers:  # mostly rejected, and never anything but DatasetError
         assert outcomes.get((name, "DatasetError"), 0) >= 50, outcomes
+
+
+def test_preprocessing_imports_nothing_above_it():
+    # Imports flow one way: _base (Dataset, from_arrays) builds on preprocessing, never the
+    # reverse, not even inside a function.
+    import ast
+
+    import deltaprop.datasets.preprocessing as prep
+
+    tree = ast.parse(Path(prep.__file__).read_text(encoding="utf-8"))
+    relative = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    }
+    assert relative == {"_validation"}, relative

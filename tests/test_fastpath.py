@@ -13,31 +13,13 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop import losses, optimizers
+from conftest import HIDDEN, PAIRS
+from conftest import targets as _targets
+from deltaprop import optimizers
 from deltaprop._kernel import Workspace
-from deltaprop.activations import ACTIVATIONS
 from deltaprop.training import fit
 
-HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.elementwise)
-OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
-PAIRS = [
-    (out, loss)
-    for loss in sorted(losses.LOSSES)
-    for out in OUTPUTS
-    if loss in ("quadratic", "mse") or out in ("sigmoid", "softmax")
-]
 TOL = 1e-12
-
-
-def _targets(loss, rng, m, n, one_hot=False):
-    if one_hot:
-        return np.eye(n)[rng.integers(0, n, m)]
-    if loss == "binary_cross_entropy":
-        return rng.uniform(0, 1, (m, n))
-    if loss == "cross_entropy":
-        y = rng.uniform(0.05, 1, (m, n))
-        return y / y.sum(axis=1, keepdims=True)
-    return rng.normal(size=(m, n))
 
 
 def _flat(g):

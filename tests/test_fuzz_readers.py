@@ -16,9 +16,7 @@ import collections
 import csv
 import gzip
 import io
-import json
 import math
-import os
 import pickle
 import struct
 import tracemalloc
@@ -29,18 +27,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples, save_and_print_counts
 from deltaprop import datasets as ds
 from deltaprop.datasets import DatasetError
 
 COUNTS: collections.Counter = collections.Counter()
-# DELTAPROP_FUZZ_SCALE=20 runs twenty times as many examples per property (for a long run).
-_SCALE = float(os.environ.get("DELTAPROP_FUZZ_SCALE", "1"))
-
-
-def examples(n):
-    return max(1, int(n * _SCALE))
-
-
 FUZZ = settings(
     max_examples=examples(250),
     deadline=2000,
@@ -547,12 +538,7 @@ def test_npz_member_flagged_encrypted_is_a_dataset_error(tmp_path):
 # ----------------------------------------------------------------------------- the counts
 def test_zz_report_counts(tmp_path_factory, capsys):
     path = tmp_path_factory.getbasetemp() / "fuzz_reader_counts.json"
-    data = dict(sorted(COUNTS.items()))
-    path.write_text(json.dumps(data, indent=1))
-    with capsys.disabled():
-        print(f"\nreader fuzz examples by outcome ({sum(data.values())} in all; {path}):")
-        for key, n in data.items():
-            print(f"  {n:6d}  {key}")
+    save_and_print_counts(COUNTS, path, "reader fuzz examples", capsys)
     for reader in ("read_idx", "load_csv", "load_npz"):
         loaded = sum(n for k, n in COUNTS.items() if k.startswith(reader) and "loaded" in k)
         refused = sum(n for k, n in COUNTS.items() if k.startswith(reader) and "Error" in k)

@@ -7,22 +7,12 @@ import numpy as np
 import pytest
 
 import deltaprop
+from conftest import HIDDEN, OUTPUTS, PAIRS, targets
 from deltaprop import Network, activations, gradcheck, losses
-from deltaprop.activations import ACTIVATIONS
 from deltaprop.gradcheck import numerical_gradient
 
 TOL = 1e-7
 
-HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.elementwise)
-OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
-# Cross-entropies are defined only for outputs in (0, 1): sigmoid or softmax.
-PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
-PAIRS = [
-    (out, loss)
-    for loss in sorted(losses.LOSSES)
-    for out in OUTPUTS
-    if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS
-]
 HIDDEN_WIDTHS = [4, 3, 5]
 
 
@@ -30,15 +20,6 @@ def test_pairs_cover_the_registries():
     assert len(HIDDEN) == 7 and "softmax" not in HIDDEN
     assert len(PAIRS) == 2 * len(OUTPUTS) + 4
     assert {loss for _, loss in PAIRS} == set(losses.LOSSES)
-
-
-def targets(loss, rng, m, n):
-    if loss == "binary_cross_entropy":
-        return rng.uniform(0, 1, (m, n))
-    if loss == "cross_entropy":
-        y = rng.uniform(0.05, 1, (m, n))
-        return y / y.sum(axis=1, keepdims=True)
-    return rng.normal(size=(m, n))
 
 
 def well_posed_net(sizes, hidden, output, loss, m, seed, tries=300):

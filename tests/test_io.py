@@ -680,6 +680,7 @@ _META_KEYS = [
 ]
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

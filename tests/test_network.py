@@ -8,19 +8,10 @@ import numpy as np
 import pytest
 
 import deltaprop
-from deltaprop import Network, losses
+from conftest import HIDDEN, OUTPUTS, PAIRS, PROBABILITY_OUTPUTS
+from deltaprop import Network
 from deltaprop import init as dinit
 from deltaprop.activations import ACTIVATIONS
-
-HIDDEN = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n and cls.elementwise)
-OUTPUTS = sorted(n for n, cls in ACTIVATIONS.items() if cls.name == n)
-PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
-PAIRS = [
-    (out, loss)
-    for loss in sorted(losses.LOSSES)
-    for out in OUTPUTS
-    if loss in ("quadratic", "mse") or out in PROBABILITY_OUTPUTS
-]
 
 
 # --------------------------------------------------------------------------- the book's loop
@@ -628,7 +619,8 @@ def test_y_rows_differ_from_x_rows(net):
 def test_wrong_y_width(net):
     with pytest.raises(
         ValueError,
-        match=r"Y has shape \(3, 5\); expected \(3, 2\) to match 3 samples and the output layer's 2 neurons",
+        match=r"Y has shape \(3, 5\); expected \(3, 2\) to match 3 samples and the output "
+        r"layer's 2 neurons",
     ):
         net.backprop(X_OK, np.zeros((3, 5)))
     with pytest.raises(ValueError, match=r"Y has shape \(3, 5\); expected \(3, 2\)"):
@@ -708,7 +700,8 @@ def test_unknown_activation_lists_valid_names():
 def test_unknown_loss_lists_valid_names():
     with pytest.raises(
         ValueError,
-        match=r"loss='hinge' is unknown; expected one of: binary_cross_entropy, cross_entropy, mse, quadratic",
+        match=r"loss='hinge' is unknown; expected one of: binary_cross_entropy, cross_entropy, "
+        r"mse, quadratic",
     ):
         Network([2, 3, 1], loss="hinge")
 
@@ -747,7 +740,8 @@ def test_softmax_on_a_hidden_layer():
 def test_cross_entropy_needs_probability_outputs(loss, output):
     with pytest.raises(
         ValueError,
-        match=rf"loss='{loss}' needs outputs in \(0.0, 1.0\) but output_activation='{output}'.*expected output_activation 'sigmoid' or 'softmax'",
+        match=rf"loss='{loss}' needs outputs in \(0.0, 1.0\) but output_activation='{output}'"
+        r".*expected output_activation 'sigmoid' or 'softmax'",
     ):
         Network([3, 4, 2], activation="relu", output_activation=output, loss=loss)
 
@@ -782,7 +776,8 @@ def test_class_labels_out_of_range():
     X = np.zeros((3, 2))
     with pytest.raises(
         ValueError,
-        match=r"Y contains class label 3 but the output layer has 3 neurons; expected labels in \[0, 2\]",
+        match=r"Y contains class label 3 but the output layer has 3 neurons; expected labels "
+        r"in \[0, 2\]",
     ):
         net.backprop(X, [0, 3, 1])
     with pytest.raises(

@@ -1,6 +1,5 @@
 """Tests of deltaprop.plots: the confusion matrix, the figures' data, and the PNG files."""
 
-import importlib.resources
 import importlib.util
 import subprocess
 import sys
@@ -10,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from conftest import digits_split
 from deltaprop import Network, plots
 from deltaprop.plots import confusion_matrix, infer_image_shape
 from deltaprop.training import fit
 
-DIGITS_NPZ = Path(str(importlib.resources.files("deltaprop") / "datasets" / "data" / "digits.npz"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -101,21 +100,7 @@ requires_mpl = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def digits_run():
     """A small sigmoid network trained 4 epochs on the embedded digits, with diagnostics."""
-    if not DIGITS_NPZ.is_file():
-        pytest.skip("the embedded digits file is absent")
-    d = np.load(DIGITS_NPZ)
-    X, y = d["X"] / 16.0, d["y"].astype(np.int64)
-    ds = SimpleNamespace(
-        name="digits",
-        X_train=X[:1200],
-        y_train=y[:1200],
-        X_val=X[1200:1500],
-        y_val=y[1200:1500],
-        X_test=X[1500:],
-        y_test=y[1500:],
-        image_shape=(8, 8),
-        classes=None,
-    )
+    ds = digits_split()
     net = Network([64, 20, 15, 10], activation="sigmoid", loss="binary_cross_entropy", seed=0)
     history = fit(
         net,
@@ -131,6 +116,7 @@ def digits_run():
     return net, history, ds
 
 
+@pytest.mark.slow
 @requires_mpl
 def test_write_plots_writes_valid_pngs(digits_run, tmp_path):
     net, history, ds = digits_run

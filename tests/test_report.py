@@ -2,24 +2,20 @@
 Chromium (driven by Selenium and Debian's chromedriver)."""
 
 import html
-import importlib.resources
 import importlib.util
 import re
 import shutil
 import sys
 import tempfile
-from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
+from conftest import digits_split
 from deltaprop import Network
 from deltaprop.diagnostics import gradient_ratio
 from deltaprop.report import render_report, write_report
 from deltaprop.training import evaluate, fit
 
-DIGITS_NPZ = Path(str(importlib.resources.files("deltaprop") / "datasets" / "data" / "digits.npz"))
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
 requires_mpl = pytest.mark.skipif(
     not HAS_MPL, reason="matplotlib (the plots extra) is not installed"
@@ -29,21 +25,7 @@ requires_mpl = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A model trained 3 epochs on the embedded digits with diagnostics, saved to a file."""
-    if not DIGITS_NPZ.is_file():
-        pytest.skip("the embedded digits file is absent")
-    d = np.load(DIGITS_NPZ)
-    X, y = d["X"] / 16.0, d["y"].astype(np.int64)
-    ds = SimpleNamespace(
-        name="digits <8×8> & co",
-        X_train=X[:1200],
-        y_train=y[:1200],
-        X_val=X[1200:1500],
-        y_val=y[1200:1500],
-        X_test=X[1500:],
-        y_test=y[1500:],
-        image_shape=(8, 8),
-        classes=None,
-    )
+    ds = digits_split("digits <8×8> & co")
     net = Network([64, 20, 15, 10], activation="sigmoid", loss="binary_cross_entropy", seed=0)
     fit(
         net,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
 import deltaprop as dp
+from conftest import CLI
 from deltaprop.datasets import load as load_dataset
 from deltaprop.io import load, read_metadata
 from deltaprop.training import Callback, TrainingDiverged, TrainingInterrupted, fit, resume
@@ -336,8 +336,6 @@ TRAIN = [
     "3",
     "--quiet",
 ]
-_SCRIPT = os.path.join(os.path.dirname(sys.executable), "deltaprop")
-CLI = [_SCRIPT] if os.path.isfile(_SCRIPT) else [sys.executable, "-m", "deltaprop.cli"]
 # One BLAS thread, so that every run adds up its sums in the same order.
 ENV = dict(
     os.environ,
@@ -391,6 +389,7 @@ def uninterrupted(tmp_path_factory):
     return load(out)
 
 
+@pytest.mark.slow
 def test_sigkilled_cli_run_resumes_to_the_same_weights(tmp_path, uninterrupted):
     ckpt, out = tmp_path / "ckpt.npz", tmp_path / "model.npz"
     args = [

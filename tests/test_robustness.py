@@ -14,12 +14,10 @@ to ``robustness_counts.json`` in pytest's base temporary directory.
 from __future__ import annotations
 
 import collections
-import json
 import math
 import os
 import re
 import subprocess
-import sys
 import tracemalloc
 import warnings
 import zipfile
@@ -29,20 +27,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import CLI, examples, save_and_print_counts
 from deltaprop import Network
 from deltaprop.gradcheck import gradcheck
 from deltaprop.io import ModelFileError, load, save
 from deltaprop.training import Callback, TrainingDiverged, fit
 
 COUNTS: collections.Counter = collections.Counter()
-# DELTAPROP_FUZZ_SCALE=20 runs twenty times as many examples per property (for a long run).
-_SCALE = float(os.environ.get("DELTAPROP_FUZZ_SCALE", "1"))
-
-
-def examples(n):
-    return max(1, int(n * _SCALE))
-
-
 SETTINGS = dict(
     deadline=None,
     derandomize=False,
@@ -395,6 +386,7 @@ DATA_METHODS = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(400), **SETTINGS)
 @given(net=networks(), method=st.sampled_from(DATA_METHODS), data=st.data())
 def test_data_entry_points_accept_valid_arrays_and_name_invalid_ones(net, method, data):
@@ -793,10 +785,6 @@ def test_save_and_load_round_trip_or_name_the_path(tmp_path_factory, net, kind):
 DIGITS_LAYERS = "64-8-10"
 
 
-# The installed `deltaprop` script of this interpreter when there is one (so that click sees
-# the program name users see), else `python -m deltaprop.cli`.
-_SCRIPT = os.path.join(os.path.dirname(sys.executable), "deltaprop")
-CLI = [_SCRIPT] if os.path.isfile(_SCRIPT) else [sys.executable, "-m", "deltaprop.cli"]
 COMMANDS = {"train", "evaluate", "predict", "info", "explain", "presets"}
 
 
@@ -1005,6 +993,7 @@ def cli_runs(tmp_path_factory):
     return runs, inputs, before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, args", BAD_INVOCATIONS, ids=[_case_id(c) for c in BAD_INVOCATIONS])
 def test_bad_invocation_gives_one_line_and_exit_2(cli_runs, case, args):
     runs, inputs, before = cli_runs
@@ -1170,12 +1159,7 @@ def test_evaluation_holds_one_chunk_at_a_time():
 def test_zz_report_counts(tmp_path_factory, capsys):
     """Print and save how every example ended (runs last in this module)."""
     path = tmp_path_factory.getbasetemp() / "robustness_counts.json"
-    data = dict(sorted(COUNTS.items()))
-    path.write_text(json.dumps(data, indent=1))
-    with capsys.disabled():
-        print(f"\nrobustness examples by outcome ({sum(data.values())} in all; {path}):")
-        for key, n in data.items():
-            print(f"  {n:6d}  {key}")
+    save_and_print_counts(COUNTS, path, "robustness examples", capsys)
     if len(COUNTS) and any(k.startswith("data/") for k in COUNTS):
         rejected = sum(n for k, n in COUNTS.items() if k.startswith("data/") and "rejected" in k)
         accepted = sum(n for k, n in COUNTS.items() if k.startswith("data/") and "ok" in k)

@@ -657,6 +657,7 @@ def test_pickle_round_trip_keeps_predictions_and_training_state(iris):
     assert copy.network_.weights[0].base is copy.network_.parameters
 
 
+@pytest.mark.slow
 def test_grid_search_on_dask_local_cluster(iris):
     pytest.importorskip("dask")
     distributed = pytest.importorskip("distributed")

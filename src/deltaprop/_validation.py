@@ -7,8 +7,12 @@ never has to read a traceback from deep inside numpy to find out what went wrong
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
 
 __all__ = [
     "DeltapropError",
@@ -34,13 +38,13 @@ class DeltapropTypeError(DeltapropError, TypeError):
     """An argument of the wrong type (a TypeError too, so callers may catch either)."""
 
 
-def _short(value, limit: int = 60) -> str:
+def _short(value: object, limit: int = 60) -> str:
     """repr() of a value cut to a readable length."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def check_dtype(dtype) -> np.dtype:
+def check_dtype(dtype: DTypeLike) -> np.dtype:
     """Return float32 or float64 as a numpy dtype, or raise."""
     try:
         dt = np.dtype(dtype)
@@ -54,7 +58,14 @@ def check_dtype(dtype) -> np.dtype:
     return dt
 
 
-def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=False):
+def check_array(
+    value: ArrayLike,
+    name: str,
+    *,
+    dtype: DTypeLike | None = np.float64,
+    ndim: tuple[int, ...] = (2,),
+    allow_empty: bool = False,
+) -> np.ndarray:
     """Convert `value` to a finite floating array of `dtype`, or raise a clear error.
 
     Rejects object, string, complex and boolean arrays, NaN and infinity, the wrong number of
@@ -109,25 +120,25 @@ def check_array(value, name: str, *, dtype=np.float64, ndim=(2,), allow_empty=Fa
     return arr
 
 
-def _is_real(value) -> bool:
+def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_positive(value, name: str) -> float:
+def check_positive(value: Any, name: str) -> float:
     """A finite real number > 0."""
     if not _is_real(value) or not np.isfinite(value) or value <= 0:
         raise DeltapropError(f"{name}={_short(value)} is invalid; expected a finite number > 0")
     return float(value)
 
 
-def check_nonnegative(value, name: str) -> float:
+def check_nonnegative(value: Any, name: str) -> float:
     """A finite real number >= 0."""
     if not _is_real(value) or not np.isfinite(value) or value < 0:
         raise DeltapropError(f"{name}={_short(value)} is invalid; expected a finite number >= 0")
     return float(value)
 
 
-def check_probability(value, name: str, *, upper_open: bool = True) -> float:
+def check_probability(value: Any, name: str, *, upper_open: bool = True) -> float:
     """A number in [0, 1) (or [0, 1] when upper_open is False)."""
     ok = (
         _is_real(value)
@@ -141,7 +152,7 @@ def check_probability(value, name: str, *, upper_open: bool = True) -> float:
     return float(value)
 
 
-def check_int(value, name: str, *, minimum: int = 1) -> int:
+def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
     """An integer >= minimum (numpy integers accepted, bools and floats rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise DeltapropError(f"{name}={_short(value)} is invalid; expected an integer >= {minimum}")

@@ -9,10 +9,16 @@ reference that BP1–BP4 are implemented right.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validation import check_positive
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .network import Network
 
 __all__ = ["gradcheck", "GradcheckReport", "numerical_gradient"]
 
@@ -34,16 +40,16 @@ class GradcheckReport:
     eps : float
     """
 
-    errors: dict
+    errors: dict[str, float]
     max_error: float
-    numerical: dict
-    analytic: dict
+    numerical: dict[str, np.ndarray]
+    analytic: dict[str, np.ndarray]
     eps: float
 
     def passed(self, tol: float = 1e-7) -> bool:
         return self.max_error <= tol
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [
             f"gradient check (central differences, eps={self.eps:g})",
             f"{'tensor':>8}  {'shape':>12}  {'max rel. error':>14}",
@@ -54,8 +60,8 @@ class GradcheckReport:
         return "\n".join(lines)
 
 
-def _relative_error(num, ana):
-    """max_i |num_i − ana_i| / max_i max(|num_i|, |ana_i|): the worst error relative to the tensor's scale.
+def _relative_error(num: np.ndarray, ana: np.ndarray) -> float:
+    """The worst error relative to the tensor's scale: max |num − ana| / max(|num|, |ana|).
 
     Relative to the tensor's largest entry rather than entry by entry: the rounding noise of a
     finite difference (about machine epsilon · C / ε) would otherwise swamp entries that are
@@ -67,19 +73,19 @@ def _relative_error(num, ana):
     return float(np.abs(num - ana).max() / scale) if scale > 0 else 0.0
 
 
-def numerical_gradient(net, X, Y, eps=1e-5):
+def numerical_gradient(net: Network, X: ArrayLike, Y: ArrayLike, eps: float = 1e-5) -> np.ndarray:
     """Central-difference ∂C/∂θ for every parameter, laid out like ``net.get_flat()``."""
     eps = check_positive(eps, "eps")
-    X, single = net.check_inputs(X)
-    Y = net.check_targets(Y, X.shape[0], single)
+    Xc, single = net.check_inputs(X)
+    Yc = net.check_targets(Y, Xc.shape[0], single)
     theta = net.parameters
     grad = np.empty(theta.size, dtype=np.float64)
     saved = theta.copy()
 
-    def cost():
+    def cost() -> float:
         with np.errstate(over="ignore"):
-            zs, acts = net.forward_trace(X)
-            return float(net.loss.sample_costs(zs[-1], acts[-1], Y, net.output_activation).mean())
+            zs, acts = net.forward_trace(Xc)
+            return float(net.loss.sample_costs(zs[-1], acts[-1], Yc, net.output_activation).mean())
 
     try:
         for i in range(theta.size):
@@ -94,7 +100,7 @@ def numerical_gradient(net, X, Y, eps=1e-5):
     return grad
 
 
-def gradcheck(net, X, Y, eps=1e-5):
+def gradcheck(net: Network, X: ArrayLike, Y: ArrayLike, eps: float = 1e-5) -> GradcheckReport:
     """Compare backprop's gradient with central finite differences for every weight and bias.
 
     Parameters
@@ -122,7 +128,9 @@ def gradcheck(net, X, Y, eps=1e-5):
     numerical = numerical_gradient(net, X, Y, eps)
     grads = net.backprop(X, Y)
     num_W, num_b = net.parameter_views(numerical)
-    errors, num, ana = {}, {}, {}
+    errors: dict[str, float] = {}
+    num: dict[str, np.ndarray] = {}
+    ana: dict[str, np.ndarray] = {}
     for l in range(net.num_layers):
         for kind, n, a in (("W", num_W[l], grads.weights[l]), ("b", num_b[l], grads.biases[l])):
             key = f"{kind}{l + 1}"

@@ -13,6 +13,8 @@ over every parameter per step. ``folds_lr`` says whether an object supports it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._validation import DeltapropError, _short, check_positive, check_probability
@@ -28,15 +30,15 @@ class Optimizer:
     def __init__(self, lr: float = 0.1):
         self.lr = check_positive(lr, "lr")
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> None:
         """Create the state for a parameter vector shaped like `params`."""
         self._buf = np.empty_like(params)
 
-    def update(self, params, grads):
+    def update(self, params: np.ndarray, grads: np.ndarray) -> None:
         """Change `params` in place by one step; `grads` may be overwritten."""
         raise NotImplementedError
 
-    def update_scaled(self, params, step):
+    def update_scaled(self, params: np.ndarray, step: np.ndarray) -> None:
         """The same step as ``update`` from ``step`` = lr · grads; `step` may be overwritten."""
         raise NotImplementedError
 
@@ -52,11 +54,11 @@ class Optimizer:
                 return "update_scaled" in vars(klass)
         return False
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Arrays and numbers that, with ``load_state_dict``, resume the optimizer exactly."""
         return {}
 
-    def load_state_dict(self, state: dict):
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             current = getattr(self, key)
             if isinstance(current, np.ndarray):
@@ -64,10 +66,10 @@ class Optimizer:
             else:
                 setattr(self, key, type(current)(value))
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
         return f"{type(self).__name__}({inner})"
 
@@ -80,11 +82,11 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def update(self, params, grads):
+    def update(self, params: np.ndarray, grads: np.ndarray) -> None:
         grads *= self.lr
         self.update_scaled(params, grads)
 
-    def update_scaled(self, params, step):
+    def update_scaled(self, params: np.ndarray, step: np.ndarray) -> None:
         params -= step
 
 
@@ -106,19 +108,19 @@ class Momentum(SGD):
         super().__init__(lr)
         self.momentum = check_probability(momentum, "momentum")
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> None:
         self.velocity = np.zeros_like(params)
 
-    def update_scaled(self, params, step):
+    def update_scaled(self, params: np.ndarray, step: np.ndarray) -> None:
         v = self.velocity
         v *= self.momentum
         v -= step
         params += v
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"velocity": self.velocity}
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {**super().config(), "momentum": self.momentum}
 
 
@@ -131,7 +133,7 @@ class Nesterov(Momentum):
 
     name = "nesterov"
 
-    def update_scaled(self, params, step):
+    def update_scaled(self, params: np.ndarray, step: np.ndarray) -> None:
         v = self.velocity
         v *= self.momentum
         v -= step
@@ -165,13 +167,13 @@ class Adam(Optimizer):
         self.beta2 = check_probability(beta2, "beta2")
         self.eps = check_positive(eps, "eps")
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> None:
         self.m = np.zeros_like(params)
         self.v = np.zeros_like(params)
         self._buf = np.empty_like(params)
         self.t = 0
 
-    def update(self, params, grads):
+    def update(self, params: np.ndarray, grads: np.ndarray) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         m, v, buf = self.m, self.v, self._buf
@@ -191,17 +193,19 @@ class Adam(Optimizer):
         buf *= self.lr * c2 / c1
         params -= buf
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"m": self.m, "v": self.v, "t": self.t}
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
 
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam)}
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam)}
 
 
-def get(optimizer, lr=None, **kwargs) -> Optimizer:
+def get(
+    optimizer: str | dict[str, Any] | Optimizer, lr: float | None = None, **kwargs: Any
+) -> Optimizer:
     """An Optimizer from a name (with `lr` and hyperparameters) or an Optimizer object.
 
     Examples
@@ -213,13 +217,14 @@ def get(optimizer, lr=None, **kwargs) -> Optimizer:
         if lr is not None:
             optimizer.lr = check_positive(lr, "lr")
         return optimizer
+    name: object = optimizer
     if isinstance(optimizer, dict):
         kwargs = {**{k: v for k, v in optimizer.items() if k != "name"}, **kwargs}
-        optimizer = optimizer.get("name")
-    key = optimizer.lower() if isinstance(optimizer, str) else None
+        name = optimizer.get("name")
+    key = name.lower() if isinstance(name, str) else ""
     if key not in OPTIMIZERS:
         valid = ", ".join(sorted(OPTIMIZERS))
-        raise DeltapropError(f"optimizer={_short(optimizer)} is unknown; expected one of: {valid}")
+        raise DeltapropError(f"optimizer={_short(name)} is unknown; expected one of: {valid}")
     cls = OPTIMIZERS[key]
     if lr is not None:
         kwargs["lr"] = lr

@@ -27,11 +27,25 @@ from __future__ import annotations
 
 import io as _stdio
 import math
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._validation import DeltapropError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import Formatter
+    from numpy.typing import ArrayLike
+
+    from .history import History
+    from .network import Network
+
+    #: A History or its ``to_dict()`` (or None for none).
+    HistoryLike = History | Mapping[str, Any] | None
 
 __all__ = [
     "confusion_matrix",
@@ -53,7 +67,7 @@ PLOT_NAMES = ("cost", "accuracy", "gradients", "weights", "confusion", "misclass
 _DPI = 100
 
 
-def _figure(width, height):
+def _figure(width: float, height: float) -> Figure:
     """A matplotlib Figure of width × height inches, rendered by Agg; ImportError if absent."""
     try:
         from matplotlib.figure import Figure
@@ -65,7 +79,7 @@ def _figure(width, height):
     return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     """The figure as PNG bytes (Agg)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -76,7 +90,9 @@ def _png(fig) -> bytes:
 
 
 # ---------------------------------------------------------------------- numbers
-def confusion_matrix(y_true, y_pred, n_classes=None):
+def confusion_matrix(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None
+) -> np.ndarray:
     """Counts of (true class, predicted class) pairs.
 
     Parameters
@@ -121,7 +137,7 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k).astype(np.int64)
 
 
-def _class_indices(y, name):
+def _class_indices(y: ArrayLike, name: str) -> np.ndarray:
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise DeltapropError(f"{name} has shape {arr.shape}; expected a 1-D array of class indices")
@@ -132,7 +148,7 @@ def _class_indices(y, name):
     return arr.astype(np.int64)
 
 
-def infer_image_shape(dataset=None, n_features=None):
+def infer_image_shape(dataset: Any = None, n_features: int | None = None) -> tuple[int, ...] | None:
     """(rows, cols) of image data, or None.
 
     The data set's ``image_shape`` when it has one; otherwise a square side × side when the
@@ -149,7 +165,7 @@ def infer_image_shape(dataset=None, n_features=None):
     return (side, side) if side * side == n_features else None
 
 
-def evaluation_split(dataset):
+def evaluation_split(dataset: Any) -> tuple[str, Any, Any] | None:
     """(part name, X, y) of the part used for the confusion matrix: test, else val, else train.
 
     None when there is no data set or it has no labels.
@@ -163,7 +179,7 @@ def evaluation_split(dataset):
     return None
 
 
-def _labels_of(net, y):
+def _labels_of(net: Network, y: ArrayLike) -> np.ndarray | None:
     """Integer class labels from labels or one-hot targets; None for regression targets."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
@@ -178,7 +194,7 @@ def _labels_of(net, y):
 
 
 # ---------------------------------------------------------------------- figures
-def _hist_get(history, key):
+def _hist_get(history: HistoryLike, key: str) -> list[Any]:
     if history is None:
         return []
     if isinstance(history, dict):
@@ -186,7 +202,7 @@ def _hist_get(history, key):
     return list(getattr(history, key, None) or [])
 
 
-def plot_curves(history, metric="cost"):
+def plot_curves(history: HistoryLike, metric: str = "cost") -> Figure | None:
     """Training and validation `metric` ("cost" or "accuracy") per epoch; None without data."""
     if metric not in ("cost", "accuracy"):
         raise DeltapropError(f"metric={metric!r} is unknown; expected 'cost' or 'accuracy'")
@@ -213,13 +229,13 @@ def plot_curves(history, metric="cost"):
     return fig
 
 
-def _percent_formatter():
+def _percent_formatter() -> Formatter:
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(xmax=1.0)
 
 
-def plot_gradient_norms(history):
+def plot_gradient_norms(history: HistoryLike | list[dict[str, Any]]) -> Figure | None:
     """‖∂C/∂W^l‖ and ‖∂C/∂b^l‖ of every layer per epoch, log scale; None without diagnostics."""
     from .diagnostics import summarize
 
@@ -255,7 +271,7 @@ def plot_gradient_norms(history):
     return fig
 
 
-def plot_weight_histograms(net, bins=50):
+def plot_weight_histograms(net: Network, bins: int = 50) -> Figure:
     """One histogram of the entries of W^l per layer."""
     L = net.num_layers
     cols = min(L, 4)
@@ -277,7 +293,9 @@ def plot_weight_histograms(net, bins=50):
     return fig
 
 
-def plot_confusion_matrix(cm, title="confusion matrix", class_names=None):
+def plot_confusion_matrix(
+    cm: ArrayLike, title: str = "confusion matrix", class_names: Sequence[Any] | None = None
+) -> Figure:
     """The matrix as an image with its counts; rows are true classes, columns predicted ones."""
     cm = np.asarray(cm)
     k = cm.shape[0]
@@ -309,7 +327,15 @@ def plot_confusion_matrix(cm, title="confusion matrix", class_names=None):
     return fig
 
 
-def plot_misclassified(X, y_true, y_pred, image_shape, max_images=32, class_names=None, title=None):
+def plot_misclassified(
+    X: ArrayLike,
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    image_shape: Sequence[int],
+    max_images: int = 32,
+    class_names: Sequence[Any] | None = None,
+    title: str | None = None,
+) -> Figure | None:
     """A grid of the first `max_images` misclassified rows of X drawn as images.
 
     Each image is titled "true→predicted". None when nothing is misclassified.
@@ -344,7 +370,9 @@ def plot_misclassified(X, y_true, y_pred, image_shape, max_images=32, class_name
 
 
 # ---------------------------------------------------------------------- all of them
-def render_plots(net, history=None, dataset=None):
+def render_plots(
+    net: Network, history: HistoryLike = None, dataset: Any = None
+) -> dict[str, tuple[bytes, str]]:
     """Every plot whose data are present, as PNG bytes.
 
     Parameters
@@ -399,7 +427,8 @@ def render_plots(net, history=None, dataset=None):
                     lambda: plot_confusion_matrix(
                         cm, f"confusion matrix, {part_name} data ({acc:.2%} correct)", classes
                     ),
-                    f"Confusion matrix on the {part_name} data: rows true class, columns predicted.",
+                    f"Confusion matrix on the {part_name} data: rows true class, "
+                    "columns predicted.",
                 )
             )
             shape = infer_image_shape(dataset, np.asarray(X).shape[1])
@@ -418,7 +447,12 @@ def render_plots(net, history=None, dataset=None):
     return out
 
 
-def write_plots(net, history=None, directory=".", dataset=None):
+def write_plots(
+    net: Network,
+    history: HistoryLike = None,
+    directory: str | os.PathLike[str] = ".",
+    dataset: Any = None,
+) -> list[Path]:
     """Write every plot whose data are present as a PNG file in `directory`.
 
     Parameters

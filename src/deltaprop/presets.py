@@ -8,11 +8,13 @@ best validation accuracy (``restore_best``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._validation import DeltapropError, _short
 
 __all__ = ["PRESETS", "get"]
 
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "default": {
         "description": "a one-minute first run on the embedded 8x8 digits (no download)",
         "dataset": "digits",
@@ -73,7 +75,7 @@ PRESETS = {
 }
 
 
-def get(name: str) -> dict:
+def get(name: str) -> dict[str, Any]:
     """A copy of the preset called `name`."""
     if name not in PRESETS:
         raise DeltapropError(

@@ -16,11 +16,17 @@ import html
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._validation import DeltapropTypeError
+
+if TYPE_CHECKING:
+    from .history import History
+    from .network import Network
 
 __all__ = ["render_report", "write_report"]
 
@@ -45,12 +51,12 @@ code { background: #f5f5f7; padding: 0 .2rem; }
 """
 
 
-def _e(value) -> str:
+def _e(value: object) -> str:
     """HTML-escaped text of any value."""
     return html.escape(str(value), quote=True)
 
 
-def _num(value, fmt="{:.4g}") -> str:
+def _num(value: object, fmt: str = "{:.4g}") -> str:
     if value is None:
         return "–"
     if isinstance(value, (bool, np.bool_)):
@@ -64,18 +70,18 @@ def _num(value, fmt="{:.4g}") -> str:
     return str(value)
 
 
-def _pct(value) -> str:
+def _pct(value: float | None) -> str:
     return "–" if value is None else f"{float(value):.2%}"
 
 
-def _value(value) -> str:
+def _value(value: object) -> str:
     """A configuration value as text: numbers compactly, containers as JSON."""
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, default=_json_default, ensure_ascii=False)
     return _num(value, "{:g}")
 
 
-def _json_default(value):
+def _json_default(value: object) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -83,7 +89,12 @@ def _json_default(value):
     return str(value)
 
 
-def _table(header, rows, left=(), row_classes=None) -> str:
+def _table(
+    header: Sequence[object] | None,
+    rows: Sequence[Sequence[object]],
+    left: tuple[int, ...] = (),
+    row_classes: Sequence[str | None] | None = None,
+) -> str:
     """An HTML table (no header row when `header` is None); every cell is escaped."""
     out = ["<table>"]
     if header is not None:
@@ -100,7 +111,7 @@ def _table(header, rows, left=(), row_classes=None) -> str:
     return "".join(out)
 
 
-def _history_dict(history):
+def _history_dict(history: History | Mapping[str, Any] | None) -> Mapping[str, Any]:
     if history is None:
         return {}
     if isinstance(history, dict):
@@ -287,7 +298,7 @@ def _diagnostics(hist):
 
 
 # ---------------------------------------------------------------------- entry points
-def _resolve(model):
+def _resolve(model: Network | str | os.PathLike[str]) -> tuple[Network, str]:
     """(Network, a description of where it came from)."""
     from .network import Network
 
@@ -302,7 +313,12 @@ def _resolve(model):
     )
 
 
-def render_report(model, dataset=None, history=None, title=None) -> str:
+def render_report(
+    model: Network | str | os.PathLike[str],
+    dataset: Any = None,
+    history: History | Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> str:
     """The report as an HTML string; see :func:`write_report`."""
     net, source = _resolve(model)
     if history is None:
@@ -336,7 +352,13 @@ def render_report(model, dataset=None, history=None, title=None) -> str:
     )
 
 
-def write_report(model, out_path, dataset=None, history=None, title=None) -> Path:
+def write_report(
+    model: Network | str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    dataset: Any = None,
+    history: History | Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> Path:
     """Write a self-contained HTML report of a network and its training run.
 
     Parameters
@@ -364,7 +386,10 @@ def write_report(model, out_path, dataset=None, history=None, title=None) -> Pat
 
     Example
     -------
-    >>> write_report("model.npz", "report.html")          # doctest: +SKIP
+    >>> from deltaprop import Network
+    >>> path = write_report(Network([2, 3, 2], seed=0), "report.html")
+    >>> path.name, path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    ('report.html', True)
     """
     from .io import atomic_write_text
 

@@ -8,6 +8,8 @@ training (only the plateau rule ever does).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from ._validation import (
     DeltapropError,
@@ -26,17 +28,17 @@ class Schedule:
 
     name = "schedule"
 
-    def start(self, lr0: float, epochs: int):
+    def start(self, lr0: float, epochs: int) -> None:
         self.lr0 = float(lr0)
         self.epochs = int(epochs)
 
     def lr(self, epoch: int) -> float:
         raise NotImplementedError
 
-    def end_epoch(self, epoch: int, metrics: dict) -> bool:
+    def end_epoch(self, epoch: int, metrics: Mapping[str, Any]) -> bool:
         return False
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {
             "name": self.name,
             **{
@@ -46,14 +48,14 @@ class Schedule:
             },
         }
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         for key, value in state.items():
             setattr(self, key, value)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
         return f"{type(self).__name__}({inner})"
 
@@ -63,7 +65,7 @@ class Constant(Schedule):
 
     name = "constant"
 
-    def lr(self, epoch):
+    def lr(self, epoch: int) -> float:
         return self.lr0
 
 
@@ -82,7 +84,7 @@ class StepDecay(Schedule):
         self.every = check_int(every, "every")
         self.factor = check_positive(factor, "factor")
 
-    def lr(self, epoch):
+    def lr(self, epoch: int) -> float:
         return self.lr0 * self.factor ** (epoch // self.every)
 
 
@@ -99,7 +101,7 @@ class Cosine(Schedule):
     def __init__(self, min_lr: float = 0.0):
         self.min_lr = check_nonnegative(min_lr, "min_lr")
 
-    def lr(self, epoch):
+    def lr(self, epoch: int) -> float:
         T = max(self.epochs, 1)
         return self.min_lr + 0.5 * (self.lr0 - self.min_lr) * (1 + math.cos(math.pi * epoch / T))
 
@@ -134,17 +136,17 @@ class PlateauHalving(Schedule):
             raise DeltapropError("factor=0 is invalid; expected a number in (0, 1)")
         self.monitor = monitor
 
-    def start(self, lr0, epochs):
+    def start(self, lr0: float, epochs: int) -> None:
         super().start(lr0, epochs)
         self._current = float(lr0)
         self._best = -math.inf
         self._wait = 0
         self._halvings = 0
 
-    def lr(self, epoch):
+    def lr(self, epoch: int) -> float:
         return self._current
 
-    def end_epoch(self, epoch, metrics):
+    def end_epoch(self, epoch: int, metrics: Mapping[str, Any]) -> bool:
         value = metrics.get(self.monitor)
         if value is None and self.monitor.startswith("val_"):
             value = metrics.get(self.monitor[4:])
@@ -164,7 +166,7 @@ class PlateauHalving(Schedule):
             self._current *= self.factor
         return False
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {
             "_current": self._current,
             "_best": self._best,
@@ -173,20 +175,22 @@ class PlateauHalving(Schedule):
         }
 
 
-SCHEDULES = {cls.name: cls for cls in (Constant, StepDecay, Cosine, PlateauHalving)}
+SCHEDULES: dict[str, type[Schedule]] = {
+    cls.name: cls for cls in (Constant, StepDecay, Cosine, PlateauHalving)
+}
 
 
-def get(schedule) -> Schedule:
+def get(schedule: str | dict[str, Any] | Schedule | None) -> Schedule:
     """A Schedule from None (constant), a name, a dict config or a Schedule object."""
     if schedule is None:
         return Constant()
     if isinstance(schedule, Schedule):
         return schedule
-    params = {}
+    params: dict[str, Any] = {}
     if isinstance(schedule, dict):
         params = {k: v for k, v in schedule.items() if k != "name"}
         schedule = schedule.get("name")
-    key = schedule.lower() if isinstance(schedule, str) else None
+    key = schedule.lower() if isinstance(schedule, str) else ""
     if key not in SCHEDULES:
         valid = ", ".join(sorted(SCHEDULES))
         raise DeltapropError(f"schedule={_short(schedule)} is unknown; expected one of: {valid}")

@@ -28,6 +28,8 @@ Dataset('digits', train=(1077, 64), val=(360, 64), test=(360, 64), n_classes=10,
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import ChecksumError, Dataset, DatasetError, from_arrays
@@ -77,7 +79,7 @@ __all__ = [
 ]
 
 #: Registry of named data sets: name -> loader returning a Dataset.
-DATASETS = {
+DATASETS: dict[str, Callable[..., Dataset]] = {
     "digits": load_digits,
     "mnist": load_mnist,
     "xor": load_xor,
@@ -87,7 +89,7 @@ DATASETS = {
 }
 
 
-def load(name: str, **options) -> Dataset:
+def load(name: str, **options: Any) -> Dataset:
     """Load a named data set as a `Dataset`.
 
     Parameters

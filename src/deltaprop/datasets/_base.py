@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._validation import DeltapropError, DeltapropTypeError, _short, check_dtype, check_int
+from .preprocessing import _check_X, _check_y, _resolve_count, train_test_split
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
 
 __all__ = ["Dataset", "DatasetError", "ChecksumError", "from_arrays"]
 
@@ -23,7 +29,7 @@ class ChecksumError(DatasetError):
     """A file's contents do not match the checksum of the file it claims to be."""
 
 
-def _fspath(path, name: str = "path") -> str:
+def _fspath(path: Any, name: str = "path") -> str:
     """str of a path-like argument, or a TypeError naming it."""
     try:
         return os.fspath(path)
@@ -79,7 +85,7 @@ class Dataset:
     classes: np.ndarray | None = None
     description: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n_features = None
         for part in ("train", "val", "test"):
             X, y = getattr(self, "X_" + part), getattr(self, "y_" + part)
@@ -121,7 +127,7 @@ class Dataset:
         """Number of columns of X."""
         return self.X_train.shape[1]
 
-    def parts(self):
+    def parts(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """The (name, X, y) triples of the parts present, in the order train, val, test."""
         return [
             (p, getattr(self, "X_" + p), getattr(self, "y_" + p))
@@ -137,43 +143,19 @@ class Dataset:
         )
 
 
-def _resolve_count(size, n: int, name: str) -> int:
-    """A part size given as a fraction in [0, 1) or a count in [0, n) -> a count (fractions round up)."""
-    if isinstance(size, (bool, np.bool_)) or not isinstance(
-        size, (int, float, np.integer, np.floating)
-    ):
-        raise DeltapropTypeError(
-            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) or a "
-            f"whole number of samples"
-        )
-    if isinstance(size, (int, np.integer)):
-        if not 0 <= size < n:
-            raise DeltapropError(
-                f"{name}={size} is invalid for {n} samples; expected a count in "
-                f"[0, {n - 1}] (or a fraction in [0, 1))"
-            )
-        return int(size)
-    if not (np.isfinite(size) and 0.0 <= size < 1.0):
-        raise DeltapropError(
-            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) "
-            f"(or a whole number of samples)"
-        )
-    return int(np.ceil(round(float(size) * n, 9)))
-
-
 def from_arrays(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
     name: str = "data",
-    validation=0.2,
-    test=0.2,
+    validation: float = 0.2,
+    test: float = 0.2,
     seed: int | None = 0,
-    stratify=None,
-    dtype="float32",
-    classes=None,
-    feature_names=None,
-    image_shape=None,
+    stratify: bool | None = None,
+    dtype: DTypeLike = "float32",
+    classes: np.ndarray | None = None,
+    feature_names: Iterable[str] | None = None,
+    image_shape: tuple[int, int] | None = None,
     description: str = "",
 ) -> Dataset:
     """Split arrays into a `Dataset` with training, validation and test parts.
@@ -211,8 +193,6 @@ def from_arrays(
     >>> ds.X_train.shape, ds.X_test.shape
     ((8, 2), (2, 2))
     """
-    from .preprocessing import _check_X, _check_y, train_test_split
-
     dt = check_dtype(dtype)
     seed = 0 if seed is None else check_int(seed, "seed", minimum=0)
     X = _check_X(X, "X", dtype=dt)
@@ -231,7 +211,10 @@ def from_arrays(
     n_classes = None
     if is_labels:
         n_classes = int(len(classes)) if classes is not None else int(y.max()) + 1
-    X_val = y_val = X_test = y_test = None
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
     X_train, y_train = X, y
     if n_test:
         X_train, X_test, y_train, y_test = train_test_split(

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import hashlib
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import check_dtype
 from ._base import Dataset, DatasetError, from_arrays
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 __all__ = ["load_digits"]
 
@@ -25,7 +29,7 @@ __all__ = ["load_digits"]
 _DIGITS_SHA256 = "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
 
 
-def _digits_arrays():
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """The raw (X uint8 (1797, 64), y uint8 (1797,)) arrays of the embedded file, verified."""
     ref = resources.files(__package__).joinpath("data").joinpath("digits.npz")
     try:
@@ -52,7 +56,9 @@ def _digits_arrays():
     return X, y
 
 
-def load_digits(*, validation=0.2, test=0.2, seed: int = 0, dtype="float32") -> Dataset:
+def load_digits(
+    *, validation: float = 0.2, test: float = 0.2, seed: int = 0, dtype: DTypeLike = "float32"
+) -> Dataset:
     """The 8×8 handwritten digits (1,797 samples, 64 features, 10 classes), split and scaled.
 
     Parameters

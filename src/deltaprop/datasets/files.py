@@ -11,11 +11,16 @@ import re
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError, _fspath
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["DataFile", "load_csv", "load_npz", "save_npz", "MAX_NPZ_BYTES"]
 
@@ -43,7 +48,18 @@ class DataFile(tuple):
     path : str
     """
 
-    def __new__(cls, X, y, classes=None, feature_names=(), path=""):
+    classes: np.ndarray | None
+    feature_names: tuple[str, ...]
+    path: str
+
+    def __new__(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray | None,
+        classes: np.ndarray | None = None,
+        feature_names: Iterable[str] = (),
+        path: str = "",
+    ) -> DataFile:
         self = super().__new__(cls, (X, y))
         self.classes = classes
         self.feature_names = tuple(feature_names)
@@ -55,7 +71,7 @@ class DataFile(tuple):
         return self[0]
 
     @property
-    def y(self):
+    def y(self) -> np.ndarray | None:
         return self[1]
 
     def __repr__(self) -> str:
@@ -78,7 +94,12 @@ def _normalize_label(text: str) -> str:
     return text
 
 
-def _encode_labels(values: list, classes, path: str, where) -> tuple:
+def _encode_labels(
+    values: list[str],
+    classes: Sequence[Any] | np.ndarray | None,
+    path: str,
+    where: Callable[[int], str],
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Strings -> (y, classes). `where(i)` names the row of values[i] in error messages."""
     if classes is not None:
         known = [_normalize_label(str(c)) for c in np.asarray(classes).ravel().tolist()]
@@ -100,8 +121,8 @@ def _encode_labels(values: list, classes, path: str, where) -> tuple:
     stripped = [v.strip() for v in values]
     if all(_INT_RE.match(v) for v in stripped):
         ints = [int(v) for v in stripped]
-        for i, v in enumerate(ints):
-            if not -(2**63) <= v < 2**63:
+        for i, k in enumerate(ints):
+            if not -(2**63) <= k < 2**63:
                 raise DatasetError(
                     f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
                     f"the 64-bit integer range; expected class labels that fit "
@@ -125,9 +146,14 @@ def _encode_labels(values: list, classes, path: str, where) -> tuple:
 
 
 def load_csv(
-    path, target: str | None = None, *, delimiter: str = ",", features=None, classes=None
+    path: str | os.PathLike[str],
+    target: str | None = None,
+    *,
+    delimiter: str = ",",
+    features: Sequence[str] | None = None,
+    classes: Sequence[Any] | np.ndarray | None = None,
 ) -> DataFile:
-    """Read a CSV file with a header row: numeric feature columns and a target column.
+    r"""Read a CSV file with a header row: numeric feature columns and a target column.
 
     Parameters
     ----------
@@ -161,9 +187,12 @@ def load_csv(
 
     Example
     -------
-    >>> data = load_csv("iris.csv", target="species")  # doctest: +SKIP
-    >>> data.X.shape, data.classes  # doctest: +SKIP
-    ((150, 4), array(['setosa', 'versicolor', 'virginica'], dtype='<U10'))
+    >>> with open("iris.csv", "w") as f:
+    ...     _ = f.write("length,width,species\n5.1,3.5,setosa\n7.0,3.2,versicolor\n"
+    ...                 "6.3,3.3,virginica\n4.9,3.0,setosa\n")
+    >>> data = load_csv("iris.csv", target="species")
+    >>> data.X.shape, data.y, data.classes
+    ((4, 2), array([0, 1, 2, 0]), array(['setosa', 'versicolor', 'virginica'], dtype='<U10'))
     """
     path = _fspath(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
@@ -187,7 +216,7 @@ def load_csv(
             f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
         ) from None
 
-    columns = {}
+    columns: dict[str, int] = {}
     for j, name in enumerate(header):
         if name in columns:
             raise DatasetError(
@@ -278,7 +307,9 @@ def _read_rows(reader, path):
     return header, rows, lines
 
 
-def _raise_bad_cell(rows, lines, feat, header, path):
+def _raise_bad_cell(
+    rows: list[list[str]], lines: list[int], feat: list[int], header: list[str], path: str
+) -> NoReturn:
     for i, row in enumerate(rows):
         for j in feat:
             text = row[j]
@@ -366,7 +397,11 @@ def _check_npz_sizes(path: str, max_bytes: int) -> None:
 
 
 def load_npz(
-    path, *, classes=None, require_y: bool = True, max_bytes: int = MAX_NPZ_BYTES
+    path: str | os.PathLike[str],
+    *,
+    classes: Sequence[Any] | np.ndarray | None = None,
+    require_y: bool = True,
+    max_bytes: int = MAX_NPZ_BYTES,
 ) -> DataFile:
     """Read arrays X and y from an NPZ file, without pickle.
 
@@ -399,9 +434,10 @@ def load_npz(
 
     Example
     -------
-    >>> save_npz("data.npz", X, y)  # doctest: +SKIP
-    >>> load_npz("data.npz").X.shape  # doctest: +SKIP
-    (100, 4)
+    >>> save_npz("data.npz", np.ones((100, 4)), np.arange(100) % 3)
+    >>> X, y = load_npz("data.npz")
+    >>> X.shape, np.bincount(y)
+    ((100, 4), array([34, 33, 33]))
     """
     path = _fspath(path)
     _check_npz_sizes(path, max_bytes)
@@ -491,7 +527,14 @@ def load_npz(
     return DataFile(X, y, labels, names, path)
 
 
-def save_npz(path, X, y, *, feature_names=None, classes=None) -> None:
+def save_npz(
+    path: str | os.PathLike[str],
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    feature_names: Iterable[str] | None = None,
+    classes: Sequence[Any] | np.ndarray | None = None,
+) -> None:
     """Write X, y (and optional feature_names, classes) to a compressed NPZ file atomically.
 
     The archive is written to a temporary file in the same directory and renamed into place,
@@ -499,10 +542,12 @@ def save_npz(path, X, y, *, feature_names=None, classes=None) -> None:
 
     Example
     -------
-    >>> save_npz("data.npz", np.zeros((3, 2)), np.array([0, 1, 0]))  # doctest: +SKIP
+    >>> save_npz("data.npz", np.zeros((3, 2)), np.array([0, 1, 0]), feature_names=["a", "b"])
+    >>> load_npz("data.npz")
+    DataFile('data.npz', X=(3, 2), y=(3,) int64, classes=None)
     """
     path = _fspath(path)
-    arrays = {"X": np.asarray(X), "y": np.asarray(y)}
+    arrays: dict[str, Any] = {"X": np.asarray(X), "y": np.asarray(y)}
     if feature_names is not None:
         arrays["feature_names"] = np.asarray(list(feature_names), dtype=str)
     if classes is not None:

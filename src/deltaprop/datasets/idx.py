@@ -18,16 +18,20 @@ import math
 import os
 import struct
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import DeltapropError, DeltapropTypeError
 from ._base import ChecksumError, DatasetError, _fspath
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES", "MAX_IDX_BYTES"]
 
 #: IDX type code -> numpy dtype of the data as stored (big-endian).
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -78,7 +82,11 @@ def _read_chunks(f, nbytes: int) -> bytearray:
 
 
 def read_idx(
-    path, *, magic: int | None = None, sha256: str | None = None, max_bytes: int = MAX_IDX_BYTES
+    path: str | os.PathLike[str],
+    *,
+    magic: int | None = None,
+    sha256: str | None = None,
+    max_bytes: int = MAX_IDX_BYTES,
 ) -> np.ndarray:
     """Read an IDX file (plain or gzip-compressed) into a numpy array, checking it throughout.
 
@@ -235,7 +243,9 @@ def _read_idx_stream(f, path, file_size, compressed, magic, sha256, max_bytes):
     return arr.astype(dtype.newbyteorder("="), copy=False) if dtype.itemsize > 1 else arr
 
 
-def write_idx(path, array, *, compress: bool | None = None) -> None:
+def write_idx(
+    path: str | os.PathLike[str], array: ArrayLike, *, compress: bool | None = None
+) -> None:
     """Write an array as an IDX file (gzip-compressed when `compress`, default: path ends in .gz).
 
     Parameters
@@ -247,7 +257,9 @@ def write_idx(path, array, *, compress: bool | None = None) -> None:
 
     Example
     -------
-    >>> write_idx("labels-idx1-ubyte", np.array([5, 0, 4], dtype=np.uint8))  # doctest: +SKIP
+    >>> write_idx("labels-idx1-ubyte.gz", np.array([5, 0, 4], dtype=np.uint8))
+    >>> read_idx("labels-idx1-ubyte.gz", magic=0x801)
+    array([5, 0, 4], dtype=uint8)
     """
     path = _fspath(path)
     arr = np.asarray(array)

@@ -25,13 +25,16 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .._validation import DeltapropError, check_dtype, check_int
 from ._base import ChecksumError, Dataset, DatasetError, _fspath
 from .idx import read_idx
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 __all__ = ["load_mnist", "MNIST_FILES", "MNIST_MIRRORS", "mnist_cache_dir"]
 
@@ -179,11 +182,11 @@ def _not_found(notes: list, download_error: str | None) -> DatasetError:
 
 
 def load_mnist(
-    path=None,
+    path: str | os.PathLike[str] | None = None,
     *,
     download: bool = True,
     validation: int = 10000,
-    dtype="float32",
+    dtype: DTypeLike = "float32",
     verify: bool = True,
 ) -> Dataset:
     """Load MNIST with the textbook's split: 50,000 train, 10,000 validation, 10,000 test.

@@ -1,8 +1,14 @@
-"""Encoding, scaling and splitting helpers: one_hot, standardize, minmax_scale, train_test_split."""
+"""Encoding, scaling and splitting helpers: one_hot, standardize, minmax_scale, train_test_split.
+
+The bottom of the data package: it imports only ``_validation``; ``_base`` (Dataset,
+`from_arrays`) builds on the checks and the split defined here, never the reverse.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,18 +21,21 @@ from .._validation import (
     check_int,
 )
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
 __all__ = ["one_hot", "standardize", "minmax_scale", "Scaling", "train_test_split"]
 
 
-def _check_X(X, name: str, *, dtype=None) -> np.ndarray:
+def _check_X(X: ArrayLike, name: str, *, dtype: DTypeLike | None = None) -> np.ndarray:
     """A finite 2-D float array; float32 input stays float32 unless dtype says otherwise."""
     if dtype is None:
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
     return check_array(X, name, dtype=dtype, ndim=(2,))
 
 
-def _check_y(y, name: str, n: int) -> np.ndarray:
-    """Labels (n,) as int64 when they are whole numbers, else finite float targets (n,) or (n, k)."""
+def _check_y(y: ArrayLike | None, name: str, n: int) -> np.ndarray:
+    """Labels (n,) as int64 when whole numbers, else finite float targets (n,) or (n, k)."""
     if y is None:
         raise DeltapropTypeError(f"{name} is None; expected an array of {n} labels")
     arr = np.asarray(y)
@@ -42,7 +51,7 @@ def _check_y(y, name: str, n: int) -> np.ndarray:
     return arr
 
 
-def _labels(y, name: str) -> np.ndarray:
+def _labels(y: ArrayLike | None, name: str) -> np.ndarray:
     """1-D non-negative class indices as int64 (whole-number floats accepted)."""
     if y is None:
         raise DeltapropTypeError(f"{name} is None; expected a 1-D array of class indices")
@@ -66,7 +75,9 @@ def _labels(y, name: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def one_hot(y, n_classes: int | None = None, *, dtype="float64") -> np.ndarray:
+def one_hot(
+    y: ArrayLike, n_classes: int | None = None, *, dtype: DTypeLike = "float64"
+) -> np.ndarray:
     """Encode class indices as one-hot rows.
 
     Parameters
@@ -125,10 +136,10 @@ class Scaling:
 
     @property
     def std(self) -> np.ndarray:
-        """The divisor (the column standard deviations, 1 for constant columns, for `standardize`)."""
+        """The divisor (for `standardize`: the column standard deviations, 1 if constant)."""
         return self.scale
 
-    def apply(self, X) -> np.ndarray:
+    def apply(self, X: ArrayLike) -> np.ndarray:
         """(X - offset) / scale, as a new array."""
         X = _check_X(X, "X")
         if X.shape[1] != self.offset.size:
@@ -138,7 +149,7 @@ class Scaling:
             )
         return ((X - self.offset) / self.scale).astype(X.dtype, copy=False)
 
-    def invert(self, Z) -> np.ndarray:
+    def invert(self, Z: ArrayLike) -> np.ndarray:
         """Z * scale + offset: undoes `apply`."""
         Z = _check_X(Z, "Z")
         if Z.shape[1] != self.offset.size:
@@ -152,7 +163,11 @@ class Scaling:
         return f"Scaling(n_features={self.offset.size})"
 
 
-def _fit_apply(X_train, others, offset_scale):
+def _fit_apply(
+    X_train: ArrayLike,
+    others: tuple[ArrayLike, ...],
+    offset_scale: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> tuple[Any, ...]:
     X = _check_X(X_train, "X_train")
     offset, scale = offset_scale(X.astype(np.float64, copy=False))
     stats = Scaling(offset=offset, scale=scale)
@@ -168,7 +183,7 @@ def _fit_apply(X_train, others, offset_scale):
     return (*out, stats)
 
 
-def standardize(X_train, *others):
+def standardize(X_train: ArrayLike, *others: ArrayLike) -> tuple[Any, ...]:
     """Scale columns to zero mean and unit variance, using statistics of the training data only.
 
     Parameters
@@ -197,7 +212,7 @@ def standardize(X_train, *others):
            [ 1.,  0.]])
     """
 
-    def fit(X):
+    def fit(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean = X.mean(axis=0)
         std = X.std(axis=0)
         std[np.ptp(X, axis=0) == 0] = 1.0
@@ -206,7 +221,9 @@ def standardize(X_train, *others):
     return _fit_apply(X_train, others, fit)
 
 
-def minmax_scale(X_train, *others, feature_range=(0.0, 1.0)):
+def minmax_scale(
+    X_train: ArrayLike, *others: ArrayLike, feature_range: tuple[float, float] = (0.0, 1.0)
+) -> tuple[Any, ...]:
     """Map each column's training [min, max] linearly onto `feature_range`.
 
     Parameters
@@ -244,7 +261,7 @@ def minmax_scale(X_train, *others, feature_range=(0.0, 1.0)):
             f"feature_range={_short(feature_range)} is invalid; expected finite low < high"
         )
 
-    def fit(X):
+    def fit(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = X.min(axis=0), X.max(axis=0)
         span = hi - lo
         span[span == 0] = high - low
@@ -254,8 +271,35 @@ def minmax_scale(X_train, *others, feature_range=(0.0, 1.0)):
     return _fit_apply(X_train, others, fit)
 
 
+def _resolve_count(size: Any, n: int, name: str) -> int:
+    """A part size as a fraction in [0, 1) or a count in [0, n) -> a count (fractions round up)."""
+    if isinstance(size, (bool, np.bool_)) or not isinstance(
+        size, (int, float, np.integer, np.floating)
+    ):
+        raise DeltapropTypeError(
+            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) or a "
+            f"whole number of samples"
+        )
+    if isinstance(size, (int, np.integer)):
+        if not 0 <= size < n:
+            raise DeltapropError(
+                f"{name}={size} is invalid for {n} samples; expected a count in "
+                f"[0, {n - 1}] (or a fraction in [0, 1))"
+            )
+        return int(size)
+    if not (np.isfinite(size) and 0.0 <= size < 1.0):
+        raise DeltapropError(
+            f"{name}={_short(size)} is invalid; expected a fraction in [0, 1) "
+            f"(or a whole number of samples)"
+        )
+    return int(np.ceil(round(float(size) * n, 9)))
+
+
 def _stratified_counts(counts: np.ndarray, n_test: int) -> np.ndarray:
-    """Split n_test over classes in proportion to `counts` (largest remainder, ties to the lower class)."""
+    """Split n_test over classes in proportion to `counts`.
+
+    Largest remainder first; ties go to the lower class.
+    """
     exact = counts * (n_test / counts.sum())
     take = np.floor(exact).astype(np.int64)
     rest = n_test - int(take.sum())
@@ -269,7 +313,14 @@ def _stratified_counts(counts: np.ndarray, n_test: int) -> np.ndarray:
     return take
 
 
-def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
+def train_test_split(
+    X: ArrayLike,
+    y: ArrayLike,
+    test_size: float = 0.25,
+    *,
+    seed: int = 0,
+    stratify: bool | ArrayLike | None = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Shuffle and split (X, y) into a training and a test part.
 
     Parameters
@@ -302,8 +353,6 @@ def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
     >>> sorted(y_te.tolist())
     [0, 1]
     """
-    from ._base import _resolve_count
-
     X = _check_X(X, "X")
     y = _check_y(y, "y", len(X))
     n = len(X)
@@ -345,7 +394,8 @@ def train_test_split(X, y, test_size=0.25, *, seed: int = 0, stratify=False):
                 f"regression targets; stratify=True expects class labels"
             )
         take = _stratified_counts(counts, n_test)
-        test_parts, train_parts = [], []
+        test_parts: list[np.ndarray] = []
+        train_parts: list[np.ndarray] = []
         for c in range(len(values)):
             idx = rng.permutation(np.flatnonzero(inverse.ravel() == c))
             test_parts.append(idx[: take[c]])

@@ -6,10 +6,15 @@ arguments (seed included) give the same arrays.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import DeltapropError, check_int, check_nonnegative
 from ._base import Dataset, from_arrays
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 __all__ = ["make_xor", "make_moons", "make_circles", "make_spirals"]
 
@@ -17,7 +22,9 @@ _XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 _XOR_LABELS = np.array([0, 1, 1, 0], dtype=np.int64)
 
 
-def make_xor(n_samples: int = 4, *, noise: float = 0.0, seed: int = 0):
+def make_xor(
+    n_samples: int = 4, *, noise: float = 0.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The XOR truth table, or a noisy sample around its four corners.
 
     Parameters
@@ -49,7 +56,9 @@ def make_xor(n_samples: int = 4, *, noise: float = 0.0, seed: int = 0):
     return X, _XOR_LABELS[corner].copy()
 
 
-def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: int = 0):
+def make_moons(
+    n_samples: int = 200, *, noise: float = 0.1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved half circles.
 
     Parameters
@@ -91,7 +100,9 @@ def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: int = 0):
     return _shuffle_noise(X, y, noise, rng)
 
 
-def make_circles(n_samples: int = 200, *, noise: float = 0.05, factor: float = 0.5, seed: int = 0):
+def make_circles(
+    n_samples: int = 200, *, noise: float = 0.05, factor: float = 0.5, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """A small circle inside a large one.
 
     Parameters
@@ -140,7 +151,7 @@ def make_circles(n_samples: int = 200, *, noise: float = 0.05, factor: float = 0
 
 def make_spirals(
     n_samples: int = 300, *, n_arms: int = 3, noise: float = 0.02, turns: float = 1.0, seed: int = 0
-):
+) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms, one class per arm.
 
     Parameters
@@ -187,13 +198,23 @@ def make_spirals(
     return _shuffle_noise(np.concatenate(parts), y, noise, rng)
 
 
-def _shuffle_noise(X, y, noise, rng):
+def _shuffle_noise(
+    X: np.ndarray, y: np.ndarray, noise: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     X = X + noise * rng.standard_normal(X.shape)
     perm = rng.permutation(len(X))
     return X[perm], y[perm]
 
 
-def _toy(name, X_y, seed, validation, test, dtype, description) -> Dataset:
+def _toy(
+    name: str,
+    X_y: tuple[np.ndarray, np.ndarray],
+    seed: int,
+    validation: float,
+    test: float,
+    dtype: DTypeLike,
+    description: str,
+) -> Dataset:
     X, y = X_y
     return from_arrays(
         X,
@@ -210,7 +231,13 @@ def _toy(name, X_y, seed, validation, test, dtype, description) -> Dataset:
 
 
 def load_xor(
-    *, n_samples: int = 4, noise: float = 0.0, seed: int = 0, validation=0, test=0, dtype="float32"
+    *,
+    n_samples: int = 4,
+    noise: float = 0.0,
+    seed: int = 0,
+    validation: float = 0,
+    test: float = 0,
+    dtype: DTypeLike = "float32",
 ) -> Dataset:
     """`make_xor` as a Dataset; by default all 4 points are training data (no val/test)."""
     return _toy(
@@ -229,9 +256,9 @@ def load_moons(
     n_samples: int = 200,
     noise: float = 0.1,
     seed: int = 0,
-    validation=0.2,
-    test=0.2,
-    dtype="float32",
+    validation: float = 0.2,
+    test: float = 0.2,
+    dtype: DTypeLike = "float32",
 ) -> Dataset:
     """`make_moons` as a Dataset split 60/20/20."""
     return _toy(
@@ -251,9 +278,9 @@ def load_circles(
     noise: float = 0.05,
     factor: float = 0.5,
     seed: int = 0,
-    validation=0.2,
-    test=0.2,
-    dtype="float32",
+    validation: float = 0.2,
+    test: float = 0.2,
+    dtype: DTypeLike = "float32",
 ) -> Dataset:
     """`make_circles` as a Dataset split 60/20/20."""
     return _toy(
@@ -274,9 +301,9 @@ def load_spirals(
     noise: float = 0.02,
     turns: float = 1.0,
     seed: int = 0,
-    validation=0.2,
-    test=0.2,
-    dtype="float32",
+    validation: float = 0.2,
+    test: float = 0.2,
+    dtype: DTypeLike = "float32",
 ) -> Dataset:
     """`make_spirals` as a Dataset split 60/20/20."""
     return _toy(

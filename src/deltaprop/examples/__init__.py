@@ -26,9 +26,12 @@ import difflib
 import json
 import math
 import numbers
+import os
+import sys
+import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -83,7 +86,7 @@ class _SpecError(DeltapropError):
     pass
 
 
-def load_example(source) -> Example:
+def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
     """Build (net, x, y, lr) from an example file (JSON or TOML) or a dict.
 
     Parameters
@@ -165,18 +168,16 @@ def _read_spec(path: Path) -> dict:
     return spec
 
 
-def _toml_module():
-    try:
+def _toml_module() -> types.ModuleType | None:
+    if sys.version_info >= (3, 11):
         import tomllib
 
         return tomllib
-    except ImportError:  # Python 3.10
-        try:
-            import tomli
-
-            return tomli
-        except ImportError:
-            return None
+    try:  # Python 3.10
+        import tomli
+    except ImportError:
+        return None
+    return tomli
 
 
 def _build_example(raw: dict) -> Example:
@@ -215,7 +216,7 @@ def _build_example(raw: dict) -> Example:
             not isinstance(sizes, (list, tuple))
             or len(sizes) < 2
             or not all(
-                isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+                isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) >= 1
                 for n in sizes
             )
         ):
@@ -362,7 +363,7 @@ def _describe(shape):
     )
 
 
-def builtin_examples() -> list:
+def builtin_examples() -> list[str]:
     """Names of the examples shipped with deltaprop (for ``builtin_example``)."""
     return sorted(p.stem for p in _examples_dir().iterdir() if p.suffix in (".json", ".toml"))
 
