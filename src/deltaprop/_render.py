@@ -107,7 +107,8 @@ def parse_markup(text: str) -> list:
     >>> parse_markup("a^{L}_{j} − y_{j}")
     [Sym(base='a', sup='L', sub='j'), ' − ', Sym(base='y', sup='', sub='j')]
     """
-    parts, buf = [], []
+    parts: list = []
+    buf: list = []
     i = 0
     while i < len(text):
         c = text[i]
@@ -311,7 +312,7 @@ def _sym_unicode(s: Sym) -> str:
 
 
 def _inline_unicode(parts, escape=None) -> str:
-    out = []
+    out: list = []
     for p in parts:
         if isinstance(p, Sym):
             out.append(_sym_unicode(p))
@@ -342,7 +343,8 @@ def _latex_text(text: str) -> str:
 
 
 def _inline_latex(parts) -> str:
-    out, math_buf = [], []
+    out: list = []
+    math_buf: list = []
 
     def flush():
         if math_buf:
@@ -364,7 +366,7 @@ def _inline_latex(parts) -> str:
 
 def _latex_math_parts(parts) -> str:
     """Math-mode LaTeX of inline parts other than prose and names."""
-    out = []
+    out: list = []
     for p in parts:
         if isinstance(p, Sym):
             s = _LATEX_BASE.get(p.base, _latex_math(p.base))
@@ -389,7 +391,7 @@ def _latex_script(text: str) -> str:
 
 
 def _inline_html(parts) -> str:
-    out = []
+    out: list = []
     for p in parts:
         if isinstance(p, Sym):
             base = _html.escape(p.base)
@@ -487,7 +489,7 @@ def _sum_parts(terms, fmt, extra=None) -> list:
 
 def _join(groups, sep=", ") -> list:
     """Parts of each group (a part or a list of parts), separated by ``sep``."""
-    out = []
+    out: list = []
     for i, g in enumerate(groups):
         if i:
             out.append(sep)
@@ -527,8 +529,8 @@ def _derivative_note(t, l, name, lead) -> list:
 def _trace_blocks(t, fmt) -> list:
     L = t.num_layers
     m = len(t.samples)
-    blocks = [H(1, [Txt("One gradient-descent step, traced with BP1-BP4")])]
-    intro = [Txt(f"Network sizes {t.sizes}; activations: ")]
+    blocks: list = [H(1, [Txt("One gradient-descent step, traced with BP1-BP4")])]
+    intro: list = [Txt(f"Network sizes {t.sizes}; activations: ")]
     for l, name in enumerate(t.activations, 1):
         intro += [Txt(f"layer {l} "), Code(name), Txt(", " if l < L else "; ")]
     intro += [Txt("loss "), Code(t.loss)]
@@ -569,7 +571,7 @@ def _trace_blocks(t, fmt) -> list:
 
 
 def _sample_blocks(t, s, fmt, m) -> list:
-    out = []
+    out: list = []
     lvl = 2
     if m > 1:
         out.append(H(2, [Txt(f"Sample {s.index}")]))
@@ -608,7 +610,7 @@ def _sample_blocks(t, s, fmt, m) -> list:
 
 
 def _forward_blocks(s, fmt, lvl) -> list:
-    out = [
+    out: list = [
         H(
             lvl,
             [
@@ -802,7 +804,7 @@ def _jacobian_error_blocks(t, lb, fmt, lvl) -> list:
 
 
 def _step_blocks(t, fmt, m) -> list:
-    out = [
+    out: list = [
         H(2, [Txt("Gradients by BP3 and BP4, and the step "), "w ← w − η ∂C/∂w, b ← b − η ∂C/∂b"])
     ]
     mean = m > 1
@@ -880,7 +882,7 @@ def _nudge_blocks(r, fmt) -> list:
         if r.samples > 1
         else Txt("")
     )
-    out = [
+    out: list = [
         H(1, [Txt("The nudge test at "), z]),
         P(
             [
@@ -924,7 +926,7 @@ def _nudge_blocks(r, fmt) -> list:
 def _nudge_series_blocks(results, fmt) -> list:
     r0 = results[0]
     z, d = Sym("z", r0.layer, r0.neuron), Sym("δ", r0.layer, r0.neuron)
-    out = [
+    out: list = [
         H(1, [Txt("The nudge test at "), z, Txt(" for shrinking "), "Δ"]),
         P(
             [
@@ -972,7 +974,7 @@ def _gradient_blocks(g, fmt) -> list:
     errs = []
     for i, (k, v) in enumerate(g.errors.items()):
         errs += ([Txt(", ")] if i else []) + [Txt(f"{k} "), Num(f"{v:.2e}")]
-    out = [
+    out: list = [
         H(1, [Txt("Backprop against central finite differences")]),
         P(
             [
@@ -1074,7 +1076,7 @@ def _text(blocks, width) -> str:
 
 
 def _markdown(blocks) -> str:
-    out = []
+    out: list = []
     for b in blocks:
         if isinstance(b, H):
             out.append("#" * b.level + " " + _inline_unicode(b.parts, _md_escape))
@@ -1147,7 +1149,7 @@ code{background:#f3f3f3;padding:0 .25em;border-radius:3px}"""
 
 
 def _html_doc(blocks, title) -> str:
-    out = [
+    out: list = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",

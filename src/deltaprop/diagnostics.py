@@ -154,7 +154,7 @@ class Recorder:
         net = self.net
         with np.errstate(over="ignore", under="ignore"):
             g = net.backprop(self.X, self.Y)
-        out = {
+        out: dict = {
             "epoch": None if epoch is None else int(epoch),
             "cost": float(g.cost),
             "check_size": int(self.X.shape[0]),
@@ -305,7 +305,7 @@ def format_table(source, epochs=None, metrics=METRICS) -> str:
     if not records:
         return "no diagnostics recorded\n"
     header = ["epoch", "layer", "activation", "units"] + [HEADERS[m] for m in metrics]
-    rows = []
+    rows: list = []
     for r in records:
         sizes = r.get("sizes") or [None] * (len(r["grad_w_norm"]) + 1)
         acts = r.get("activations") or ["?"] * len(r["grad_w_norm"])

@@ -127,7 +127,7 @@ def param_name(kind: str, l: int, j: int, k: int | None = None) -> str:
     """
     if kind == "b":
         return f"b^{l}_{j}"
-    sep = "," if j > 9 or k > 9 else ""
+    sep = "," if j > 9 or (k is not None and k > 9) else ""
     return f"w^{l}_{j}{sep}{k}"
 
 
