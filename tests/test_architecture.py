@@ -193,7 +193,7 @@ def test_the_private_member_scan_sees_an_access(tmp_path):
 
 # No module outside the parts switches on a part's type or name: it asks the part.
 _ASKING_MODULES = ("_kernel.py", "network.py", "training.py", "callbacks.py", "diagnostics.py",
-                   "explain.py", "_render.py", "trace.py", "gradcheck.py")  # fmt: skip
+                   "explain.py", "_render.py", "trace.py", "gradcheck.py", "init.py")  # fmt: skip
 
 
 def _part_names():

@@ -180,6 +180,20 @@ class Workspace:
         """numpy calls in one training step (forward, BP1, the batch-mean factor, BP2–BP4)."""
         return len(self._fwd) + len(self._bp1) + 1 + len(self._bwd)
 
+    def program(self) -> list:
+        """The step's calls as (phase, name, call) with phase "forward", "BP1" or "backward".
+
+        For profiling: running every call in order, with the batch-mean factor between BP1 and
+        the backward phase, is one ``forward()`` plus ``backward()``.
+        """
+        out = []
+        for phase, calls in (("forward", self._fwd), ("BP1", self._bp1), ("backward", self._bwd)):
+            for call in calls:
+                func = getattr(call, "func", call)
+                name = getattr(func, "__name__", None) or type(func).__name__
+                out.append((phase, name, call))
+        return out
+
     def forward(self):
         """Z^l = A^{l−1} (W^l)ᵀ + b^l and A^l = σ_l(Z^l) for the batch in ``X``."""
         for op in self._fwd:

@@ -82,6 +82,9 @@ class Activation:
     max_derivative: float | None = None
     #: σ is constant for z ≤ 0, so a unit whose z ≤ 0 on every sample learns nothing ("dead").
     can_die = False
+    #: The initialiser ``init="auto"`` uses for a layer with this σ: Glorot's variance
+    #: 2/(n_in + n_out) suits σ that are linear around 0; He's 2/n_in the ReLU family.
+    default_init = "glorot_uniform"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -264,6 +267,7 @@ class ReLU(Activation):
     r"""σ(z) = max(0, z); σ'(z) = 1 if z > 0 else 0 (the subgradient 0 is used at z = 0)."""
 
     name = "relu"
+    default_init = "he_normal"
     output_range = (0.0, np.inf)
     formula, derivative_formula = "σ(z) = max(0, z)", "σ′(z) = 1 if z > 0, else 0"
     formula_latex = r"\sigma(z) = \max(0, z)"
@@ -302,6 +306,7 @@ class LeakyReLU(Activation):
     """
 
     name = "leaky_relu"
+    default_init = "he_normal"
     output_range = (-np.inf, np.inf)
     formula, derivative_formula = "σ(z) = z if z > 0, else αz", "σ′(z) = 1 if z > 0, else α"
     formula_latex = r"\sigma(z) = \max(z, \alpha z)"
@@ -339,6 +344,7 @@ class Swish(Activation):
     """
 
     name = "swish"
+    default_init = "he_normal"
     formula = "σ(z) = z s(βz), s(t) = 1/(1 + e^{−t})"
     derivative_formula = "σ′(z) = s(βz) + βa(1 − s(βz))"
     formula_latex = r"\sigma(z) = \frac{z}{1 + e^{-\beta z}}"
@@ -382,6 +388,7 @@ class Softplus(Activation):
     """
 
     name = "softplus"
+    default_init = "he_normal"
     output_range = (0.0, np.inf)
     formula, derivative_formula = "σ(z) = ln(1 + e^{z})", "σ′(z) = 1/(1 + e^{−z})"
     formula_latex = r"\sigma(z) = \ln(1 + e^{z})"

@@ -76,12 +76,9 @@ _ALIASES = {
     "book": "normal",
 }
 
-_RELU_LIKE = {"relu", "leaky_relu", "swish", "softplus"}
-
-
-def default_for(activation_name: str) -> str:
-    """'auto' picks He for ReLU-like layers and Glorot uniform for the others."""
-    return "he_normal" if activation_name in _RELU_LIKE else "glorot_uniform"
+def default_for(activation) -> str:
+    """The initialiser 'auto' picks for a layer: the activation's own ``default_init``."""
+    return getattr(activation, "default_init", "glorot_uniform")
 
 
 def get(init: str | Initializer) -> Initializer:

@@ -215,7 +215,7 @@ class Network:
     def reset_parameters(self, init: str = "auto") -> None:
         """Draw fresh weights and biases with the given initialiser and the network's generator."""
         for W, b, act in zip(self._weights, self._biases, self.layer_activations):
-            name = _init.default_for(act.name) if init == "auto" else init
+            name = _init.default_for(act) if init == "auto" else init
             _init.get(name)(self.rng, W, b)
 
     @property
