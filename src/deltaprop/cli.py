@@ -1,8 +1,10 @@
 """The ``deltaprop`` command: train, evaluate, predict, inspect and explain networks.
 
 Every error the user can cause (bad options, missing or corrupt files, data that does not fit
-the network) ends as one line on stderr and exit code 2; Ctrl-C during training saves the last
-completed epoch's model and exits with 130.
+the network) ends as one line on stderr and exit code 2: the library's own errors
+(`DeltapropError` and its subclasses), click's usage errors and OSError. Any other exception is
+a bug and surfaces as one, with its traceback. Ctrl-C during training saves the last completed
+epoch's model and exits with 130.
 """
 
 from __future__ import annotations
@@ -644,7 +646,7 @@ def explain(
             _fail(f"--max-parameters {max_parameters} is invalid; expected a count >= 0")
         try:
             obj = trace_step(net, x, y, lr=step_lr, max_parameters=max_parameters or None)
-        except ValueError as exc:
+        except DeltapropError as exc:
             _fail(
                 str(exc)
                 .replace("max_parameters=None", "--max-parameters 0")
@@ -810,7 +812,9 @@ def run(argv=None):
         )
         click.echo(f"error: {exc.format_message()} (see `{cmd} --help`)", err=True)
         return EXIT_USAGE
-    except (_Fail, DeltapropError, ValueError, TypeError, OSError) as exc:
+    except (_Fail, DeltapropError, OSError) as exc:
+        # Only errors raised on purpose (and the system's): any other exception is a bug and
+        # propagates with its traceback.
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if not isinstance(exc, _Fail):
             message = _option_message(message)
