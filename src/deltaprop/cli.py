@@ -18,6 +18,7 @@ import time
 import click
 
 from ._validation import DeltapropError, DeltapropTypeError
+from .bench import command as bench_command
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -697,22 +698,7 @@ def report(model, out, dataset, data, target, data_dir, seed, title):
     click.echo(f"report written to {path}")
 
 
-@main.command(
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "help_option_names": [],
-    }
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def bench(args):
-    """Benchmark training speed against PyTorch, scikit-learn, the book's loop and the
-    matrix-multiply bound (`deltaprop bench --help` for its options)."""
-    from .bench import main as bench_main
-
-    code = bench_main(list(args), prog="deltaprop bench")
-    if code:
-        sys.exit(code)
+main.add_command(bench_command, name="bench")
 
 
 def _parse_numbers(text, option):
