@@ -458,7 +458,7 @@ def _write_report(report, out_dir, stem):
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Seed of the initial weights, the random data and the shuffles.",
+    help="Seed of the initial weights and of the random data.",
 )
 @click.option(
     "--out",
