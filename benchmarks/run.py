@@ -16,7 +16,5 @@ except ImportError:  # a checkout that is not installed: use its src/ directory
     from deltaprop.bench import main
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if not any(a == "--out" or a.startswith("--out=") for a in argv):
-        argv += ["--out", str(Path(__file__).resolve().parent / "results")]
-    sys.exit(main(argv, prog="python benchmarks/run.py"))
+    results = Path(__file__).resolve().parent / "results"
+    sys.exit(main(prog="python benchmarks/run.py", out=str(results)))

@@ -19,7 +19,6 @@ pixels scaled to [0, 1].
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -40,49 +39,12 @@ def load_digits_split():
     return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
 
 
-def _read_idx_gz(path):
-    """An IDX file (gzip-compressed or plain) as a numpy array, with its header checked."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
-    if data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if arr.size != int(np.prod(shape)):
-        raise ValueError(f"{path} holds {arr.size} values; its header declares {shape}")
-    return arr.reshape(shape)
-
-
 def load_mnist_split(directory):
-    directory = Path(directory)
-    try:
-        from deltaprop.datasets import load_mnist
+    """MNIST's 60,000 training and 10,000 test images, read and verified by deltaprop."""
+    from deltaprop.datasets import load_mnist
 
-        ds = load_mnist(directory, download=False, validation=0, dtype="float64")
-        return ds.X_train, ds.X_test, ds.y_train, ds.y_test
-    except ImportError:
-        pass
-    names = (
-        "train-images-idx3-ubyte",
-        "t10k-images-idx3-ubyte",
-        "train-labels-idx1-ubyte",
-        "t10k-labels-idx1-ubyte",
-    )
-    arrays = []
-    for name in names:
-        path = next((directory / f for f in (name + ".gz", name) if (directory / f).exists()), None)
-        if path is None:
-            raise FileNotFoundError(f"{name}(.gz) not found in {directory}")
-        arrays.append(_read_idx_gz(path))
-    Xtr, Xte, ytr, yte = arrays
-    return (
-        Xtr.reshape(len(Xtr), -1) / 255.0,
-        Xte.reshape(len(Xte), -1) / 255.0,
-        ytr.astype(np.int64),
-        yte.astype(np.int64),
-    )
+    ds = load_mnist(directory, download=False, validation=0, dtype="float64")
+    return ds.X_train, ds.X_test, ds.y_train, ds.y_test
 
 
 def variants(args):

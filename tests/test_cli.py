@@ -165,3 +165,97 @@ def test_report_command_writes_a_self_contained_page(trained, tmp_path):
     text = html.read_text()
     assert text.count("<img") >= 3 and "data:image/png;base64," in text
     assert "http://" not in text and "https://" not in text
+
+
+# ---------------------------------------------------------------------- errors by type
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "m.npz"
+    dp.Network([4, 3, 2], seed=0).save(path)
+    return path
+
+
+def _load_raising(monkeypatch, exc):
+    """Make the library's model loader raise `exc` (the command imports it at call time)."""
+    import deltaprop.io
+
+    def load(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(deltaprop.io, "load", load)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        dp.DeltapropError("the model is bad; expected a good one"),
+        PermissionError(13, "Permission denied"),
+    ],
+    ids=["DeltapropError", "OSError"],
+)
+def test_library_and_system_errors_give_one_line_and_exit_2(monkeypatch, capsys, model_file, exc):
+    from deltaprop import cli
+
+    _load_raising(monkeypatch, exc)
+    assert cli.run(["info", str(model_file)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {str(exc).splitlines()[0]}"]
+
+
+@pytest.mark.parametrize(
+    "exc", [ValueError("bug"), TypeError("bug"), KeyError("bug"), AttributeError("bug")]
+)
+def test_a_bug_is_not_turned_into_exit_2(monkeypatch, capsys, model_file, exc):
+    # A plain ValueError (or any exception that is not deltaprop's, click's or the system's)
+    # from the library is a bug: it propagates as itself.
+    from deltaprop import cli
+
+    _load_raising(monkeypatch, exc)
+    with pytest.raises(type(exc)) as info:
+        cli.run(["info", str(model_file)])
+    assert info.value is exc
+    assert "error:" not in capsys.readouterr().err
+
+
+def test_a_bug_under_click_testing_keeps_its_exception(monkeypatch, model_file):
+    from click.testing import CliRunner
+
+    from deltaprop import cli
+
+    _load_raising(monkeypatch, ValueError("bug"))
+    result = CliRunner().invoke(cli.main, ["info", str(model_file)])
+    assert result.exit_code == 1 and isinstance(result.exception, ValueError)
+    assert result.exc_info[0] is ValueError
+
+
+def test_ctrl_c_exits_130(monkeypatch, capsys, model_file):
+    from deltaprop import cli
+
+    _load_raising(monkeypatch, KeyboardInterrupt())
+    assert cli.run(["info", str(model_file)]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+
+
+_BUG_SCRIPT = """
+import sys
+import deltaprop.io
+def load(*args, **kwargs):
+    raise ValueError("a bug in the library")
+deltaprop.io.load = load
+from deltaprop.cli import entry
+sys.argv = ["deltaprop", "info", sys.argv[1]]
+entry()
+"""
+
+
+def test_a_bug_prints_a_traceback_and_exits_1(model_file):
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUG_SCRIPT, str(model_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert "ValueError: a bug in the library" in proc.stderr
+    assert "error:" not in proc.stderr

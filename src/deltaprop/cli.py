@@ -1,8 +1,10 @@
 """The ``deltaprop`` command: train, evaluate, predict, inspect and explain networks.
 
 Every error the user can cause (bad options, missing or corrupt files, data that does not fit
-the network) ends as one line on stderr and exit code 2; Ctrl-C during training saves the last
-completed epoch's model and exits with 130.
+the network) ends as one line on stderr and exit code 2: the library's own errors
+(`DeltapropError` and its subclasses), click's usage errors and OSError. Any other exception is
+a bug and surfaces as one, with its traceback. Ctrl-C during training saves the last completed
+epoch's model and exits with 130.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import os
 import re
 import sys
 import time
+import types
 
 import click
 
 from ._validation import DeltapropError, DeltapropTypeError
+from .bench import command as bench_command
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -230,70 +234,84 @@ _CHOICE_ACTIVATIONS = [
 @click.option("--plots", default=None, help="Write plots into this directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
-def train(
-    preset,
-    dataset,
-    data,
-    target,
-    data_dir,
-    layers,
-    activation,
-    output_activation,
-    loss,
-    init,
-    optimizer,
-    momentum,
-    epochs,
-    batch_size,
-    lr,
-    l2,
-    l1,
-    dropout,
-    schedule,
-    patience,
-    restore_best,
-    dtype,
-    seed,
-    out,
-    checkpoint,
-    checkpoint_every,
-    resume,
-    diagnostics,
-    plots,
-    quiet,
-    as_json,
-):
+def train(**opts):
     """Train a network; with no options, on the embedded 8x8 digits."""
-    from . import Network, presets
-    from .training import TrainingInterrupted, evaluate, fit
+    o = types.SimpleNamespace(**opts)
+    cfg = _train_config(o)
+    for option, path in (("--out", o.out), ("--checkpoint", o.checkpoint)):
+        _check_writable(option, path)
+    ds = _load_data(cfg.get("dataset") or "digits", o.data, o.target, o.data_dir, o.seed)
+    sizes = _train_sizes(cfg, ds)
+    fit_kwargs = _fit_kwargs(cfg, o, ds)
+    progress = None
+    if not (o.quiet or o.as_json):
+        from rich.console import Console
 
-    cfg = presets.get(preset or "default")
-    if dataset or data:
+        progress = _Progress(Console(stderr=True), cfg["batch_size"])
+    net = _new_network(cfg, sizes, o)
+    if progress is not None:
+        # Printed once fit has accepted every argument.
+        progress.header = (
+            f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
+            f"{ds.X_train.shape[0]} training samples"
+            + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else "")
+        )
+    t0 = time.perf_counter()
+    net, history, interrupted = _run_fit(net, ds, fit_kwargs, progress, o)
+    wall = time.perf_counter() - t0
+    metrics = _train_metrics(net, ds, history, wall)
+    saved = str(net.save(o.out)) if o.out and net is not None else None
+    if o.as_json:
+        _write_json(_train_json(o, ds, sizes, net, history, metrics, saved))
+    elif not o.quiet:
+        _print_training(history, metrics, wall, saved)
+    if o.diagnostics and history.diagnostics and not (o.quiet or o.as_json):
+        from .diagnostics import format_table
+
+        click.echo(format_table(history, epochs="last"))
+    if o.plots and net is not None:
+        _write_plots(net, history, o, ds)
+    if interrupted:
+        click.echo(
+            "interrupted: kept the last completed epoch" + (f", saved to {saved}" if saved else ""),
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _train_config(o):
+    """The preset's configuration with the options given on the command line applied."""
+    from . import presets
+
+    cfg = presets.get(o.preset or "default")
+    if o.dataset or o.data:
         # A user data set replaces the preset's, and with it the preset's layer widths.
-        cfg["dataset"] = dataset
+        cfg["dataset"] = o.dataset
         cfg.pop("layers", None)
     given = {
-        "layers": _parse_layers(layers) if layers else None,
-        "activation": activation,
-        "output_activation": output_activation,
-        "loss": loss,
-        "init": init,
-        "optimizer": optimizer,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
-        "l2": l2,
-        "l1": l1,
-        "dropout": dropout,
-        "schedule": schedule,
-        "early_stopping": patience,
-        "restore_best": restore_best,
-        "momentum": momentum,
+        "layers": _parse_layers(o.layers) if o.layers else None,
+        "activation": o.activation,
+        "output_activation": o.output_activation,
+        "loss": o.loss,
+        "init": o.init,
+        "optimizer": o.optimizer,
+        "epochs": o.epochs,
+        "batch_size": o.batch_size,
+        "lr": o.lr,
+        "l2": o.l2,
+        "l1": o.l1,
+        "dropout": o.dropout,
+        "schedule": o.schedule,
+        "early_stopping": o.patience,
+        "restore_best": o.restore_best,
+        "momentum": o.momentum,
     }
     cfg.update({k: v for k, v in given.items() if v is not None})
-    for option, path in (("--out", out), ("--checkpoint", checkpoint)):
-        _check_writable(option, path)
-    ds = _load_data(cfg.get("dataset") or "digits", data, target, data_dir, seed)
+    return cfg
+
+
+def _train_sizes(cfg, ds):
+    """The layer widths: --layers (or the preset's) checked against the data, or a default."""
     n_features = ds.X_train.shape[1]
     n_out = ds.n_classes if ds.n_classes else 1
     sizes = cfg.get("layers") or [n_features, 30, n_out]
@@ -307,7 +325,11 @@ def train(
             f"--layers ends with {sizes[-1]} outputs but the data have {n_out} classes; "
             f"expected ...-{n_out}"
         )
+    return sizes
 
+
+def _fit_kwargs(cfg, o, ds):
+    """fit's keyword arguments from the configuration and the command's options."""
     opt = cfg.get("optimizer", "sgd")
     if cfg.get("momentum") is not None:
         if opt not in ("momentum", "nesterov"):
@@ -326,63 +348,61 @@ def train(
         schedule=cfg.get("schedule"),
         early_stopping=cfg.get("early_stopping"),
         restore_best=cfg.get("restore_best"),
-        seed=seed,
-        diagnostics=diagnostics or bool(plots),
-        checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every,
+        seed=o.seed,
+        diagnostics=o.diagnostics or bool(o.plots),
+        checkpoint=o.checkpoint,
+        checkpoint_every=o.checkpoint_every,
     )
     if ds.X_val is not None:
         fit_kwargs["validation_data"] = (ds.X_val, ds.y_val)
+    return fit_kwargs
 
-    from rich.console import Console
 
-    console = Console(stderr=True, quiet=quiet or as_json)
-    callbacks = []
-    progress = None
-    if not (quiet or as_json):
-        progress = _Progress(console, cfg["batch_size"])
-        callbacks.append(progress)
+def _new_network(cfg, sizes, o):
+    """The network to train, or None when --resume continues a saved run."""
+    from . import Network
 
-    if resume:
-        if not os.path.exists(resume):
-            _fail(f"--resume {resume!r} does not exist; expected a checkpoint file")
-        net = None
-    else:
-        net = Network(
-            sizes,
-            activation=cfg.get("activation", "sigmoid"),
-            output_activation=cfg.get("output_activation"),
-            loss=cfg.get("loss", "quadratic"),
-            init=cfg.get("init", "auto"),
-            dtype=dtype,
-            seed=seed,
-        )
-    header = (
-        f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
-        f"{ds.X_train.shape[0]} training samples"
-        + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else "")
+    if o.resume:
+        if not os.path.exists(o.resume):
+            _fail(f"--resume {o.resume!r} does not exist; expected a checkpoint file")
+        return None
+    return Network(
+        sizes,
+        activation=cfg.get("activation", "sigmoid"),
+        output_activation=cfg.get("output_activation"),
+        loss=cfg.get("loss", "quadratic"),
+        init=cfg.get("init", "auto"),
+        dtype=o.dtype,
+        seed=o.seed,
     )
-    if progress is not None:
-        progress.header = header  # printed once fit has accepted every argument
-    t0 = time.perf_counter()
-    interrupted = False
+
+
+def _run_fit(net, ds, fit_kwargs, progress, o):
+    """Train (or resume); (net, history, interrupted). Ctrl-C keeps the last epoch."""
+    from .training import TrainingInterrupted, fit
+
+    callbacks = [progress] if progress is not None else []
     try:
-        if resume:
+        if o.resume:
             from .training import resume as resume_run
 
-            fit_kwargs["checkpoint"] = checkpoint or resume
+            fit_kwargs["checkpoint"] = o.checkpoint or o.resume
             net, history = resume_run(
-                resume, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs
+                o.resume, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs
             )
         else:
             history = fit(net, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs)
     except TrainingInterrupted as exc:
-        interrupted = True
-        history = exc.history
+        return net, exc.history, True
     finally:
         if progress is not None:
             progress.stop()
-    wall = time.perf_counter() - t0
+    return net, history, False
+
+
+def _train_metrics(net, ds, history, wall):
+    """Wall time, best epoch, stop reason, and the test and validation cost and accuracy."""
+    from .training import evaluate
 
     metrics = {
         "wall_time": wall,
@@ -393,59 +413,54 @@ def train(
         metrics["test_cost"], metrics["test_accuracy"] = evaluate(net, ds.X_test, ds.y_test)
     if ds.X_val is not None and net is not None:
         metrics["val_cost"], metrics["val_accuracy"] = evaluate(net, ds.X_val, ds.y_val)
-    saved = None
-    if out and net is not None:
-        saved = str(net.save(out))
+    return metrics
 
-    if as_json:
-        arch = net.config() if net is not None else {}
-        _write_json(
-            {
-                "config": {
-                    "preset": preset,
-                    "dataset": ds.name,
-                    "sizes": sizes,
-                    "dtype": dtype,
-                    "seed": seed,
-                    **arch,
-                    "training": net.training_config if net is not None else {},
-                },
-                "history": history.to_dict(),
-                "metrics": metrics,
-                "model": saved,
-            }
-        )
-    elif not quiet:
-        out_console = Console()
-        out_console.print(_history_table(history))
-        summary = [f"best epoch {history.best_epoch}"]
-        if "test_accuracy" in metrics and metrics["test_accuracy"] is not None:
-            summary.append(f"test accuracy {metrics['test_accuracy']:.2%}")
-        if "test_cost" in metrics:
-            summary.append(f"test cost {metrics['test_cost']:.4f}")
-        summary.append(f"{wall:.1f} s")
-        out_console.print(", ".join(summary))
-        if saved:
-            out_console.print(f"model saved to {saved}")
-    if diagnostics and history.diagnostics and not (quiet or as_json):
-        from .diagnostics import format_table
 
-        click.echo(format_table(history, epochs="last"))
-    if plots and net is not None:
-        try:
-            from .plots import write_plots
+def _train_json(o, ds, sizes, net, history, metrics, saved):
+    """The --json object of a training run."""
+    arch = net.config() if net is not None else {}
+    return {
+        "config": {
+            "preset": o.preset,
+            "dataset": ds.name,
+            "sizes": sizes,
+            "dtype": o.dtype,
+            "seed": o.seed,
+            **arch,
+            "training": net.training_config if net is not None else {},
+        },
+        "history": history.to_dict(),
+        "metrics": metrics,
+        "model": saved,
+    }
 
-            written = write_plots(net, history, plots, dataset=ds)
-        except ImportError as exc:
-            _fail(str(exc))
-        if not (quiet or as_json):
-            click.echo(f"{len(written)} plots written to {plots}")
-    if interrupted:
-        click.echo(
-            "interrupted: kept the last completed epoch" + (f", saved to {saved}" if saved else ""),
-            err=True,
-        )
-        sys.exit(EXIT_INTERRUPTED)
+
+def _print_training(history, metrics, wall, saved):
+    """The history table and a summary line."""
+    from rich.console import Console
+
+    out_console = Console()
+    out_console.print(_history_table(history))
+    summary = [f"best epoch {history.best_epoch}"]
+    if "test_accuracy" in metrics and metrics["test_accuracy"] is not None:
+        summary.append(f"test accuracy {metrics['test_accuracy']:.2%}")
+    if "test_cost" in metrics:
+        summary.append(f"test cost {metrics['test_cost']:.4f}")
+    summary.append(f"{wall:.1f} s")
+    out_console.print(", ".join(summary))
+    if saved:
+        out_console.print(f"model saved to {saved}")
+
+
+def _write_plots(net, history, o, ds):
+    try:
+        from .plots import write_plots
+
+        written = write_plots(net, history, o.plots, dataset=ds)
+    except ImportError as exc:
+        _fail(str(exc))
+    if not (o.quiet or o.as_json):
+        click.echo(f"{len(written)} plots written to {o.plots}")
 
 
 @main.command()
@@ -594,42 +609,12 @@ def explain(
     max_parameters,
 ):
     """Show one gradient step worked out: every z, a, δ and ∂C/∂w (BP1-BP4)."""
-    from .explain import (
-        builtin_example,
-        gradient_table,
-        load_example,
-        nudge,
-        nudge_series,
-        parse_nudge,
-        render,
-        to_rich,
-    )
-    from .explain import (
-        explain as trace_step,
-    )
+    from .explain import explain as trace_step
+    from .explain import gradient_table, nudge, nudge_series, parse_nudge, render, to_rich
 
     if precision < 0 or precision > 17:
         _fail(f"--precision {precision} is invalid; expected 0..17 digits")
-    sources = [s for s in (example, builtin, model) if s]
-    if len(sources) > 1:
-        _fail("give one of EXAMPLE, --builtin or --model; expected a single source")
-    if model:
-        if not input_values or target_values is None:
-            _fail("--model needs --input X1,X2,... and --target Y1,... (or a class label)")
-        net = _load_model(model)
-        x = _parse_numbers(input_values, "--input")
-        y = _parse_numbers(target_values, "--target")
-        if y.size == 1 and net.sizes[-1] > 1:
-            y = net.one_hot(y, "--target")[0]
-        step_lr = 0.5 if lr is None else lr
-    else:
-        if example:
-            if not os.path.exists(example):
-                _fail(f"example file {example!r} does not exist; expected a JSON or TOML file")
-            ex = load_example(example)
-        else:
-            ex = builtin_example(builtin or "mazur")
-        net, x, y, step_lr = ex.net, ex.x, ex.y, (ex.lr if lr is None else lr)
+    net, x, y, step_lr = _explain_source(example, builtin, model, input_values, target_values, lr)
     if nudge_spec:
         layer, neuron, delta = parse_nudge(nudge_spec)
         obj = (
@@ -644,7 +629,7 @@ def explain(
             _fail(f"--max-parameters {max_parameters} is invalid; expected a count >= 0")
         try:
             obj = trace_step(net, x, y, lr=step_lr, max_parameters=max_parameters or None)
-        except ValueError as exc:
+        except DeltapropError as exc:
             _fail(
                 str(exc)
                 .replace("max_parameters=None", "--max-parameters 0")
@@ -661,6 +646,31 @@ def explain(
         Console().print(to_rich(obj, precision))
     else:
         click.echo(render(obj, fmt, precision))
+
+
+def _explain_source(example, builtin, model, input_values, target_values, lr):
+    """(net, x, y, lr) of the step to explain: an example file, a built-in one or a model."""
+    from .explain import builtin_example, load_example
+
+    sources = [s for s in (example, builtin, model) if s]
+    if len(sources) > 1:
+        _fail("give one of EXAMPLE, --builtin or --model; expected a single source")
+    if model:
+        if not input_values or target_values is None:
+            _fail("--model needs --input X1,X2,... and --target Y1,... (or a class label)")
+        net = _load_model(model)
+        x = _parse_numbers(input_values, "--input")
+        y = _parse_numbers(target_values, "--target")
+        if y.size == 1 and net.sizes[-1] > 1:
+            y = net.one_hot(y, "--target")[0]
+        return net, x, y, 0.5 if lr is None else lr
+    if example:
+        if not os.path.exists(example):
+            _fail(f"example file {example!r} does not exist; expected a JSON or TOML file")
+        ex = load_example(example)
+    else:
+        ex = builtin_example(builtin or "mazur")
+    return ex.net, ex.x, ex.y, (ex.lr if lr is None else lr)
 
 
 @main.command()
@@ -695,22 +705,7 @@ def report(model, out, dataset, data, target, data_dir, seed, title):
     click.echo(f"report written to {path}")
 
 
-@main.command(
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "help_option_names": [],
-    }
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def bench(args):
-    """Benchmark training speed against PyTorch, scikit-learn, the book's loop and the
-    matrix-multiply bound (`deltaprop bench --help` for its options)."""
-    from .bench import main as bench_main
-
-    code = bench_main(list(args), prog="deltaprop bench")
-    if code:
-        sys.exit(code)
+main.add_command(bench_command, name="bench")
 
 
 def _parse_numbers(text, option):
@@ -810,7 +805,9 @@ def run(argv=None):
         )
         click.echo(f"error: {exc.format_message()} (see `{cmd} --help`)", err=True)
         return EXIT_USAGE
-    except (_Fail, DeltapropError, ValueError, TypeError, OSError) as exc:
+    except (_Fail, DeltapropError, OSError) as exc:
+        # Only errors raised on purpose (and the system's): any other exception is a bug and
+        # propagates with its traceback.
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if not isinstance(exc, _Fail):
             message = _option_message(message)
