@@ -322,7 +322,7 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path, monkeypatch):
             "1",
             "--systems",
             "deltaprop,book,bound",
-            "--data",
+            "--dataset",
             "random",
             "--threads",
             "1",

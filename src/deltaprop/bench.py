@@ -474,19 +474,11 @@ def _write_report(report, out_dir, stem):
     hidden=True,
     callback=_deprecated("--data-dir"),
 )
-@click.option(
-    "--data",
-    "old_dataset",
-    type=click.Choice(["auto", "mnist", "random"]),
-    hidden=True,
-    callback=_deprecated("--dataset"),
-)
 @click.pass_context
-def command(ctx, quiet, as_json, out, mnist_dir, old_dataset, **options):
+def command(ctx, quiet, as_json, out, mnist_dir, **options):
     """Benchmark training speed: deltaprop against PyTorch, scikit-learn, the book's
     per-sample loop and the matrix-multiply bound, full epochs on MNIST-shaped data."""
     options["data_dir"] = options["data_dir"] or mnist_dir
-    options["dataset"] = old_dataset or options["dataset"]
     if options["quick"]:
         options["samples"] = options["samples"] or 10000
         options["repeats"] = min(options["repeats"], 3)

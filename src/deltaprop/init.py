@@ -76,6 +76,7 @@ _ALIASES = {
     "book": "normal",
 }
 
+
 def default_for(activation) -> str:
     """The initialiser 'auto' picks for a layer: the activation's own ``default_init``."""
     return getattr(activation, "default_init", "glorot_uniform")
