@@ -56,11 +56,13 @@ _CHUNK = 1 << 20
 
 
 def _describe(magic: int) -> str:
+    """A magic number's type and dimensions in words, e.g. "unsigned byte, 3-D"."""
     code, ndim = (magic >> 8) & 0xFF, magic & 0xFF
     return f"{_CODE_NAMES.get(code, f'unknown type 0x{code:02X}')}, {ndim}-D"
 
 
 def _read_exact(f, n: int, path: str, what: str) -> bytes:
+    """Exactly n bytes of the header, `what` naming the part in the truncation message."""
     data = f.read(n)
     if len(data) != n:
         raise DatasetError(

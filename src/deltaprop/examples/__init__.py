@@ -83,7 +83,7 @@ _KEYS = {
 
 
 class _SpecError(DeltapropError):
-    pass
+    """A mistake in an example; load_example prefixes the file's name."""
 
 
 def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
@@ -131,6 +131,7 @@ def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
 
 
 def _read_spec(path: Path) -> dict:
+    """The parsed example file: JSON or TOML by suffix, else by its first character."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -169,6 +170,7 @@ def _read_spec(path: Path) -> dict:
 
 
 def _toml_module() -> types.ModuleType | None:
+    """tomllib (Python 3.11+), else tomli when installed, else None."""
     if sys.version_info >= (3, 11):
         import tomllib
 
@@ -384,6 +386,7 @@ _NDIM_WORDS = {0: "a number", 1: "a list of numbers", 2: "a list of lists of num
 
 
 def _describe(shape):
+    """A nested list's shape in words for messages about ragged rows."""
     return (
         "a number"
         if shape == ()
@@ -424,4 +427,5 @@ def builtin_example(name: str = "mazur") -> Example:
 
 
 def _examples_dir() -> Path:
+    """The folder holding the shipped example files."""
     return Path(__file__).resolve().parent
