@@ -197,10 +197,21 @@ def load_csv(
     path = _fspath(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise DeltapropError(f"delimiter={_short(delimiter)} is invalid; expected one character")
+    header, rows, lines = _read_csv_file(path, delimiter)
+    t, feat = _csv_columns(header, target, features, path)
+    X = _csv_features(rows, lines, feat, header, path)
+    y = labels = None
+    if t is not None:
+        y, labels = _csv_target(rows, lines, t, target, classes, path)
+    return DataFile(X, y, labels, tuple(header[j] for j in feat), path)
+
+
+def _read_csv_file(path: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """(header, rows, line numbers) of a CSV file, every way of failing as a DatasetError."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
-            header, rows, lines = _read_rows(reader, path)
+            return _read_rows(reader, path)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file; expected a CSV file") from None
     except IsADirectoryError:
@@ -216,6 +227,11 @@ def load_csv(
             f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
         ) from None
 
+
+def _csv_columns(
+    header: list[str], target: str | None, features: Sequence[str] | None, path: str
+) -> tuple[int | None, list[int]]:
+    """Positions of the target column (None without one) and of the feature columns."""
     columns: dict[str, int] = {}
     for j, name in enumerate(header):
         if name in columns:
@@ -224,20 +240,7 @@ def load_csv(
                 f"{columns[name] + 1} and {j + 1}); expected distinct names"
             )
         columns[name] = j
-    available = ", ".join(repr(c) for c in header)
-
-    def column(name, what):
-        if not isinstance(name, str):
-            raise DeltapropTypeError(
-                f"{what}={_short(name)} is invalid; expected a column name (str)"
-            )
-        if name not in columns:
-            raise DatasetError(
-                f"{path}: no column named {name!r} ({what}); the header has {available}"
-            )
-        return columns[name]
-
-    t = None if target is None else column(target, "target")
+    t = None if target is None else _csv_column(target, "target", columns, header, path)
     if features is None:
         feat = [j for j in range(len(header)) if j != t]
     else:
@@ -245,44 +248,72 @@ def load_csv(
             raise DeltapropTypeError(
                 f"features={features!r} is a string; expected a list of column names"
             )
-        feat = [column(name, "features") for name in features]
+        feat = [_csv_column(name, "features", columns, header, path) for name in features]
         if t is not None and t in feat:
             raise DeltapropError(
                 f"features includes the target column {target!r}; expected feature columns only"
             )
     if not feat:
         raise DatasetError(
-            f"{path}: no feature columns (the header has {available}); expected "
+            f"{path}: no feature columns (the header has {_column_list(header)}); expected "
             f"at least one besides the target"
         )
-    names = tuple(header[j] for j in feat)
+    return t, feat
 
+
+def _csv_column(name: Any, what: str, columns: dict[str, int], header: list[str], path: str) -> int:
+    """Position of the column `name` given as argument `what`; the message lists the header."""
+    if not isinstance(name, str):
+        raise DeltapropTypeError(f"{what}={_short(name)} is invalid; expected a column name (str)")
+    if name not in columns:
+        raise DatasetError(
+            f"{path}: no column named {name!r} ({what}); the header has {_column_list(header)}"
+        )
+    return columns[name]
+
+
+def _column_list(header: list[str]) -> str:
+    """The header's column names, quoted, for error messages."""
+    return ", ".join(repr(c) for c in header)
+
+
+def _csv_features(
+    rows: list[list[str]], lines: list[int], feat: list[int], header: list[str], path: str
+) -> np.ndarray:
+    """The feature columns as a float64 (n, n_features) array; a bad cell is named by line."""
     pick = operator.itemgetter(*feat)
+    # itemgetter gives a tuple for several columns but the bare cell for one
     cells = itertools.chain.from_iterable(map(pick, rows)) if len(feat) > 1 else map(pick, rows)
+    # one pass through C for the common all-good file; the slow search runs only on failure
     try:
         X = np.fromiter(map(float, cells), dtype=np.float64, count=len(rows) * len(feat))
     except ValueError:
         X = None
     if X is None or not np.isfinite(X).all():
         _raise_bad_cell(rows, lines, feat, header, path)
-    X = X.reshape(len(rows), len(feat))
+    return X.reshape(len(rows), len(feat))
 
-    y = labels = None
-    if t is not None:
-        values = [r[t] for r in rows]
-        for i, v in enumerate(values):
-            if not v.strip():
-                raise DatasetError(
-                    f"{path}: line {lines[i]}, column {target!r}: empty target "
-                    f"value; expected a label"
-                )
-        y, labels = _encode_labels(
-            values, classes, path, lambda i: f"line {lines[i]}, column {target!r}"
-        )
-    return DataFile(X, y, labels, names, path)
+
+def _csv_target(
+    rows: list[list[str]],
+    lines: list[int],
+    t: int,
+    target: str | None,
+    classes: Sequence[Any] | np.ndarray | None,
+    path: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The target column as (y, classes), refusing empty values."""
+    values = [r[t] for r in rows]
+    for i, v in enumerate(values):
+        if not v.strip():
+            raise DatasetError(
+                f"{path}: line {lines[i]}, column {target!r}: empty target value; expected a label"
+            )
+    return _encode_labels(values, classes, path, lambda i: f"line {lines[i]}, column {target!r}")
 
 
 def _read_rows(reader, path):
+    """(header, rows, line numbers) from a csv reader, skipping blank lines."""
     try:
         header = next(reader)
     except StopIteration:
@@ -310,6 +341,7 @@ def _read_rows(reader, path):
 def _raise_bad_cell(
     rows: list[list[str]], lines: list[int], feat: list[int], header: list[str], path: str
 ) -> NoReturn:
+    """Raise the DatasetError naming the first empty, non-numeric or non-finite feature cell."""
     for i, row in enumerate(rows):
         for j in feat:
             text = row[j]
@@ -356,26 +388,7 @@ def _check_npz_sizes(path: str, max_bytes: int) -> None:
                     f"{where} declares {info.file_size:,} bytes, more than its "
                     f"stored data can hold; the archive is corrupt or forged"
                 )
-            try:
-                with zf.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                    else:
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                    header_len = f.tell()
-            except (
-                ValueError,
-                OSError,
-                zipfile.BadZipFile,
-                EOFError,
-                zlib.error,
-                NotImplementedError,
-                RuntimeError,
-            ) as exc:  # RuntimeError: "encrypted"
-                raise DatasetError(
-                    f"{where} is not a valid .npy array ({exc}); expected arrays written by numpy"
-                ) from None
+            shape, dtype, header_len = _read_npy_header(zf, info, where)
             if dtype.hasobject:
                 raise DatasetError(
                     f"{where} holds Python objects (dtype {dtype}); expected "
@@ -394,6 +407,32 @@ def _check_npz_sizes(path: str, max_bytes: int) -> None:
                     f"bytes) but holds {info.file_size - header_len:,} bytes; "
                     f"the file is truncated or corrupt"
                 )
+
+
+def _read_npy_header(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
+) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, header length) of one .npy member, read without loading its data."""
+    try:
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            return shape, dtype, f.tell()
+    except (
+        ValueError,
+        OSError,
+        zipfile.BadZipFile,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:  # RuntimeError: "encrypted"
+        raise DatasetError(
+            f"{where} is not a valid .npy array ({exc}); expected arrays written by numpy"
+        ) from None
 
 
 def load_npz(
@@ -441,6 +480,20 @@ def load_npz(
     """
     path = _fspath(path)
     _check_npz_sizes(path, max_bytes)
+    arrays = _read_npz_arrays(path, require_y)
+    X = _npz_features(arrays["X"], path)
+    names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
+    if "feature_names" in arrays and arrays["feature_names"].size == X.shape[1]:
+        names = tuple(str(s) for s in arrays["feature_names"].ravel().tolist())
+    y = arrays.get("y")
+    if y is None:
+        return DataFile(X, None, None, names, path)
+    y, labels = _npz_targets(y, len(X), classes, arrays, path)
+    return DataFile(X, y, labels, names, path)
+
+
+def _read_npz_arrays(path: str, require_y: bool) -> dict[str, np.ndarray]:
+    """The arrays X, y, feature_names and classes present in the archive, loaded without pickle."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             keys = list(npz.files)
@@ -451,7 +504,7 @@ def load_npz(
                     f"the file has {', '.join(map(repr, keys)) or 'no arrays'}; "
                     f"expected arrays 'X' and 'y'"
                 )
-            arrays = {k: npz[k] for k in ("X", "y", "feature_names", "classes") if k in keys}
+            return {k: npz[k] for k in ("X", "y", "feature_names", "classes") if k in keys}
     except DatasetError:
         raise
     except (
@@ -467,7 +520,10 @@ def load_npz(
         raise DatasetError(
             f"{path}: cannot be read as NPZ without pickle ({exc}); expected numeric arrays X and y"
         ) from None
-    X, y = arrays["X"], arrays.get("y")
+
+
+def _npz_features(X: np.ndarray, path: str) -> np.ndarray:
+    """X as float64, refusing anything but a 2-D array of finite real numbers."""
     if X.dtype.kind not in "iuf" or X.ndim != 2:
         raise DatasetError(
             f"{path}: X has shape {X.shape} and dtype {X.dtype}; expected a 2-D "
@@ -477,54 +533,68 @@ def load_npz(
     if not np.isfinite(X).all():
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
         raise DatasetError(f"{path}: X{list(where)} is {X[where]}; expected finite numbers")
-    names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
-    if "feature_names" in arrays and arrays["feature_names"].size == X.shape[1]:
-        names = tuple(str(s) for s in arrays["feature_names"].ravel().tolist())
-    if y is None:
-        return DataFile(X, None, None, names, path)
-    if y.ndim not in (1, 2) or len(y) != len(X):
+    return X
+
+
+def _npz_targets(
+    y: np.ndarray,
+    n_rows: int,
+    classes: Sequence[Any] | np.ndarray | None,
+    arrays: dict[str, np.ndarray],
+    path: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """y as (class indices, their labels) or (float targets, None), checked against X's rows."""
+    if y.ndim not in (1, 2) or len(y) != n_rows:
         raise DatasetError(
-            f"{path}: y has shape {y.shape} but X has {len(X)} rows; expected "
-            f"one label per row of X: shape ({len(X)},) or ({len(X)}, k)"
+            f"{path}: y has shape {y.shape} but X has {n_rows} rows; expected "
+            f"one label per row of X: shape ({n_rows},) or ({n_rows}, k)"
         )
     file_classes = classes is None and "classes" in arrays
     if file_classes:
         classes = arrays["classes"]
-
-    def encode(texts):
-        try:
-            return _encode_labels(texts, classes, path, lambda i: f"y[{i}]")
-        except DatasetError:
-            raise
-        except ValueError as exc:  # the classes array is the file's, not an argument
-            if not file_classes:
-                raise
-            raise DatasetError(f"{path}: the array 'classes' is invalid: {exc}") from None
-
-    labels = None
     if y.ndim == 2 or y.dtype.kind == "f":
         if y.dtype.kind not in "iuf" or not np.isfinite(y.astype(np.float64)).all():
             raise DatasetError(
                 f"{path}: y has dtype {y.dtype} with non-finite values; expected finite targets"
             )
+        # whole-number floats are class labels that were stored as floats
         if y.ndim == 1 and np.all(y == np.round(y)):
-            y, labels = encode([str(int(v)) for v in y])
-        else:
-            y = y.astype(np.float64)
-    elif y.dtype.kind in "iuUS":
-        try:
-            texts = [v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()]
-        except UnicodeDecodeError as exc:
-            raise DatasetError(
-                f"{path}: y holds byte strings that are not UTF-8 ({exc.reason} "
-                f"at byte {exc.start}); expected numbers or UTF-8 labels"
-            ) from None
-        y, labels = encode(texts)
-    else:
+            texts = [str(int(v)) for v in y]
+            return _encode_npz_labels(texts, classes, file_classes, path)
+        return y.astype(np.float64), None
+    if y.dtype.kind in "iuUS":
+        return _encode_npz_labels(_npz_label_texts(y, path), classes, file_classes, path)
+    raise DatasetError(
+        f"{path}: y has dtype {y.dtype}; expected integer labels, strings or float targets"
+    )
+
+
+def _npz_label_texts(y: np.ndarray, path: str) -> list[str]:
+    """The labels of an integer or string y as text, byte strings decoded as UTF-8."""
+    try:
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()]
+    except UnicodeDecodeError as exc:
         raise DatasetError(
-            f"{path}: y has dtype {y.dtype}; expected integer labels, strings or float targets"
-        )
-    return DataFile(X, y, labels, names, path)
+            f"{path}: y holds byte strings that are not UTF-8 ({exc.reason} "
+            f"at byte {exc.start}); expected numbers or UTF-8 labels"
+        ) from None
+
+
+def _encode_npz_labels(
+    texts: list[str],
+    classes: Sequence[Any] | np.ndarray | None,
+    file_classes: bool,
+    path: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`_encode_labels` for y, naming the file's own classes array when that is what is bad."""
+    try:
+        return _encode_labels(texts, classes, path, lambda i: f"y[{i}]")
+    except DatasetError:
+        raise
+    except ValueError as exc:  # the classes array is the file's, not an argument
+        if not file_classes:
+            raise
+        raise DatasetError(f"{path}: the array 'classes' is invalid: {exc}") from None
 
 
 def save_npz(

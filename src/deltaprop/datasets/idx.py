@@ -56,11 +56,13 @@ _CHUNK = 1 << 20
 
 
 def _describe(magic: int) -> str:
+    """A magic number's type and dimensions in words, e.g. "unsigned byte, 3-D"."""
     code, ndim = (magic >> 8) & 0xFF, magic & 0xFF
     return f"{_CODE_NAMES.get(code, f'unknown type 0x{code:02X}')}, {ndim}-D"
 
 
 def _read_exact(f, n: int, path: str, what: str) -> bytes:
+    """Exactly n bytes of the header, `what` naming the part in the truncation message."""
     data = f.read(n)
     if len(data) != n:
         raise DatasetError(
@@ -153,6 +155,34 @@ def read_idx(
 
 
 def _read_idx_stream(f, path, file_size, compressed, magic, sha256, max_bytes):
+    """Read and check the header, the data and the checksum of an open IDX stream."""
+    header, shape, dtype = _read_idx_header(f, path, magic)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > max_bytes:
+        raise DatasetError(
+            f"{path}: the header declares shape {shape}, {nbytes:,} bytes of "
+            f"data, more than max_bytes={max_bytes:,}; expected a smaller file "
+            f"(or a larger max_bytes if the file is genuine)"
+        )
+    if compressed:
+        buf = _read_gzip_data(f, path, file_size, shape, nbytes)
+    else:
+        buf = _read_plain_data(f, path, file_size - len(header), shape, nbytes)
+    if sha256 is not None:
+        digest = hashlib.sha256(header)
+        digest.update(buf)
+        if digest.hexdigest() != sha256.lower():
+            raise ChecksumError(
+                f"{path}: SHA-256 of the contents is {digest.hexdigest()}; "
+                f"expected {sha256.lower()} (the file is corrupt or not the one "
+                f"expected)"
+            )
+    arr = np.frombuffer(buf, dtype=dtype).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="), copy=False) if dtype.itemsize > 1 else arr
+
+
+def _read_idx_header(f, path: str, magic: int | None) -> tuple[bytes, tuple[int, ...], np.dtype]:
+    """(raw header bytes, shape, stored dtype) from the magic number and the dimension sizes."""
     head = _read_exact(f, 4, path, "4-byte magic number")
     found = int.from_bytes(head, "big")
     if head[:2] != b"\0\0":
@@ -178,69 +208,60 @@ def _read_idx_stream(f, path, file_size, compressed, magic, sha256, max_bytes):
             f"{path}: the header declares {ndim} dimensions; expected 1 to {_MAX_NDIM}"
         )
     dims_raw = _read_exact(f, 4 * ndim, path, f"{ndim} dimension sizes")
-    shape = struct.unpack(f">{ndim}I", dims_raw)
-    dtype = IDX_DTYPES[code]
-    nbytes = math.prod(shape) * dtype.itemsize
-    header_len = 4 + 4 * ndim
-    if nbytes > max_bytes:
+    return head + dims_raw, struct.unpack(f">{ndim}I", dims_raw), IDX_DTYPES[code]
+
+
+def _read_gzip_data(f, path: str, file_size: int, shape: tuple[int, ...], nbytes: int) -> bytearray:
+    """The nbytes of data that follow the header in a gzip stream; no fewer, no more."""
+    # the decompressed size is unknown until read: bound it by DEFLATE's ratio first, then
+    # read in chunks, so a lying header costs no more memory than the data actually present
+    if nbytes > _DEFLATE_MAX_RATIO * file_size:
         raise DatasetError(
             f"{path}: the header declares shape {shape}, {nbytes:,} bytes of "
-            f"data, more than max_bytes={max_bytes:,}; expected a smaller file "
-            f"(or a larger max_bytes if the file is genuine)"
+            f"data, more than a {file_size:,}-byte gzip file can hold; the "
+            f"header is corrupt or forged"
         )
-    if compressed:
-        if nbytes > _DEFLATE_MAX_RATIO * file_size:
-            raise DatasetError(
-                f"{path}: the header declares shape {shape}, {nbytes:,} bytes of "
-                f"data, more than a {file_size:,}-byte gzip file can hold; the "
-                f"header is corrupt or forged"
-            )
-        buf = _read_chunks(f, nbytes)
-        if len(buf) < nbytes:
-            raise DatasetError(
-                f"{path}: truncated: the header declares shape {shape} "
-                f"({nbytes:,} bytes of data) but the file holds only "
-                f"{len(buf):,}; expected the complete file"
-            )
-        extra = len(_read_chunks(f, _CHUNK))
-        if extra:
-            raise DatasetError(
-                f"{path}: {extra:,}{'+' if extra == _CHUNK else ''} unexpected "
-                f"bytes after the {nbytes:,} bytes of data declared by the header "
-                f"(shape {shape}); expected the file to end there"
-            )
-    else:
-        actual = file_size - header_len
-        if actual < nbytes:
-            raise DatasetError(
-                f"{path}: truncated: the header declares shape {shape} "
-                f"({nbytes:,} bytes of data) but the file holds only "
-                f"{actual:,}; expected the complete file"
-            )
-        if actual > nbytes:
-            raise DatasetError(
-                f"{path}: {actual - nbytes:,} unexpected bytes after the "
-                f"{nbytes:,} bytes of data declared by the header (shape "
-                f"{shape}); expected the file to end there"
-            )
-        buf = bytearray(nbytes)
-        got = f.readinto(buf)
-        if got != nbytes:
-            raise DatasetError(
-                f"{path}: the file changed while being read ({got:,} of "
-                f"{nbytes:,} bytes); expected a stable file"
-            )
-    if sha256 is not None:
-        digest = hashlib.sha256(head + dims_raw)
-        digest.update(buf)
-        if digest.hexdigest() != sha256.lower():
-            raise ChecksumError(
-                f"{path}: SHA-256 of the contents is {digest.hexdigest()}; "
-                f"expected {sha256.lower()} (the file is corrupt or not the one "
-                f"expected)"
-            )
-    arr = np.frombuffer(buf, dtype=dtype).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="), copy=False) if dtype.itemsize > 1 else arr
+    buf = _read_chunks(f, nbytes)
+    if len(buf) < nbytes:
+        raise DatasetError(
+            f"{path}: truncated: the header declares shape {shape} "
+            f"({nbytes:,} bytes of data) but the file holds only "
+            f"{len(buf):,}; expected the complete file"
+        )
+    # one more chunk proves trailing bytes without reading them all: "+" when it came back full
+    extra = len(_read_chunks(f, _CHUNK))
+    if extra:
+        raise DatasetError(
+            f"{path}: {extra:,}{'+' if extra == _CHUNK else ''} unexpected "
+            f"bytes after the {nbytes:,} bytes of data declared by the header "
+            f"(shape {shape}); expected the file to end there"
+        )
+    return buf
+
+
+def _read_plain_data(f, path: str, actual: int, shape: tuple[int, ...], nbytes: int) -> bytearray:
+    """The nbytes of data that follow the header in a plain file holding `actual` bytes of data."""
+    # the file's size is known: refuse a wrong one before allocating the buffer
+    if actual < nbytes:
+        raise DatasetError(
+            f"{path}: truncated: the header declares shape {shape} "
+            f"({nbytes:,} bytes of data) but the file holds only "
+            f"{actual:,}; expected the complete file"
+        )
+    if actual > nbytes:
+        raise DatasetError(
+            f"{path}: {actual - nbytes:,} unexpected bytes after the "
+            f"{nbytes:,} bytes of data declared by the header (shape "
+            f"{shape}); expected the file to end there"
+        )
+    buf = bytearray(nbytes)
+    got = f.readinto(buf)
+    if got != nbytes:
+        raise DatasetError(
+            f"{path}: the file changed while being read ({got:,} of "
+            f"{nbytes:,} bytes); expected a stable file"
+        )
+    return buf
 
 
 def write_idx(

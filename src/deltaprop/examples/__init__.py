@@ -83,7 +83,7 @@ _KEYS = {
 
 
 class _SpecError(DeltapropError):
-    pass
+    """A mistake in an example; load_example prefixes the file's name."""
 
 
 def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
@@ -131,6 +131,7 @@ def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
 
 
 def _read_spec(path: Path) -> dict:
+    """The parsed example file: JSON or TOML by suffix, else by its first character."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -169,6 +170,7 @@ def _read_spec(path: Path) -> dict:
 
 
 def _toml_module() -> types.ModuleType | None:
+    """tomllib (Python 3.11+), else tomli when installed, else None."""
     if sys.version_info >= (3, 11):
         import tomllib
 
@@ -181,6 +183,32 @@ def _toml_module() -> types.ModuleType | None:
 
 
 def _build_example(raw: dict) -> Example:
+    """Check an example's keys and values, in the order they are read, and build it."""
+    spec = _canonical_spec(raw)
+    sizes, Ws, origin = _example_weights(spec)
+    bs = _example_biases(spec["biases"], sizes, origin)
+    net = _example_network(spec, sizes, Ws, bs)
+    x = _numbers(spec["input"], "input", (1, 2))
+    X, single = net.check_inputs(x, "input")
+    y_raw = _numbers(spec["target"], "target", (0, 1, 2))
+    # one sample's target must fill the output layer: check_targets would take a lone entry
+    # for a class label
+    if single and y_raw.size != sizes[-1]:
+        raise _SpecError(
+            f"target has {y_raw.size} entries; expected {sizes[-1]} (one per output "
+            f"neuron) for sizes {sizes}"
+        )
+    y = net.check_targets(y_raw, X.shape[0], single, "target")
+    if single:
+        y = y[0]
+    lr = spec.get("learning_rate", DEFAULT_LR)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
+        raise _SpecError(f"learning_rate is {_short(lr)}; expected a number >= 0 such as 0.5")
+    return Example(net=net, x=x, y=y, lr=float(lr))
+
+
+def _canonical_spec(raw: dict) -> dict[str, Any]:
+    """The example's keys under their canonical names (aliases resolved, notes dropped)."""
     spec = {}
     for key, value in raw.items():
         if key not in _KEYS:
@@ -202,7 +230,11 @@ def _build_example(raw: dict) -> Example:
     ):
         if key not in spec:
             raise _SpecError(f"missing key {key!r}; expected {what}")
+    return spec
 
+
+def _example_weights(spec: dict[str, Any]) -> tuple[list[int], list[np.ndarray], str]:
+    """(sizes, weight matrices, origin) checked against each other; origin notes inferred sizes."""
     weights = spec["weights"]
     if not isinstance(weights, (list, tuple, np.ndarray)) or len(weights) == 0:
         raise _SpecError(
@@ -211,20 +243,7 @@ def _build_example(raw: dict) -> Example:
         )
     Ws = [_numbers(w, f"weights[{i}]", 2) for i, w in enumerate(weights)]
     if "sizes" in spec:
-        sizes = spec["sizes"]
-        if (
-            not isinstance(sizes, (list, tuple))
-            or len(sizes) < 2
-            or not all(
-                isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) >= 1
-                for n in sizes
-            )
-        ):
-            raise _SpecError(
-                f"sizes is {_short(sizes)}; expected a list of at least 2 "
-                f"positive integers such as [2, 2, 2]"
-            )
-        sizes, origin = [int(n) for n in sizes], ""
+        sizes, origin = _example_sizes(spec["sizes"]), ""
     else:
         sizes = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
         origin = " (inferred from the weights' rows)"
@@ -240,7 +259,29 @@ def _build_example(raw: dict) -> Example:
             raise _SpecError(
                 f"weights[{i}] has shape {W.shape}; expected {want} for sizes {sizes}{origin}"
             )
-    biases = spec["biases"]
+    return sizes, Ws, origin
+
+
+def _example_sizes(sizes: Any) -> list[int]:
+    """The example's layer sizes: at least 2 positive integers."""
+    if (
+        not isinstance(sizes, (list, tuple))
+        or len(sizes) < 2
+        or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) >= 1
+            for n in sizes
+        )
+    ):
+        raise _SpecError(
+            f"sizes is {_short(sizes)}; expected a list of at least 2 "
+            f"positive integers such as [2, 2, 2]"
+        )
+    return [int(n) for n in sizes]
+
+
+def _example_biases(biases: Any, sizes: list[int], origin: str) -> list[np.ndarray]:
+    """The bias vectors, one per layer after the input, checked against the sizes."""
+    L = len(sizes) - 1
     if not isinstance(biases, (list, tuple, np.ndarray)) or len(biases) != L:
         n = len(biases) if isinstance(biases, (list, tuple, np.ndarray)) else None
         got = f"has {n} vectors" if n is not None else f"is {_short(biases)}"
@@ -255,9 +296,15 @@ def _build_example(raw: dict) -> Example:
                 f"biases[{i}] has {b.shape[0]} entries; expected {sizes[i + 1]} "
                 f"for sizes {sizes}{origin}"
             )
+    return bs
 
+
+def _example_network(
+    spec: dict[str, Any], sizes: list[int], Ws: list[np.ndarray], bs: list[np.ndarray]
+) -> Network:
+    """A float64 Network with the example's activations, loss and parameters."""
     hidden, output = _example_activations(
-        spec.get("activation", "sigmoid"), spec.get("output_activation"), L
+        spec.get("activation", "sigmoid"), spec.get("output_activation"), len(sizes) - 1
     )
     loss = spec.get("loss", "quadratic")
     try:
@@ -270,22 +317,7 @@ def _build_example(raw: dict) -> Example:
         raise _SpecError(f"loss/activation: {exc}") from None
     net.weights = Ws
     net.biases = bs
-
-    x = _numbers(spec["input"], "input", (1, 2))
-    X, single = net.check_inputs(x, "input")
-    y_raw = _numbers(spec["target"], "target", (0, 1, 2))
-    if single and y_raw.size != sizes[-1]:
-        raise _SpecError(
-            f"target has {y_raw.size} entries; expected {sizes[-1]} (one per output "
-            f"neuron) for sizes {sizes}"
-        )
-    y = net.check_targets(y_raw, X.shape[0], single, "target")
-    if single:
-        y = y[0]
-    lr = spec.get("learning_rate", DEFAULT_LR)
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
-        raise _SpecError(f"learning_rate is {_short(lr)}; expected a number >= 0 such as 0.5")
-    return Example(net=net, x=x, y=y, lr=float(lr))
+    return net
 
 
 def _example_activations(activation, output_activation, L):
@@ -354,6 +386,7 @@ _NDIM_WORDS = {0: "a number", 1: "a list of numbers", 2: "a list of lists of num
 
 
 def _describe(shape):
+    """A nested list's shape in words for messages about ragged rows."""
     return (
         "a number"
         if shape == ()
@@ -394,4 +427,5 @@ def builtin_example(name: str = "mazur") -> Example:
 
 
 def _examples_dir() -> Path:
+    """The folder holding the shipped example files."""
     return Path(__file__).resolve().parent
