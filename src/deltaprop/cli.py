@@ -242,7 +242,7 @@ def train(**opts):
         _check_writable(option, path)
     ds = _load_data(cfg.get("dataset") or "digits", o.data, o.target, o.data_dir, o.seed)
     sizes = _train_sizes(cfg, ds)
-    fit_kwargs = _fit_kwargs(cfg, o, ds)
+    config = _fit_config(cfg, o)
     progress = None
     if not (o.quiet or o.as_json):
         from rich.console import Console
@@ -257,7 +257,7 @@ def train(**opts):
             + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else "")
         )
     t0 = time.perf_counter()
-    net, history, interrupted = _run_fit(net, ds, fit_kwargs, progress, o)
+    net, history, interrupted = _run_fit(net, ds, config, progress, o)
     wall = time.perf_counter() - t0
     metrics = _train_metrics(net, ds, history, wall)
     saved = str(net.save(o.out)) if o.out and net is not None else None
@@ -328,8 +328,10 @@ def _train_sizes(cfg, ds):
     return sizes
 
 
-def _fit_kwargs(cfg, o, ds):
-    """fit's keyword arguments from the configuration and the command's options."""
+def _fit_config(cfg, o):
+    """The run's TrainingConfig from the preset, the command's options and their checks."""
+    from .history import TrainingConfig
+
     opt = cfg.get("optimizer", "sgd")
     if cfg.get("momentum") is not None:
         if opt not in ("momentum", "nesterov"):
@@ -337,7 +339,7 @@ def _fit_kwargs(cfg, o, ds):
         from .optimizers import get as get_optimizer
 
         opt = get_optimizer(opt, lr=cfg["lr"], momentum=cfg["momentum"])
-    fit_kwargs = dict(
+    return TrainingConfig(
         epochs=cfg["epochs"],
         batch_size=cfg["batch_size"],
         lr=cfg["lr"],
@@ -352,10 +354,7 @@ def _fit_kwargs(cfg, o, ds):
         diagnostics=o.diagnostics or bool(o.plots),
         checkpoint=o.checkpoint,
         checkpoint_every=o.checkpoint_every,
-    )
-    if ds.X_val is not None:
-        fit_kwargs["validation_data"] = (ds.X_val, ds.y_val)
-    return fit_kwargs
+    ).validate()
 
 
 def _new_network(cfg, sizes, o):
@@ -377,21 +376,27 @@ def _new_network(cfg, sizes, o):
     )
 
 
-def _run_fit(net, ds, fit_kwargs, progress, o):
+def _run_fit(net, ds, config, progress, o):
     """Train (or resume); (net, history, interrupted). Ctrl-C keeps the last epoch."""
-    from .training import TrainingInterrupted, fit
+    import dataclasses
+
+    from .training import TrainingInterrupted, fit_config, resume
 
     callbacks = [progress] if progress is not None else []
+    validation = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:
         if o.resume:
-            from .training import resume as resume_run
-
-            fit_kwargs["checkpoint"] = o.checkpoint or o.resume
-            net, history = resume_run(
-                o.resume, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs
-            )
+            config.checkpoint = o.checkpoint or o.resume
+            options = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+            net, history = resume(
+                o.resume, ds.X_train, ds.y_train, callbacks=callbacks,
+                validation_data=validation, **options,
+            )  # fmt: skip
         else:
-            history = fit(net, ds.X_train, ds.y_train, callbacks=callbacks, **fit_kwargs)
+            history = fit_config(
+                net, ds.X_train, ds.y_train, config, validation_data=validation,
+                callbacks=callbacks,
+            )  # fmt: skip
     except TrainingInterrupted as exc:
         return net, exc.history, True
     finally:
