@@ -1,4 +1,4 @@
-"""Model files: save and load networks without pickle, and atomic writes for everything else.
+"""Model files and checkpoints: save and load networks without pickle.
 
 A model file is a zip archive in numpy's ``.npz`` layout, written without pickle:
 
@@ -26,9 +26,9 @@ the parameters, whose shapes follow from ``sizes``; capped for optimizer and ext
 the parameters' total size against the bytes the file actually holds. Any problem raises
 :class:`ModelFileError` (a ``ValueError``) naming the file and what was wrong.
 
-Writes go to a temporary file in the target's directory, which is flushed, fsync'ed and then
-renamed over the target (:func:`atomic_open`, :func:`atomic_write_bytes`), so a crash or Ctrl-C
-leaves either the old file or the new one, never a partial one.
+Writes go through ``deltaprop._atomic`` (re-exported here: :func:`atomic_open`,
+:func:`atomic_write_bytes`): a temporary file in the target's directory, flushed, fsync'ed and
+renamed over the target, so a crash or Ctrl-C leaves either the old file or the new one.
 """
 
 from __future__ import annotations
