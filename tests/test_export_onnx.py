@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import HIDDEN
 
 import deltaprop
+from conftest import HIDDEN
 from deltaprop import DeltapropError, Network
 from deltaprop.activations import Activation
 
