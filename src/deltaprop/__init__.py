@@ -4,7 +4,7 @@ The engine imports numpy only; the command line, plots and scikit-learn estimato
 modules that are imported on demand.
 """
 
-from . import activations, callbacks, datasets, losses
+from . import activations, callbacks, datasets, export, losses
 from ._validation import DeltapropError, DeltapropTypeError
 from ._version import __version__
 from .explain import explain, nudge
@@ -21,6 +21,7 @@ __all__ = [
     "GradcheckReport",
     "DeltapropError",
     "activations",
+    "export",
     "datasets",
     "losses",
     "fit",

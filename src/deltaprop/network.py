@@ -548,6 +548,24 @@ class Network:
         """Write the network to a model file; see ``deltaprop.io.save``."""
         return _provided("save")(self, path, **kwargs)
 
+    def to_onnx(self, path: str | os.PathLike, opset: int | None = None) -> Any:
+        """Write the forward pass as an ONNX model; see ``deltaprop.export.to_onnx``."""
+        return _provided("to_onnx")(self, path, opset=opset)
+
+    def to_torch(self) -> Any:
+        """The network as ``torch.nn.Sequential``; see ``deltaprop.export.to_torch``."""
+        return _provided("to_torch")(self)
+
+    @classmethod
+    def from_torch(cls, module: Any, loss: Any = None) -> Network:
+        """A Network from a ``torch.nn.Sequential``; see ``deltaprop.export.from_torch``."""
+        return _provided("from_torch")(module, loss=loss)
+
+    @classmethod
+    def from_sklearn(cls, estimator: Any) -> Network:
+        """A Network from a fitted scikit-learn MLP; see ``deltaprop.export.from_sklearn``."""
+        return _provided("from_sklearn")(estimator)
+
     def config(self) -> dict:
         """Architecture as plain data (JSON-ready)."""
         return {
@@ -566,14 +584,15 @@ class Network:
         return f"Network({self.sizes}, {act}, loss={self.loss.name!r}, dtype={self.dtype.name!r})"
 
 
-# ``fit``, ``evaluate`` and ``save`` are implemented by deltaprop.training and deltaprop.io,
-# which sit above this module (they import it) and hand their functions down here when they are
-# imported, as ``import deltaprop`` does: so this module imports neither of them.
+# ``fit``, ``evaluate`` and ``save`` are implemented by deltaprop.training and deltaprop.io, the
+# exports (to_onnx, to_torch, from_torch, from_sklearn) by deltaprop.export: they sit above this
+# module (they import it) and hand their functions down here when they are imported, as
+# ``import deltaprop`` does: so this module imports none of them.
 _PROVIDED: dict = {}
 
 
 def provide(name: str, function) -> None:
-    """Make `function` the implementation of ``Network.<name>`` (fit, evaluate, save)."""
+    """Make `function` the implementation of ``Network.<name>`` (fit, evaluate, save, ...)."""
     _PROVIDED[name] = function
 
 
