@@ -20,6 +20,7 @@ import click
 
 from ._validation import DeltapropError, DeltapropTypeError
 from .bench import command as bench_command
+from .export.command import export as export_command
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -711,6 +712,7 @@ def report(model, out, dataset, data, target, data_dir, seed, title):
 
 
 main.add_command(bench_command, name="bench")
+main.add_command(export_command, name="export")
 
 
 def _parse_numbers(text, option):
