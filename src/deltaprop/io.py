@@ -38,8 +38,6 @@ import io as _stdio
 import json
 import math
 import numbers
-import os
-import stat
 import struct
 import zipfile
 import zlib
@@ -48,7 +46,13 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as _npy
 
-from ._atomic import atomic_open, atomic_write_bytes, atomic_write_text, check_path
+from ._atomic import (
+    atomic_open,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_path,
+    open_regular,
+)
 from ._validation import DeltapropError, DeltapropTypeError
 from ._version import __version__
 from .history import History
@@ -676,13 +680,8 @@ _CORRUPT = (
 
 
 def _open_regular(path, reader):
-    """Open `path` for reading; refuse FIFOs and devices, which could block or never end."""
-    f = open(path, "rb")
-    st = os.fstat(f.fileno())
-    if not stat.S_ISREG(st.st_mode):
-        f.close()
-        raise reader.fail("not a regular file; expected a deltaprop model file")
-    reader.file_size = st.st_size
+    """Open `path` for reading; refuse FIFOs, devices and directories before opening them."""
+    f, reader.file_size = open_regular(path, "a deltaprop model file", ModelFileError)
     return f
 
 

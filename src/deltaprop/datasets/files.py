@@ -8,7 +8,8 @@ import math
 import operator
 import os
 import re
-import tempfile
+import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
+from .._atomic import atomic_open, open_regular
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError, _fspath
 
@@ -360,79 +362,154 @@ def _raise_bad_cell(
     raise DatasetError(f"{path}: a feature value could not be read; expected numbers")
 
 
-def _check_npz_sizes(path: str, max_bytes: int) -> None:
-    """Check every .npy header in the archive against its member's real size before loading."""
+# What numpy's .npy header parser raises on a forged header (tokenize.TokenError included).
+_BAD_NPY_HEADER = (
+    ValueError,
+    TypeError,
+    SyntaxError,
+    RecursionError,
+    MemoryError,
+    OverflowError,
+    UnicodeDecodeError,
+    tokenize.TokenError,
+    struct.error,
+)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,  # "encrypted"
+    ValueError,
+    OverflowError,
+)
+_NPZ_ARRAYS = ("X", "y", "feature_names", "classes")
+_CHUNK = 1 << 24
+
+
+def _parse_npy_header(f, where: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran order, dtype, data offset) of a .npy stream; forged headers are refused."""
     try:
-        file_size = os.path.getsize(path)
-        zf = zipfile.ZipFile(path)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f".npy format version {version}; expected 1.0 or 2.0")
+        offset = f.tell()
+    except _BAD_NPY_HEADER as exc:
+        text = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise DatasetError(
+            f"{where} is not a valid .npy array ({text}); expected arrays written by numpy"
+        ) from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise DatasetError(
+            f"{where} holds Python objects or records (dtype {dtype}); expected numeric "
+            f"or string arrays (objects would need pickle)"
+        )
+    if len(shape) > 32:
+        raise DatasetError(f"{where} declares {len(shape)} dimensions; expected at most 32")
+    return shape, fortran, dtype, offset
+
+
+def _read_npy_data(f, where, shape, fortran, dtype, nbytes) -> np.ndarray:
+    """The data of a .npy stream whose header was checked, read in bounded chunks."""
+    buf = bytearray(nbytes)
+    view = memoryview(buf)
+    done = 0
+    while done < nbytes:
+        n = f.readinto(view[done : done + _CHUNK])
+        if not n:
+            raise DatasetError(f"{where} ends after {done:,} of {nbytes:,} bytes: truncated")
+        done += n
+    if f.read(1):
+        raise DatasetError(f"{where} has bytes after its array data; the file is corrupt")
+    arr = np.frombuffer(buf, dtype=dtype, count=math.prod(shape))
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+def _check_npz_member(zf, info, file_size, budget, max_bytes, where) -> tuple:
+    """(shape, fortran, dtype, offset, nbytes) of one member, every size checked first."""
+    if not info.filename.endswith(".npy"):
+        raise DatasetError(
+            f"{where} is not a .npy array (no .npy suffix); expected arrays written "
+            f"by numpy.savez or save_npz"
+        )
+    if info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1) + 1024 or (
+        info.compress_size > file_size
+    ):
+        raise DatasetError(
+            f"{where} declares {info.file_size:,} bytes, more than its "
+            f"stored data can hold; the archive is corrupt or forged"
+        )
+    with zf.open(info) as f:
+        shape, fortran, dtype, offset = _parse_npy_header(f, where)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > budget:
+        raise DatasetError(
+            f"{where} declares shape {_short(shape)} ({nbytes:,} bytes), beyond "
+            f"max_bytes={max_bytes:,} for all arrays; expected a smaller file"
+        )
+    if offset + nbytes != info.file_size:
+        raise DatasetError(
+            f"{where} declares shape {_short(shape)} of {dtype} ({nbytes:,} "
+            f"bytes) but holds {info.file_size - offset:,} bytes; "
+            f"the file is truncated or corrupt"
+        )
+    return shape, fortran, dtype, offset, nbytes
+
+
+def _read_npz(path: str, require_y: bool, max_bytes: int) -> dict[str, np.ndarray]:
+    """The arrays X, y, feature_names and classes of an NPZ file, sizes checked before reading."""
+    try:
+        f, file_size = open_regular(path, "an NPZ file", DatasetError)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file; expected an NPZ file") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{path}: is a directory; expected an NPZ file") from None
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-        raise DatasetError(
-            f"{path}: not an NPZ (zip) archive ({exc}); expected a file written "
-            f"by numpy.savez or save_npz"
-        ) from None
-    total = 0
-    with zf:
-        for info in zf.infolist():
-            if not info.filename.endswith(".npy"):
-                continue
-            where = f"{path}: member {info.filename!r}"
-            if (
-                info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1)
-                or info.compress_size > file_size
-            ):
-                raise DatasetError(
-                    f"{where} declares {info.file_size:,} bytes, more than its "
-                    f"stored data can hold; the archive is corrupt or forged"
-                )
-            shape, dtype, header_len = _read_npy_header(zf, info, where)
-            if dtype.hasobject:
-                raise DatasetError(
-                    f"{where} holds Python objects (dtype {dtype}); expected "
-                    f"numeric or string arrays (objects would need pickle)"
-                )
-            nbytes = math.prod(shape) * dtype.itemsize
-            total += nbytes
-            if total > max_bytes:
-                raise DatasetError(
-                    f"{where} declares shape {shape} ({nbytes:,} bytes), beyond "
-                    f"max_bytes={max_bytes:,}; expected a smaller file"
-                )
-            if header_len + nbytes != info.file_size:
-                raise DatasetError(
-                    f"{where} declares shape {shape} of {dtype} ({nbytes:,} "
-                    f"bytes) but holds {info.file_size - header_len:,} bytes; "
-                    f"the file is truncated or corrupt"
-                )
+    with f:
+        try:
+            return _read_npz_zip(zipfile.ZipFile(f), path, file_size, require_y, max_bytes)
+        except DatasetError:
+            raise
+        except _ZIP_ERRORS as exc:
+            text = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+            raise DatasetError(
+                f"{path}: not an NPZ (zip) archive or unreadable ({text}); expected a file "
+                f"written by numpy.savez or save_npz"
+            ) from None
 
 
-def _read_npy_header(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
-) -> tuple[tuple[int, ...], np.dtype, int]:
-    """(shape, dtype, header length) of one .npy member, read without loading its data."""
-    try:
-        with zf.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            return shape, dtype, f.tell()
-    except (
-        ValueError,
-        OSError,
-        zipfile.BadZipFile,
-        EOFError,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:  # RuntimeError: "encrypted"
+def _read_npz_zip(zf, path, file_size, require_y, max_bytes) -> dict[str, np.ndarray]:
+    """The wanted arrays of an open NPZ archive; see `_read_npz`."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if key in members:
+            raise DatasetError(f"{path}: array {key!r} appears twice; expected unique names")
+        members[key] = info
+    missing = [k for k in (("X", "y") if require_y else ("X",)) if k not in members]
+    if missing:
+        keys = ", ".join(repr(k) for k in list(members)[:20]) or "no arrays"
         raise DatasetError(
-            f"{where} is not a valid .npy array ({exc}); expected arrays written by numpy"
-        ) from None
+            f"{path}: no array named {' or '.join(map(repr, missing))}; "
+            f"the file has {keys}; expected arrays 'X' and 'y'"
+        )
+    checked, budget = {}, max_bytes
+    for key in _NPZ_ARRAYS:
+        if key in members:
+            where = f"{path}: member {members[key].filename!r}"
+            checked[key] = _check_npz_member(zf, members[key], file_size, budget, max_bytes, where)
+            budget -= checked[key][4]
+    arrays = {}
+    for key, (shape, fortran, dtype, offset, nbytes) in checked.items():
+        where = f"{path}: member {members[key].filename!r}"
+        with zf.open(members[key]) as f:
+            f.read(offset)
+            arrays[key] = _read_npy_data(f, where, shape, fortran, dtype, nbytes)
+    return arrays
 
 
 def load_npz(
@@ -479,8 +556,7 @@ def load_npz(
     ((100, 4), array([34, 33, 33]))
     """
     path = _fspath(path)
-    _check_npz_sizes(path, max_bytes)
-    arrays = _read_npz_arrays(path, require_y)
+    arrays = _read_npz(path, require_y, max_bytes)
     X = _npz_features(arrays["X"], path)
     names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
     if "feature_names" in arrays and arrays["feature_names"].size == X.shape[1]:
@@ -490,36 +566,6 @@ def load_npz(
         return DataFile(X, None, None, names, path)
     y, labels = _npz_targets(y, len(X), classes, arrays, path)
     return DataFile(X, y, labels, names, path)
-
-
-def _read_npz_arrays(path: str, require_y: bool) -> dict[str, np.ndarray]:
-    """The arrays X, y, feature_names and classes present in the archive, loaded without pickle."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            keys = list(npz.files)
-            missing = [k for k in (("X", "y") if require_y else ("X",)) if k not in keys]
-            if missing:
-                raise DatasetError(
-                    f"{path}: no array named {' or '.join(map(repr, missing))}; "
-                    f"the file has {', '.join(map(repr, keys)) or 'no arrays'}; "
-                    f"expected arrays 'X' and 'y'"
-                )
-            return {k: npz[k] for k in ("X", "y", "feature_names", "classes") if k in keys}
-    except DatasetError:
-        raise
-    except (
-        ValueError,
-        OSError,
-        EOFError,
-        zipfile.BadZipFile,
-        KeyError,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
-        raise DatasetError(
-            f"{path}: cannot be read as NPZ without pickle ({exc}); expected numeric arrays X and y"
-        ) from None
 
 
 def _npz_features(X: np.ndarray, path: str) -> np.ndarray:
@@ -628,14 +674,5 @@ def save_npz(
                 f"{name} has dtype object; expected numbers or strings (object "
                 f"arrays would need pickle)"
             )
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".deltaprop-", suffix=".npz.part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
