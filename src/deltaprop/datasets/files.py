@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import array
 import csv
+import io
 import itertools
 import math
 import operator
@@ -24,10 +26,22 @@ from ._base import DatasetError, _fspath
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-__all__ = ["DataFile", "load_csv", "load_npz", "save_npz", "MAX_NPZ_BYTES"]
+__all__ = [
+    "DataFile",
+    "load_csv",
+    "load_npz",
+    "load_npy",
+    "save_npz",
+    "MAX_NPZ_BYTES",
+    "MAX_CSV_BYTES",
+]
 
 #: Default cap on the total uncompressed size of the arrays in an NPZ file (4 GiB).
 MAX_NPZ_BYTES = 4 << 30
+#: Default cap on the size of a CSV file (4 GiB).
+MAX_CSV_BYTES = 4 << 30
+_CSV_CHUNK_ROWS = 8192
+_MAX_DENSE_LABEL = 256
 _DEFLATE_MAX_RATIO = 1032
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
@@ -121,30 +135,61 @@ def _encode_labels(
             y[i] = j
         return y, np.asarray(classes)
     stripped = [v.strip() for v in values]
+    _refuse_nan_labels(stripped, path, where)
     if all(_INT_RE.match(v) for v in stripped):
-        ints = [int(v) for v in stripped]
-        for i, k in enumerate(ints):
-            if not -(2**63) <= k < 2**63:
-                raise DatasetError(
-                    f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
-                    f"the 64-bit integer range; expected class labels that fit "
-                    f"in int64"
-                )
-        y = np.array(ints, dtype=np.int64)
-        if y.size and y.min() >= 0:
-            return y, None  # already class indices: keep them, never shift them
-        uniq, y = np.unique(y, return_inverse=True)
-        return y.astype(np.int64), uniq
+        return _integer_labels(stripped, values, path, where)
     try:
         floats = np.array([float(v) for v in stripped], dtype=np.float64)
     except ValueError:
         floats = None
-    if floats is not None and np.isfinite(floats).all():
+    if floats is not None:
+        if not np.isfinite(floats).all():
+            i = int(np.argmin(np.isfinite(floats)))
+            raise DatasetError(
+                f"{path}: {where(i)}: target {values[i]!r} is infinite; expected a "
+                f"finite number or a label"
+            )
         if np.all(floats == np.round(floats)):
             return _encode_labels([str(int(v)) for v in floats], None, path, where)
         return floats, None  # regression targets
-    uniq, y = np.unique(np.array(stripped, dtype=str), return_inverse=True)
+    # mixed text and numbers: "1" and "1.0" are one label
+    uniq, y = np.unique(
+        np.array([_normalize_label(v) for v in stripped], dtype=str), return_inverse=True
+    )
     return y.astype(np.int64), uniq
+
+
+def _refuse_nan_labels(stripped: list[str], path: str, where: Callable[[int], str]) -> None:
+    """A NaN target is missing data, not a class: name the rows that hold one."""
+    rows = [i for i, v in enumerate(stripped) if v.lower().lstrip("+-") == "nan"]
+    if rows:
+        listed = "; ".join(where(i) for i in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        raise DatasetError(
+            f"{path}: {len(rows)} NaN target value(s) ({listed}{more}); expected a "
+            f"label or a number in every row"
+        )
+
+
+def _integer_labels(
+    stripped: list[str], values: list[str], path: str, where: Callable[[int], str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Whole-number labels: class indices when dense enough, else labels by value."""
+    ints = [int(v) for v in stripped]
+    for i, k in enumerate(ints):
+        if not -(2**63) <= k < 2**63:
+            raise DatasetError(
+                f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
+                f"the 64-bit integer range; expected class labels that fit "
+                f"in int64"
+            )
+    y = np.array(ints, dtype=np.int64)
+    uniq, inverse = np.unique(y, return_inverse=True)
+    # 0..k-1 with a few classes absent stays as is; 0 and 20000000 are two labels, not
+    # twenty million outputs
+    if y.size and y.min() >= 0 and y.max() < max(2 * len(uniq), _MAX_DENSE_LABEL):
+        return y, None  # already class indices: keep them, never shift them
+    return inverse.astype(np.int64), uniq
 
 
 def load_csv(
@@ -154,6 +199,7 @@ def load_csv(
     delimiter: str = ",",
     features: Sequence[str] | None = None,
     classes: Sequence[Any] | np.ndarray | None = None,
+    max_bytes: int = MAX_CSV_BYTES,
 ) -> DataFile:
     r"""Read a CSV file with a header row: numeric feature columns and a target column.
 
@@ -172,6 +218,12 @@ def load_csv(
         value must be one of them and y holds its position. Default: labels that are whole
         numbers >= 0 are class indices already; otherwise (strings, negative numbers) the
         distinct labels are sorted and numbered 0..k-1, and returned as `classes`.
+        Numeric labels are compared as numbers ("1" and "1.0" are one class); whole numbers
+        with gaps far beyond their count (0 and 1000) are labels by value, not a range of
+        outputs. A NaN or infinite target is an error naming its lines.
+    max_bytes : int
+        Largest file size accepted, checked before reading; the file is read row by row in
+        chunks, so memory stays near the size of X.
 
     Returns
     -------
@@ -199,35 +251,41 @@ def load_csv(
     path = _fspath(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise DeltapropError(f"delimiter={_short(delimiter)} is invalid; expected one character")
-    header, rows, lines = _read_csv_file(path, delimiter)
-    t, feat = _csv_columns(header, target, features, path)
-    X = _csv_features(rows, lines, feat, header, path)
+    header, t, feat, X, values, lines = _read_csv_file(path, delimiter, target, features, max_bytes)
     y = labels = None
     if t is not None:
-        y, labels = _csv_target(rows, lines, t, target, classes, path)
+        y, labels = _csv_target(values, lines, target, classes, path)
     return DataFile(X, y, labels, tuple(header[j] for j in feat), path)
 
 
-def _read_csv_file(path: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """(header, rows, line numbers) of a CSV file, every way of failing as a DatasetError."""
+def _read_csv_file(path, delimiter, target, features, max_bytes):
+    """(header, target column, feature columns, X, target texts, line numbers) of a CSV file."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            return _read_rows(reader, path)
+        f, size = open_regular(path, "a CSV file", DatasetError)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file; expected a CSV file") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{path}: is a directory; expected a CSV file") from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(
-            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a CSV text file"
-        ) from None
-    except csv.Error as exc:
-        raise DatasetError(f"{path}: malformed CSV ({exc}); expected a CSV text file") from None
-    except OSError as exc:
-        raise DatasetError(
-            f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
-        ) from None
+    with f:
+        if size > max_bytes:
+            raise DatasetError(
+                f"{path}: {size:,} bytes, beyond max_bytes={max_bytes:,}; expected a smaller file"
+            )
+        try:
+            text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            header = _read_header(reader, path)
+            t, feat = _csv_columns(header, target, features, path)
+            X, values, lines = _stream_rows(reader, header, t, feat, path)
+            return header, t, feat, X, values, lines
+        except UnicodeDecodeError as exc:
+            raise DatasetError(
+                f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a CSV text file"
+            ) from None
+        except csv.Error as exc:
+            raise DatasetError(f"{path}: malformed CSV ({exc}); expected a CSV text file") from None
+        except OSError as exc:
+            raise DatasetError(
+                f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
+            ) from None
 
 
 def _csv_columns(
@@ -297,15 +355,13 @@ def _csv_features(
 
 
 def _csv_target(
-    rows: list[list[str]],
-    lines: list[int],
-    t: int,
+    values: list[str],
+    lines: Sequence[int],
     target: str | None,
     classes: Sequence[Any] | np.ndarray | None,
     path: str,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The target column as (y, classes), refusing empty values."""
-    values = [r[t] for r in rows]
     for i, v in enumerate(values):
         if not v.strip():
             raise DatasetError(
@@ -314,16 +370,22 @@ def _csv_target(
     return _encode_labels(values, classes, path, lambda i: f"line {lines[i]}, column {target!r}")
 
 
-def _read_rows(reader, path):
-    """(header, rows, line numbers) from a csv reader, skipping blank lines."""
+def _read_header(reader, path) -> list[str]:
+    """The stripped column names of the first row."""
     try:
         header = next(reader)
     except StopIteration:
         raise DatasetError(
             f"{path}: the file is empty; expected a header row of column names and data rows"
         ) from None
-    header = [h.strip() for h in header]
-    rows, lines = [], []
+    return [h.strip() for h in header]
+
+
+def _stream_rows(reader, header, t, feat, path):
+    """(X, target texts, line numbers), converting the rows chunk by chunk to keep memory low."""
+    chunks, values, lines = [], [], array.array("q")
+    rows: list[list[str]] = []
+    chunk_lines: list[int] = []
     width = len(header)
     for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -334,10 +396,20 @@ def _read_rows(reader, path):
                 f"{width} like the header"
             )
         rows.append(row)
-        lines.append(reader.line_num)
-    if not rows:
+        chunk_lines.append(reader.line_num)
+        if t is not None:
+            values.append(row[t])
+        if len(rows) == _CSV_CHUNK_ROWS:
+            chunks.append(_csv_features(rows, chunk_lines, feat, header, path))
+            lines.extend(chunk_lines)
+            rows, chunk_lines = [], []
+    if rows:
+        chunks.append(_csv_features(rows, chunk_lines, feat, header, path))
+        lines.extend(chunk_lines)
+    if not chunks:
         raise DatasetError(f"{path}: a header but no data rows; expected at least one row")
-    return header, rows, lines
+    X = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    return X, values, lines
 
 
 def _raise_bad_cell(
@@ -641,6 +713,54 @@ def _encode_npz_labels(
         if not file_classes:
             raise
         raise DatasetError(f"{path}: the array 'classes' is invalid: {exc}") from None
+
+
+def load_npy(path: str | os.PathLike[str], *, max_bytes: int = MAX_NPZ_BYTES) -> np.ndarray:
+    """Read one numeric array from a .npy file without pickle, its declared size checked first.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_bytes : int
+        Largest data size the header may declare.
+
+    Returns
+    -------
+    ndarray
+        As stored (numeric dtypes only), with at least one element.
+
+    Raises
+    ------
+    DatasetError
+        Not a regular file, a forged or truncated header, a declared size beyond `max_bytes`
+        or different from the file's, object or record dtypes, an empty array.
+    """
+    path = _fspath(path)
+    try:
+        f, size = open_regular(path, "a .npy file", DatasetError)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file; expected a .npy file") from None
+    with f:
+        shape, fortran, dtype, offset = _parse_npy_header(f, path)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if dtype.kind not in "biuf":
+            raise DatasetError(f"{path}: holds dtype {dtype}; expected numbers")
+        if nbytes > max_bytes:
+            raise DatasetError(
+                f"{path}: declares shape {_short(shape)} ({nbytes:,} bytes), beyond "
+                f"max_bytes={max_bytes:,}; expected a smaller array"
+            )
+        if offset + nbytes != size:
+            raise DatasetError(
+                f"{path}: declares shape {_short(shape)} of {dtype} ({nbytes:,} bytes) but "
+                f"holds {size - offset:,}; the file is truncated or corrupt"
+            )
+        if math.prod(shape) == 0:
+            raise DatasetError(f"{path}: the array of shape {shape} is empty; expected data")
+        try:
+            return _read_npy_data(f, path, shape, fortran, dtype, nbytes)
+        except OSError as exc:
+            raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def save_npz(
