@@ -320,3 +320,38 @@ def test_gradient_table_honours_max_parameters():
     with pytest.raises(DeltapropError, match="max_parameters=2000"):
         explain_module.gradient_table(net, np.zeros(20), np.zeros(10))
     assert explain is not None
+
+
+# ---------------------------------------------------------------- item 17: metadata schema
+def _rewrite_metadata(src, dst, change):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                change(meta)
+                data = json.dumps(meta).encode()
+            zout.writestr(info, data)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda m: m["history"].__setitem__("epoch", {"a": 1}), "history.epoch"),
+        (lambda m: m["history"].__setitem__("cost", 5), "history.cost"),
+        (lambda m: m["history"].__setitem__("stop_reason", [1]), "history.stop_reason"),
+        (lambda m: m.__setitem__("optimizer_state", None), "without optimizer state"),
+        (lambda m: m["extra"].pop("rng"), "extra.rng"),
+        (lambda m: m["extra"].__setitem__("epoch", "1"), "extra.epoch"),
+    ],
+)
+def test_metadata_schema_is_checked_and_names_the_file(tmp_path, change, match):
+    net = _net()
+    net.history = {"epoch": [1], "cost": [0.5], "stop_reason": "completed"}
+    extra = {"checkpoint": True, "epoch": 1, "rng": {"bit_generator": "PCG64"}}
+    io.save(net, tmp_path / "c.npz", optimizer_state={"t": 1}, extra=extra)
+    io.load(tmp_path / "c.npz", return_state=True)
+    _rewrite_metadata(tmp_path / "c.npz", tmp_path / "bad.npz", change)
+    with pytest.raises(io.ModelFileError, match=match) as info:
+        io.load(tmp_path / "bad.npz", return_state=True)
+    assert str(info.value).startswith(str(tmp_path / "bad.npz"))

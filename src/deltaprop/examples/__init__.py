@@ -142,7 +142,7 @@ def _read_spec(path: Path) -> dict:
                 f"{path.name}: {size:,} bytes; an example file holds at most "
                 f"{_MAX_EXAMPLE_BYTES:,} (a small network written out by hand)"
             )
-        raw = f.read(_MAX_EXAMPLE_BYTES + 1)
+        raw = f.read(size + 1)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
