@@ -918,8 +918,6 @@ def _check_history(reader, history):
             raise reader.fail(
                 f"metadata history.{key}={_brief(values)} is invalid; expected a list of numbers"
             )
-    if len(history.get("epoch", [])) != len(history.get("cost", history.get("epoch", []))):
-        raise reader.fail("metadata history.epoch and history.cost differ in length")
     best = history.get("best_epoch")
     if best is not None and (isinstance(best, bool) or not isinstance(best, int)):
         raise reader.fail(f"metadata history.best_epoch={_brief(best)} is not an integer or null")
