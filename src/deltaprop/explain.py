@@ -257,7 +257,31 @@ def _check_explain(net, x, y, lr, max_samples, max_parameters):
             f"one and is limited to max_parameters={max_parameters} (pass "
             f"max_parameters=None to trace it anyway)"
         )
+    _check_finite_forward(net, X)
     return X, Y, lr
+
+
+def _check_finite_forward(net, X) -> None:
+    """Refuse weights and inputs whose forward pass overflows: a trace of infinities."""
+    with np.errstate(all="ignore"):
+        zs, acts = net.forward_trace(X)
+        for l, (Z, A) in enumerate(zip(zs, acts[1:]), start=1):
+            if not (np.isfinite(Z).all() and np.isfinite(A).all()):
+                raise DeltapropError(
+                    f"the forward pass overflows in layer {l} (z^{l} or a^{l} is not "
+                    f"finite); expected weights and inputs whose products stay within "
+                    f"floating-point range"
+                )
+
+
+def _fsum(values) -> float:
+    """math.fsum, or the plain float sum where exact summation overflows."""
+    values = list(values)
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):
+        with np.errstate(all="ignore"):
+            return float(np.sum(np.asarray(values, dtype=np.float64)))
 
 
 def _output_rule(loss, activation) -> str:
@@ -328,7 +352,7 @@ def _forward_layers(net, g, Ws, bs, s) -> list:
                     bias=float(b[j]),
                     z=float(g.zs[l][s, j]),
                     a=float(g.activations[l + 1][s, j]),
-                    explicit=math.fsum([t.product for t in terms] + [float(b[j])]),
+                    explicit=_fsum([t.product for t in terms] + [float(b[j])]),
                 )
             )
         layers.append(LayerForward(l=l + 1, activation=act.name, neurons=neurons))
@@ -353,7 +377,7 @@ def _output_layer(net, g, Y, s, rule, factors) -> LayerBackward:
             terms, explicit = None, float(dC_da[j]) * sp
         else:
             terms = [_term(i, jac[i, j], dC_da[i]) for i in range(n)]
-            sp, explicit = None, math.fsum(t.product for t in terms)
+            sp, explicit = None, _fsum(t.product for t in terms)
         neurons.append(
             OutputDelta(
                 j=j + 1,
@@ -395,7 +419,7 @@ def _hidden_layers(net, g, Ws, s, factors) -> list:
                     weighted_sum=float(wsum[j]),
                     sigma_prime=sp,
                     delta=float(g.deltas[l][s, j]),
-                    explicit=math.fsum(t.product for t in terms) * sp,
+                    explicit=_fsum(t.product for t in terms) * sp,
                 )
             )
         act = net.layer_activations[l]
@@ -423,7 +447,7 @@ def _layer_step(g, Ws, bs, new_Ws, new_bs, l) -> LayerStep:
                     delta=D[:, j].tolist(),
                     contributions=contrib,
                     grad=float(g.weights[l][j, k]),
-                    explicit=math.fsum(contrib) / m,
+                    explicit=_fsum(contrib) / m,
                     new_value=float(new_Ws[l][j, k]),
                 )
             )
@@ -441,7 +465,7 @@ def _layer_step(g, Ws, bs, new_Ws, new_bs, l) -> LayerStep:
                 delta=list(contrib),
                 contributions=contrib,
                 grad=float(g.biases[l][j]),
-                explicit=math.fsum(contrib) / m,
+                explicit=_fsum(contrib) / m,
                 new_value=float(new_bs[l][j]),
             )
         )
@@ -564,7 +588,9 @@ def _check_index(value, name, upper, why):
 
 
 # ---------------------------------------------------------------------------- gradient table
-def gradient_table(net, x, y, eps: float = 1e-6) -> GradientTable:
+def gradient_table(
+    net, x, y, eps: float = 1e-6, *, max_parameters: int | None = _MAX_PARAMETERS
+) -> GradientTable:
     """Backprop's gradient beside central finite differences, one row per parameter.
 
     Parameters
@@ -574,6 +600,8 @@ def gradient_table(net, x, y, eps: float = 1e-6) -> GradientTable:
     x, y : a sample or a small batch
     eps : float, default 1e-6
         The finite-difference step ε.
+    max_parameters : int or None, default 2000
+        Refuse larger networks (two forward passes per parameter); None: no limit.
 
     Returns
     -------
@@ -589,8 +617,15 @@ def gradient_table(net, x, y, eps: float = 1e-6) -> GradientTable:
     if not isinstance(net, Network):
         raise DeltapropTypeError(f"net={_short(net)} is not a deltaprop Network")
     eps = check_positive(eps, "eps")
+    if max_parameters is not None and net.num_parameters > max_parameters:
+        raise DeltapropError(
+            f"the network has {net.num_parameters} parameters; a gradient table runs two "
+            f"forward passes per parameter and is limited to max_parameters="
+            f"{max_parameters} (pass max_parameters=None to build it anyway)"
+        )
     X, single = net.check_inputs(x, "x")
     Y = net.check_targets(y, X.shape[0], single, "y")
+    _check_finite_forward(net, X)
     report = _gradcheck(net, X, Y, eps)
     rows = []
     for l in range(1, net.num_layers + 1):

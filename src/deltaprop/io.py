@@ -38,8 +38,6 @@ import io as _stdio
 import json
 import math
 import numbers
-import os
-import stat
 import struct
 import zipfile
 import zlib
@@ -48,7 +46,13 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as _npy
 
-from ._atomic import atomic_open, atomic_write_bytes, atomic_write_text, check_path
+from ._atomic import (
+    atomic_open,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_path,
+    open_regular,
+)
 from ._validation import DeltapropError, DeltapropTypeError
 from ._version import __version__
 from .history import History
@@ -676,13 +680,8 @@ _CORRUPT = (
 
 
 def _open_regular(path, reader):
-    """Open `path` for reading; refuse FIFOs and devices, which could block or never end."""
-    f = open(path, "rb")
-    st = os.fstat(f.fileno())
-    if not stat.S_ISREG(st.st_mode):
-        f.close()
-        raise reader.fail("not a regular file; expected a deltaprop model file")
-    reader.file_size = st.st_size
+    """Open `path` for reading; refuse FIFOs, devices and directories before opening them."""
+    f, reader.file_size = open_regular(path, "a deltaprop model file", ModelFileError)
     return f
 
 
@@ -755,6 +754,7 @@ def load(path, *, return_state=False):
     opt = None if opt is None else _insert_arrays(opt, arrays)
     extra = meta.get("extra")
     extra = {} if extra is None else _insert_arrays(extra, arrays)
+    _check_checkpoint(reader, opt, extra)
     return net, opt, extra
 
 
@@ -905,9 +905,57 @@ def _build(reader, meta, arrays):
     return net
 
 
+_HISTORY_LISTS = ("epoch", "cost", "accuracy", "val_cost", "val_accuracy", "lr", "time")
+
+
+def _check_history(reader, history):
+    """The stored history's schema: lists of numbers (null for a missing value) and scalars."""
+    for key in _HISTORY_LISTS:
+        values = history.get(key, [])
+        if not isinstance(values, list) or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
+        ):
+            raise reader.fail(
+                f"metadata history.{key}={_brief(values)} is invalid; expected a list of numbers"
+            )
+    best = history.get("best_epoch")
+    if best is not None and (isinstance(best, bool) or not isinstance(best, int)):
+        raise reader.fail(f"metadata history.best_epoch={_brief(best)} is not an integer or null")
+    for key, kinds in (("stop_reason", (str,)), ("train_metrics", (str, bool))):
+        if history.get(key) is not None and not isinstance(history[key], kinds):
+            raise reader.fail(f"metadata history.{key}={_brief(history[key])} is invalid")
+    if not isinstance(history.get("diagnostics", []), list):
+        raise reader.fail("metadata history.diagnostics is not a list")
+
+
+def _check_checkpoint(reader, opt, extra):
+    """A checkpoint's training state: everything resuming reads, of the right type."""
+    if not extra.get("checkpoint"):
+        return
+    if not isinstance(opt, dict):
+        raise reader.fail("checkpoint without optimizer state; expected optimizer_state")
+    rng = extra.get("rng")
+    if not isinstance(rng, dict) or not isinstance(rng.get("bit_generator"), str):
+        raise reader.fail(
+            f"checkpoint extra.rng={_brief(rng)} is invalid; expected the generator state"
+        )
+    epoch = extra.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise reader.fail(f"checkpoint extra.epoch={_brief(epoch)} is invalid; expected an int")
+    for key in ("fit", "schedule"):
+        if not isinstance(extra.get(key, {}), dict):
+            raise reader.fail(f"checkpoint extra.{key} is not an object")
+    wait, best = extra.get("wait", 0), extra.get("best_score", 0.0)
+    if isinstance(wait, bool) or not isinstance(wait, int):
+        raise reader.fail(f"checkpoint extra.wait={_brief(wait)} is not an integer")
+    if isinstance(best, bool) or not isinstance(best, (int, float)):
+        raise reader.fail(f"checkpoint extra.best_score={_brief(best)} is not a number")
+
+
 def _restore_history(reader, history):
     if history is None:
         return None
+    _check_history(reader, history)
     try:
         return History.from_dict(history)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -109,6 +109,48 @@ class _ParamList(list):
         return (list, (list(self),))
 
 
+# Bytes per parameter a network and its training hold at once: the parameters, the gradient,
+# and one more vector (initialiser temporaries, or an optimizer's state such as momentum).
+_BYTES_FACTOR = 3
+_CHECK_ABOVE = 64 * 2**20  # smaller networks are never refused: no need to read /proc
+
+
+def _memory_limit() -> tuple[int | None, str]:
+    """(bytes this process may still allocate, where the figure comes from), None if unknown."""
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append((int(line.split()[1]) * 1024, "available memory"))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/proc/self/limits", encoding="ascii") as f:
+            fields = [line.split() for line in f if line.startswith("Max address space")]
+        with open("/proc/self/status", encoding="ascii") as f:
+            used = [int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")]
+        if fields and fields[0][3].isdigit() and used:
+            limits.append((int(fields[0][3]) - used[0], "the address-space limit (RLIMIT_AS)"))
+    except (OSError, ValueError, IndexError):
+        pass
+    return min(limits) if limits else (None, "")
+
+
+def _check_memory(sizes, n_params: int, itemsize: int) -> None:
+    """Refuse, before allocating, a network whose training would not fit in memory."""
+    need = _BYTES_FACTOR * n_params * itemsize
+    if need <= _CHECK_ABOVE:
+        return
+    limit, source = _memory_limit()
+    if limit is not None and need > limit:
+        raise DeltapropError(
+            f"sizes={_short(sizes)} describe {n_params:,} parameters; the network and its "
+            f"training need about {need / 2**30:.3g} GiB but this process may use only "
+            f"{max(limit, 0) / 2**30:.3g} GiB ({source}); expected smaller layers"
+        )
+
+
 class Network:
     """A fully connected feed-forward network trained by backpropagation.
 
@@ -170,6 +212,7 @@ class Network:
         shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
         n_w = sum(r * c for r, c in shapes)
         n_b = sum(self.sizes[1:])
+        _check_memory(self.sizes, n_w + n_b, self.dtype.itemsize)
         try:
             self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
         except (MemoryError, ValueError):

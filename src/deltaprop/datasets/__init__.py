@@ -34,7 +34,7 @@ from typing import Any
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import ChecksumError, Dataset, DatasetError, from_arrays
 from .digits import load_digits
-from .files import DataFile, load_csv, load_npz, save_npz
+from .files import DataFile, load_csv, load_npy, load_npz, save_npz
 from .idx import read_idx, write_idx
 from .mnist import MNIST_FILES, MNIST_MIRRORS, load_mnist, mnist_cache_dir
 from .preprocessing import Scaling, minmax_scale, one_hot, standardize, train_test_split
@@ -67,6 +67,7 @@ __all__ = [
     "make_spirals",
     "load_csv",
     "load_npz",
+    "load_npy",
     "save_npz",
     "DataFile",
     "read_idx",

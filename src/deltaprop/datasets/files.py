@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import array
 import csv
+import io
 import itertools
 import math
 import operator
 import os
 import re
-import tempfile
+import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -16,16 +19,29 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
+from .._atomic import atomic_open, open_regular
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError, _fspath
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-__all__ = ["DataFile", "load_csv", "load_npz", "save_npz", "MAX_NPZ_BYTES"]
+__all__ = [
+    "DataFile",
+    "load_csv",
+    "load_npz",
+    "load_npy",
+    "save_npz",
+    "MAX_NPZ_BYTES",
+    "MAX_CSV_BYTES",
+]
 
 #: Default cap on the total uncompressed size of the arrays in an NPZ file (4 GiB).
 MAX_NPZ_BYTES = 4 << 30
+#: Default cap on the size of a CSV file (4 GiB).
+MAX_CSV_BYTES = 4 << 30
+_CSV_CHUNK_ROWS = 8192
+_MAX_DENSE_LABEL = 256
 _DEFLATE_MAX_RATIO = 1032
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
@@ -119,30 +135,61 @@ def _encode_labels(
             y[i] = j
         return y, np.asarray(classes)
     stripped = [v.strip() for v in values]
+    _refuse_nan_labels(stripped, path, where)
     if all(_INT_RE.match(v) for v in stripped):
-        ints = [int(v) for v in stripped]
-        for i, k in enumerate(ints):
-            if not -(2**63) <= k < 2**63:
-                raise DatasetError(
-                    f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
-                    f"the 64-bit integer range; expected class labels that fit "
-                    f"in int64"
-                )
-        y = np.array(ints, dtype=np.int64)
-        if y.size and y.min() >= 0:
-            return y, None  # already class indices: keep them, never shift them
-        uniq, y = np.unique(y, return_inverse=True)
-        return y.astype(np.int64), uniq
+        return _integer_labels(stripped, values, path, where)
     try:
         floats = np.array([float(v) for v in stripped], dtype=np.float64)
     except ValueError:
         floats = None
-    if floats is not None and np.isfinite(floats).all():
+    if floats is not None:
+        if not np.isfinite(floats).all():
+            i = int(np.argmin(np.isfinite(floats)))
+            raise DatasetError(
+                f"{path}: {where(i)}: target {values[i]!r} is infinite; expected a "
+                f"finite number or a label"
+            )
         if np.all(floats == np.round(floats)):
             return _encode_labels([str(int(v)) for v in floats], None, path, where)
         return floats, None  # regression targets
-    uniq, y = np.unique(np.array(stripped, dtype=str), return_inverse=True)
+    # mixed text and numbers: "1" and "1.0" are one label
+    uniq, y = np.unique(
+        np.array([_normalize_label(v) for v in stripped], dtype=str), return_inverse=True
+    )
     return y.astype(np.int64), uniq
+
+
+def _refuse_nan_labels(stripped: list[str], path: str, where: Callable[[int], str]) -> None:
+    """A NaN target is missing data, not a class: name the rows that hold one."""
+    rows = [i for i, v in enumerate(stripped) if v.lower().lstrip("+-") == "nan"]
+    if rows:
+        listed = "; ".join(where(i) for i in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        raise DatasetError(
+            f"{path}: {len(rows)} NaN target value(s) ({listed}{more}); expected a "
+            f"label or a number in every row"
+        )
+
+
+def _integer_labels(
+    stripped: list[str], values: list[str], path: str, where: Callable[[int], str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Whole-number labels: class indices when dense enough, else labels by value."""
+    ints = [int(v) for v in stripped]
+    for i, k in enumerate(ints):
+        if not -(2**63) <= k < 2**63:
+            raise DatasetError(
+                f"{path}: {where(i)}: label {_short(values[i], 30)} is beyond "
+                f"the 64-bit integer range; expected class labels that fit "
+                f"in int64"
+            )
+    y = np.array(ints, dtype=np.int64)
+    uniq, inverse = np.unique(y, return_inverse=True)
+    # 0..k-1 with a few classes absent stays as is; 0 and 20000000 are two labels, not
+    # twenty million outputs
+    if y.size and y.min() >= 0 and y.max() < max(2 * len(uniq), _MAX_DENSE_LABEL):
+        return y, None  # already class indices: keep them, never shift them
+    return inverse.astype(np.int64), uniq
 
 
 def load_csv(
@@ -152,6 +199,7 @@ def load_csv(
     delimiter: str = ",",
     features: Sequence[str] | None = None,
     classes: Sequence[Any] | np.ndarray | None = None,
+    max_bytes: int = MAX_CSV_BYTES,
 ) -> DataFile:
     r"""Read a CSV file with a header row: numeric feature columns and a target column.
 
@@ -170,6 +218,12 @@ def load_csv(
         value must be one of them and y holds its position. Default: labels that are whole
         numbers >= 0 are class indices already; otherwise (strings, negative numbers) the
         distinct labels are sorted and numbered 0..k-1, and returned as `classes`.
+        Numeric labels are compared as numbers ("1" and "1.0" are one class); whole numbers
+        with gaps far beyond their count (0 and 1000) are labels by value, not a range of
+        outputs. A NaN or infinite target is an error naming its lines.
+    max_bytes : int
+        Largest file size accepted, checked before reading; the file is read row by row in
+        chunks, so memory stays near the size of X.
 
     Returns
     -------
@@ -197,35 +251,41 @@ def load_csv(
     path = _fspath(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise DeltapropError(f"delimiter={_short(delimiter)} is invalid; expected one character")
-    header, rows, lines = _read_csv_file(path, delimiter)
-    t, feat = _csv_columns(header, target, features, path)
-    X = _csv_features(rows, lines, feat, header, path)
+    header, t, feat, X, values, lines = _read_csv_file(path, delimiter, target, features, max_bytes)
     y = labels = None
     if t is not None:
-        y, labels = _csv_target(rows, lines, t, target, classes, path)
+        y, labels = _csv_target(values, lines, target, classes, path)
     return DataFile(X, y, labels, tuple(header[j] for j in feat), path)
 
 
-def _read_csv_file(path: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """(header, rows, line numbers) of a CSV file, every way of failing as a DatasetError."""
+def _read_csv_file(path, delimiter, target, features, max_bytes):
+    """(header, target column, feature columns, X, target texts, line numbers) of a CSV file."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            return _read_rows(reader, path)
+        f, size = open_regular(path, "a CSV file", DatasetError)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file; expected a CSV file") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{path}: is a directory; expected a CSV file") from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(
-            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a CSV text file"
-        ) from None
-    except csv.Error as exc:
-        raise DatasetError(f"{path}: malformed CSV ({exc}); expected a CSV text file") from None
-    except OSError as exc:
-        raise DatasetError(
-            f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
-        ) from None
+    with f:
+        if size > max_bytes:
+            raise DatasetError(
+                f"{path}: {size:,} bytes, beyond max_bytes={max_bytes:,}; expected a smaller file"
+            )
+        try:
+            text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            header = _read_header(reader, path)
+            t, feat = _csv_columns(header, target, features, path)
+            X, values, lines = _stream_rows(reader, header, t, feat, path)
+            return header, t, feat, X, values, lines
+        except UnicodeDecodeError as exc:
+            raise DatasetError(
+                f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a CSV text file"
+            ) from None
+        except csv.Error as exc:
+            raise DatasetError(f"{path}: malformed CSV ({exc}); expected a CSV text file") from None
+        except OSError as exc:
+            raise DatasetError(
+                f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
+            ) from None
 
 
 def _csv_columns(
@@ -295,15 +355,13 @@ def _csv_features(
 
 
 def _csv_target(
-    rows: list[list[str]],
-    lines: list[int],
-    t: int,
+    values: list[str],
+    lines: Sequence[int],
     target: str | None,
     classes: Sequence[Any] | np.ndarray | None,
     path: str,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The target column as (y, classes), refusing empty values."""
-    values = [r[t] for r in rows]
     for i, v in enumerate(values):
         if not v.strip():
             raise DatasetError(
@@ -312,16 +370,22 @@ def _csv_target(
     return _encode_labels(values, classes, path, lambda i: f"line {lines[i]}, column {target!r}")
 
 
-def _read_rows(reader, path):
-    """(header, rows, line numbers) from a csv reader, skipping blank lines."""
+def _read_header(reader, path) -> list[str]:
+    """The stripped column names of the first row."""
     try:
         header = next(reader)
     except StopIteration:
         raise DatasetError(
             f"{path}: the file is empty; expected a header row of column names and data rows"
         ) from None
-    header = [h.strip() for h in header]
-    rows, lines = [], []
+    return [h.strip() for h in header]
+
+
+def _stream_rows(reader, header, t, feat, path):
+    """(X, target texts, line numbers), converting the rows chunk by chunk to keep memory low."""
+    chunks, values, lines = [], [], array.array("q")
+    rows: list[list[str]] = []
+    chunk_lines: list[int] = []
     width = len(header)
     for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -332,10 +396,20 @@ def _read_rows(reader, path):
                 f"{width} like the header"
             )
         rows.append(row)
-        lines.append(reader.line_num)
-    if not rows:
+        chunk_lines.append(reader.line_num)
+        if t is not None:
+            values.append(row[t])
+        if len(rows) == _CSV_CHUNK_ROWS:
+            chunks.append(_csv_features(rows, chunk_lines, feat, header, path))
+            lines.extend(chunk_lines)
+            rows, chunk_lines = [], []
+    if rows:
+        chunks.append(_csv_features(rows, chunk_lines, feat, header, path))
+        lines.extend(chunk_lines)
+    if not chunks:
         raise DatasetError(f"{path}: a header but no data rows; expected at least one row")
-    return header, rows, lines
+    X = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    return X, values, lines
 
 
 def _raise_bad_cell(
@@ -360,79 +434,154 @@ def _raise_bad_cell(
     raise DatasetError(f"{path}: a feature value could not be read; expected numbers")
 
 
-def _check_npz_sizes(path: str, max_bytes: int) -> None:
-    """Check every .npy header in the archive against its member's real size before loading."""
+# What numpy's .npy header parser raises on a forged header (tokenize.TokenError included).
+_BAD_NPY_HEADER = (
+    ValueError,
+    TypeError,
+    SyntaxError,
+    RecursionError,
+    MemoryError,
+    OverflowError,
+    UnicodeDecodeError,
+    tokenize.TokenError,
+    struct.error,
+)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,  # "encrypted"
+    ValueError,
+    OverflowError,
+)
+_NPZ_ARRAYS = ("X", "y", "feature_names", "classes")
+_CHUNK = 1 << 24
+
+
+def _parse_npy_header(f, where: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran order, dtype, data offset) of a .npy stream; forged headers are refused."""
     try:
-        file_size = os.path.getsize(path)
-        zf = zipfile.ZipFile(path)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f".npy format version {version}; expected 1.0 or 2.0")
+        offset = f.tell()
+    except _BAD_NPY_HEADER as exc:
+        text = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise DatasetError(
+            f"{where} is not a valid .npy array ({text}); expected arrays written by numpy"
+        ) from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise DatasetError(
+            f"{where} holds Python objects or records (dtype {dtype}); expected numeric "
+            f"or string arrays (objects would need pickle)"
+        )
+    if len(shape) > 32:
+        raise DatasetError(f"{where} declares {len(shape)} dimensions; expected at most 32")
+    return shape, fortran, dtype, offset
+
+
+def _read_npy_data(f, where, shape, fortran, dtype, nbytes) -> np.ndarray:
+    """The data of a .npy stream whose header was checked, read in bounded chunks."""
+    buf = bytearray(nbytes)
+    view = memoryview(buf)
+    done = 0
+    while done < nbytes:
+        n = f.readinto(view[done : done + _CHUNK])
+        if not n:
+            raise DatasetError(f"{where} ends after {done:,} of {nbytes:,} bytes: truncated")
+        done += n
+    if f.read(1):
+        raise DatasetError(f"{where} has bytes after its array data; the file is corrupt")
+    arr = np.frombuffer(buf, dtype=dtype, count=math.prod(shape))
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+def _check_npz_member(zf, info, file_size, budget, max_bytes, where) -> tuple:
+    """(shape, fortran, dtype, offset, nbytes) of one member, every size checked first."""
+    if not info.filename.endswith(".npy"):
+        raise DatasetError(
+            f"{where} is not a .npy array (no .npy suffix); expected arrays written "
+            f"by numpy.savez or save_npz"
+        )
+    if info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1) + 1024 or (
+        info.compress_size > file_size
+    ):
+        raise DatasetError(
+            f"{where} declares {info.file_size:,} bytes, more than its "
+            f"stored data can hold; the archive is corrupt or forged"
+        )
+    with zf.open(info) as f:
+        shape, fortran, dtype, offset = _parse_npy_header(f, where)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > budget:
+        raise DatasetError(
+            f"{where} declares shape {_short(shape)} ({nbytes:,} bytes), beyond "
+            f"max_bytes={max_bytes:,} for all arrays; expected a smaller file"
+        )
+    if offset + nbytes != info.file_size:
+        raise DatasetError(
+            f"{where} declares shape {_short(shape)} of {dtype} ({nbytes:,} "
+            f"bytes) but holds {info.file_size - offset:,} bytes; "
+            f"the file is truncated or corrupt"
+        )
+    return shape, fortran, dtype, offset, nbytes
+
+
+def _read_npz(path: str, require_y: bool, max_bytes: int) -> dict[str, np.ndarray]:
+    """The arrays X, y, feature_names and classes of an NPZ file, sizes checked before reading."""
+    try:
+        f, file_size = open_regular(path, "an NPZ file", DatasetError)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file; expected an NPZ file") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{path}: is a directory; expected an NPZ file") from None
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-        raise DatasetError(
-            f"{path}: not an NPZ (zip) archive ({exc}); expected a file written "
-            f"by numpy.savez or save_npz"
-        ) from None
-    total = 0
-    with zf:
-        for info in zf.infolist():
-            if not info.filename.endswith(".npy"):
-                continue
-            where = f"{path}: member {info.filename!r}"
-            if (
-                info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1)
-                or info.compress_size > file_size
-            ):
-                raise DatasetError(
-                    f"{where} declares {info.file_size:,} bytes, more than its "
-                    f"stored data can hold; the archive is corrupt or forged"
-                )
-            shape, dtype, header_len = _read_npy_header(zf, info, where)
-            if dtype.hasobject:
-                raise DatasetError(
-                    f"{where} holds Python objects (dtype {dtype}); expected "
-                    f"numeric or string arrays (objects would need pickle)"
-                )
-            nbytes = math.prod(shape) * dtype.itemsize
-            total += nbytes
-            if total > max_bytes:
-                raise DatasetError(
-                    f"{where} declares shape {shape} ({nbytes:,} bytes), beyond "
-                    f"max_bytes={max_bytes:,}; expected a smaller file"
-                )
-            if header_len + nbytes != info.file_size:
-                raise DatasetError(
-                    f"{where} declares shape {shape} of {dtype} ({nbytes:,} "
-                    f"bytes) but holds {info.file_size - header_len:,} bytes; "
-                    f"the file is truncated or corrupt"
-                )
+    with f:
+        try:
+            return _read_npz_zip(zipfile.ZipFile(f), path, file_size, require_y, max_bytes)
+        except DatasetError:
+            raise
+        except _ZIP_ERRORS as exc:
+            text = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+            raise DatasetError(
+                f"{path}: not an NPZ (zip) archive or unreadable ({text}); expected a file "
+                f"written by numpy.savez or save_npz"
+            ) from None
 
 
-def _read_npy_header(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
-) -> tuple[tuple[int, ...], np.dtype, int]:
-    """(shape, dtype, header length) of one .npy member, read without loading its data."""
-    try:
-        with zf.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            return shape, dtype, f.tell()
-    except (
-        ValueError,
-        OSError,
-        zipfile.BadZipFile,
-        EOFError,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:  # RuntimeError: "encrypted"
+def _read_npz_zip(zf, path, file_size, require_y, max_bytes) -> dict[str, np.ndarray]:
+    """The wanted arrays of an open NPZ archive; see `_read_npz`."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if key in members:
+            raise DatasetError(f"{path}: array {key!r} appears twice; expected unique names")
+        members[key] = info
+    missing = [k for k in (("X", "y") if require_y else ("X",)) if k not in members]
+    if missing:
+        keys = ", ".join(repr(k) for k in list(members)[:20]) or "no arrays"
         raise DatasetError(
-            f"{where} is not a valid .npy array ({exc}); expected arrays written by numpy"
-        ) from None
+            f"{path}: no array named {' or '.join(map(repr, missing))}; "
+            f"the file has {keys}; expected arrays 'X' and 'y'"
+        )
+    checked, budget = {}, max_bytes
+    for key in _NPZ_ARRAYS:
+        if key in members:
+            where = f"{path}: member {members[key].filename!r}"
+            checked[key] = _check_npz_member(zf, members[key], file_size, budget, max_bytes, where)
+            budget -= checked[key][4]
+    arrays = {}
+    for key, (shape, fortran, dtype, offset, nbytes) in checked.items():
+        where = f"{path}: member {members[key].filename!r}"
+        with zf.open(members[key]) as f:
+            f.read(offset)
+            arrays[key] = _read_npy_data(f, where, shape, fortran, dtype, nbytes)
+    return arrays
 
 
 def load_npz(
@@ -479,8 +628,7 @@ def load_npz(
     ((100, 4), array([34, 33, 33]))
     """
     path = _fspath(path)
-    _check_npz_sizes(path, max_bytes)
-    arrays = _read_npz_arrays(path, require_y)
+    arrays = _read_npz(path, require_y, max_bytes)
     X = _npz_features(arrays["X"], path)
     names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
     if "feature_names" in arrays and arrays["feature_names"].size == X.shape[1]:
@@ -490,36 +638,6 @@ def load_npz(
         return DataFile(X, None, None, names, path)
     y, labels = _npz_targets(y, len(X), classes, arrays, path)
     return DataFile(X, y, labels, names, path)
-
-
-def _read_npz_arrays(path: str, require_y: bool) -> dict[str, np.ndarray]:
-    """The arrays X, y, feature_names and classes present in the archive, loaded without pickle."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            keys = list(npz.files)
-            missing = [k for k in (("X", "y") if require_y else ("X",)) if k not in keys]
-            if missing:
-                raise DatasetError(
-                    f"{path}: no array named {' or '.join(map(repr, missing))}; "
-                    f"the file has {', '.join(map(repr, keys)) or 'no arrays'}; "
-                    f"expected arrays 'X' and 'y'"
-                )
-            return {k: npz[k] for k in ("X", "y", "feature_names", "classes") if k in keys}
-    except DatasetError:
-        raise
-    except (
-        ValueError,
-        OSError,
-        EOFError,
-        zipfile.BadZipFile,
-        KeyError,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
-        raise DatasetError(
-            f"{path}: cannot be read as NPZ without pickle ({exc}); expected numeric arrays X and y"
-        ) from None
 
 
 def _npz_features(X: np.ndarray, path: str) -> np.ndarray:
@@ -597,6 +715,54 @@ def _encode_npz_labels(
         raise DatasetError(f"{path}: the array 'classes' is invalid: {exc}") from None
 
 
+def load_npy(path: str | os.PathLike[str], *, max_bytes: int = MAX_NPZ_BYTES) -> np.ndarray:
+    """Read one numeric array from a .npy file without pickle, its declared size checked first.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_bytes : int
+        Largest data size the header may declare.
+
+    Returns
+    -------
+    ndarray
+        As stored (numeric dtypes only), with at least one element.
+
+    Raises
+    ------
+    DatasetError
+        Not a regular file, a forged or truncated header, a declared size beyond `max_bytes`
+        or different from the file's, object or record dtypes, an empty array.
+    """
+    path = _fspath(path)
+    try:
+        f, size = open_regular(path, "a .npy file", DatasetError)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file; expected a .npy file") from None
+    with f:
+        shape, fortran, dtype, offset = _parse_npy_header(f, path)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if dtype.kind not in "biuf":
+            raise DatasetError(f"{path}: holds dtype {dtype}; expected numbers")
+        if nbytes > max_bytes:
+            raise DatasetError(
+                f"{path}: declares shape {_short(shape)} ({nbytes:,} bytes), beyond "
+                f"max_bytes={max_bytes:,}; expected a smaller array"
+            )
+        if offset + nbytes != size:
+            raise DatasetError(
+                f"{path}: declares shape {_short(shape)} of {dtype} ({nbytes:,} bytes) but "
+                f"holds {size - offset:,}; the file is truncated or corrupt"
+            )
+        if math.prod(shape) == 0:
+            raise DatasetError(f"{path}: the array of shape {shape} is empty; expected data")
+        try:
+            return _read_npy_data(f, path, shape, fortran, dtype, nbytes)
+        except OSError as exc:
+            raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
 def save_npz(
     path: str | os.PathLike[str],
     X: ArrayLike,
@@ -628,14 +794,5 @@ def save_npz(
                 f"{name} has dtype object; expected numbers or strings (object "
                 f"arrays would need pickle)"
             )
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".deltaprop-", suffix=".npz.part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)

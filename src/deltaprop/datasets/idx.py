@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._atomic import atomic_write_bytes, open_regular
 from .._validation import DeltapropError, DeltapropTypeError
 from ._base import ChecksumError, DatasetError, _fspath
 
@@ -127,12 +128,9 @@ def read_idx(
     """
     path = _fspath(path)
     try:
-        file_size = os.stat(path).st_size
-        f = open(path, "rb")
+        f, file_size = open_regular(path, "an IDX file", DatasetError)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file; expected an IDX file") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{path}: is a directory; expected an IDX file") from None
     except OSError as exc:
         raise DatasetError(
             f"{path}: cannot be opened ({exc.strerror or exc}); expected a readable IDX file"
@@ -300,5 +298,4 @@ def write_idx(
     )
     if compress is None:
         compress = path.endswith(".gz")
-    with open(path, "wb") as f:
-        f.write(gzip.compress(data, mtime=0) if compress else data)
+    atomic_write_bytes(path, gzip.compress(data, mtime=0) if compress else data)

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import activations as _activations
 from .. import losses as _losses
+from .._atomic import open_regular
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ..network import Network
 
@@ -51,6 +52,8 @@ __all__ = [
 
 #: Learning rate used when neither the call nor the example file gives one (Mazur's η).
 DEFAULT_LR = 0.5
+
+_MAX_EXAMPLE_BYTES = 16 * 2**20
 
 
 class Example(NamedTuple):
@@ -132,8 +135,16 @@ def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
 
 def _read_spec(path: Path) -> dict:
     """The parsed example file: JSON or TOML by suffix, else by its first character."""
+    f, size = open_regular(path, "a JSON or TOML example")
+    with f:
+        if size > _MAX_EXAMPLE_BYTES:
+            raise DeltapropError(
+                f"{path.name}: {size:,} bytes; an example file holds at most "
+                f"{_MAX_EXAMPLE_BYTES:,} (a small network written out by hand)"
+            )
+        raw = f.read(size + 1)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DeltapropError(
             f"{path.name}: not a UTF-8 text file ({exc.reason} at byte "
@@ -148,6 +159,8 @@ def _read_spec(path: Path) -> dict:
             raise DeltapropError(
                 f"{path.name}: invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
             ) from None
+        except (RecursionError, ValueError) as exc:
+            raise DeltapropError(f"{path.name}: {_parse_problem(exc)}") from None
     else:
         toml = _toml_module()
         if toml is None:
@@ -161,12 +174,23 @@ def _read_spec(path: Path) -> dict:
             raise DeltapropError(
                 f"{path.name}: invalid TOML: {' '.join(str(exc).split())}"
             ) from None
+        except (RecursionError, ValueError) as exc:
+            raise DeltapropError(f"{path.name}: {_parse_problem(exc)}") from None
     if not isinstance(spec, dict):
         raise DeltapropError(
             f"{path.name}: the top level is a {type(spec).__name__}; expected an "
             f"object (table) with keys such as weights, biases, input, target"
         )
     return spec
+
+
+def _parse_problem(exc: BaseException) -> str:
+    """What went wrong when the JSON/TOML parser itself gave up, in words for the user."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to parse; expected weights nested three levels at most"
+    if "digits" in str(exc):
+        return "a number has thousands of digits; expected ordinary numbers"
+    return f"cannot be parsed ({' '.join(str(exc).split())[:120]})"
 
 
 def _toml_module() -> types.ModuleType | None:
@@ -357,6 +381,11 @@ def _numbers(value, key: str, ndim) -> np.ndarray:
         value = value.tolist()
 
     def walk(v, path, depth):
+        if depth > max(ndims):  # bounded: a list nested 900 deep never reaches the recursion limit
+            raise _SpecError(
+                f"{key} is nested {depth + 1} or more levels deep; expected "
+                f"{' or '.join(_NDIM_WORDS[d] for d in ndims)}"
+            )
         if isinstance(v, (list, tuple)):
             if len(v) == 0:
                 raise _SpecError(f"{path} is empty; expected numbers")
