@@ -355,3 +355,43 @@ def test_metadata_schema_is_checked_and_names_the_file(tmp_path, change, match):
     with pytest.raises(io.ModelFileError, match=match) as info:
         io.load(tmp_path / "bad.npz", return_state=True)
     assert str(info.value).startswith(str(tmp_path / "bad.npz"))
+
+
+def test_model_file_declaring_more_than_memory_allows_is_refused_before_decompressing(tmp_path):
+    # A 1 MB deflated file whose metadata describe a network far beyond the address-space
+    # limit: refused from the metadata alone, in a child process under RLIMIT_AS.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import json, os, resource, zipfile, zlib
+        import numpy as np
+        import deltaprop as dp
+        from deltaprop import io as dio
+        net = dp.Network([4, 3, 2], seed=0)
+        path = {str(tmp_path / "bomb.npz")!r}
+        net.save(path)
+        # rewrite the metadata to declare a 20000 x 10000 first layer (800 MB of float32):
+        # within what a 1 MB deflated file may hold, beyond the limit set below
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read("metadata.json"))
+        meta["sizes"] = [20000, 10000, 2]
+        meta["dtype"] = "float32"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("metadata.json", json.dumps(meta))
+            zf.writestr("W1.npy", os.urandom(1 << 20))  # incompressible: the file is 1 MB
+        with open("/proc/self/status") as f:
+            vm = [int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize:")][0]
+        resource.setrlimit(resource.RLIMIT_AS, (vm + (512 << 20), vm + (512 << 20)))
+        try:
+            dp.load(path)
+        except dp.ModelFileError as exc:
+            print("refused:", exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "refused:" in out.stdout and "bomb.npz" in out.stdout
+    assert "address-space limit" in out.stdout

@@ -56,7 +56,7 @@ from ._atomic import (
 from ._validation import DeltapropError, DeltapropTypeError
 from ._version import __version__
 from .history import History
-from .network import Network, provide
+from .network import Network, check_memory, provide
 
 __all__ = [
     "save",
@@ -776,6 +776,12 @@ def _read_all(reader, zf):
             f"metadata sizes={_brief(sizes)} describe {n_params} parameters "
             f"({param_bytes} bytes) but the file has only {reader.file_size} bytes"
         )
+    # A deflated member may still declare up to ~1000 times the file's size: before anything
+    # is decompressed, the network it describes must fit in the memory this process may use.
+    try:
+        check_memory(sizes, n_params, dtype.itemsize)
+    except DeltapropError as exc:
+        raise reader.fail(str(exc)) from None
 
     side = _side_arrays(reader, meta, expected)
     members = _check_members(reader, zf, expected, side, L)

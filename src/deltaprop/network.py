@@ -137,7 +137,7 @@ def _memory_limit() -> tuple[int | None, str]:
     return min(limits) if limits else (None, "")
 
 
-def _check_memory(sizes, n_params: int, itemsize: int) -> None:
+def check_memory(sizes, n_params: int, itemsize: int) -> None:
     """Refuse, before allocating, a network whose training would not fit in memory."""
     need = _BYTES_FACTOR * n_params * itemsize
     if need <= _CHECK_ABOVE:
@@ -212,7 +212,7 @@ class Network:
         shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
         n_w = sum(r * c for r, c in shapes)
         n_b = sum(self.sizes[1:])
-        _check_memory(self.sizes, n_w + n_b, self.dtype.itemsize)
+        check_memory(self.sizes, n_w + n_b, self.dtype.itemsize)
         try:
             self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
         except (MemoryError, ValueError):
