@@ -215,3 +215,35 @@ def test_train_metrics_rejects_other_values():
     X, y = _data()
     with pytest.raises(dp.DeltapropError, match="train_metrics='fast' is invalid"):
         _net().fit(X, y, train_metrics="fast")
+
+
+def test_an_object_with_some_hooks_is_a_callback_too():
+    # Duck typing: an object that is not a Callback and has only some of the hooks.
+    class Epochs:
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs):
+            self.seen.append((epoch, round(logs["lr"], 3)))
+
+    X, y = _data()
+    watcher = Epochs()
+    _net().fit(X, y, epochs=3, batch_size=8, lr=0.25, callbacks=[watcher])
+    assert watcher.seen == [(1, 0.25), (2, 0.25), (3, 0.25)]
+
+
+def test_the_command_trains_with_its_progress_display(tmp_path):
+    # The display is a callback of fit: a plain `train` (no --quiet, no --json) through a pipe.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = dict(os.environ, PYTHONPATH=src)
+    out = subprocess.run(
+        [sys.executable, "-m", "deltaprop", "train", "--epochs", "2", "--out", "m.npz"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / "m.npz").exists()

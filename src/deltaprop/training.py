@@ -201,8 +201,25 @@ class _Run:
         if cfg.checkpoint is not None:
             cbs.append(_callbacks.Checkpoint(cfg.checkpoint, cfg.checkpoint_every))
         for cb in cbs:
-            cb.set_run(self)
+            if hasattr(cb, "set_run"):
+                cb.set_run(self)
         return cbs
+
+    def _hooks(self, name):
+        """The callbacks' `name` methods that do something.
+
+        A Callback's inherited no-op is skipped (so a batch hook costs nothing unless some
+        callback watches batches); an object that is not a Callback may lack some hooks.
+        """
+        hooks = []
+        for cb in self.callbacks:
+            method = getattr(cb, name, None)
+            inherited = isinstance(cb, Callback) and getattr(type(cb), name) is getattr(
+                Callback, name
+            )
+            if method is not None and not inherited:
+                hooks.append(method)
+        return hooks
 
     def _stored_config(self):
         d = self.config.to_dict()
@@ -251,14 +268,15 @@ class _Run:
         net, n_batches = self.network, -(-self.data.n // self.batch_size)
         info = {"epochs": self.epochs, "n_train": self.data.n, "batch_size": self.batch_size,
                 "start_epoch": self.start_epoch}  # fmt: skip
-        for cb in self.callbacks:
-            cb.on_train_begin(info)
+        for hook in self._hooks("on_train_begin"):
+            hook(info)
+        epoch_begin, epoch_end = self._hooks("on_epoch_begin"), self._hooks("on_epoch_end")
         self.epoch_start = net.parameters.copy()
         try:
             for epoch in range(self.start_epoch, self.epochs):
                 self.optimizer.lr = self.schedule.lr(epoch)
-                for cb in self.callbacks:
-                    cb.on_epoch_begin(epoch + 1, n_batches)
+                for hook in epoch_begin:
+                    hook(epoch + 1, n_batches)
                 logs = self._epoch(epoch, n_batches)
                 self.history.record(logs)
                 # The epoch is complete and in the history: from here on an interrupt keeps
@@ -266,8 +284,8 @@ class _Run:
                 np.copyto(self.epoch_start, net.parameters)
                 if self.schedule.end_epoch(epoch, logs):
                     self.stop("learning rate halved the maximum number of times")
-                for cb in self.callbacks:
-                    cb.on_epoch_end(epoch + 1, logs)
+                for hook in epoch_end:
+                    hook(epoch + 1, logs)
                 if self.stop_training:
                     break
         except KeyboardInterrupt:
@@ -275,8 +293,8 @@ class _Run:
             self.history.stop_reason = "interrupted"
             net.history = self.history
             raise TrainingInterrupted(self.history) from None
-        for cb in self.callbacks:
-            cb.on_train_end(self.history)
+        for hook in self._hooks("on_train_end"):
+            hook(self.history)
         net.history = self.history
         return self.history
 
@@ -334,7 +352,7 @@ class _Run:
         decay = np.empty_like(theta_w) if (l2 or l1) else None
         fold = opt.folds_lr  # SGD and momentum: the kernel folds η into Δ^L with 1/m
         # Only callbacks that watch batches are called per batch (and get the batch cost).
-        cbs = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        batch_end = self._hooks("on_batch_end")
         cost_every = self.config.cost_every
         Z_rec, A_rec = self.outputs if self.outputs is not None else (None, None)
         for i in range(n_batches):
@@ -361,7 +379,7 @@ class _Run:
             if not ws.gradient_is_finite():
                 self._diverged(epoch, i, "the gradient")
             cost = None
-            if cbs and (i % cost_every == 0 or i == n_batches - 1):
+            if batch_end and (i % cost_every == 0 or i == n_batches - 1):
                 cost = ws.batch_cost()
                 if not math.isfinite(cost):
                     self._diverged(epoch, i, "the cost")
@@ -369,8 +387,8 @@ class _Run:
                 opt.update_scaled(theta, grad)
             else:
                 opt.update(theta, grad)
-            for cb in cbs:
-                cb.on_batch_end(i + 1, cost)
+            for hook in batch_end:
+                hook(i + 1, cost)
 
     def _diverged(self, epoch, batch, what):
         """Stop with a clear error, keeping finite weights (the best ones with restore-best)."""
