@@ -11,9 +11,6 @@ kernel's ``Workspace`` in one forward and one backward pass.
 
 from __future__ import annotations
 
-import contextlib
-import operator
-
 import numpy as np
 
 from .. import losses as _losses
@@ -131,12 +128,6 @@ def replaced(net, base, name):
 
 _REPLACED: dict = {}
 _BLOCK = 1000  # rows per forward pass when a whole data set is evaluated
-_KEPT_BLOCK = 10000  # the same within SGD, where the stacked rows are kept between epochs
-
-
-def _same_pairs(kept, block):
-    """Whether `block` holds exactly the pair objects of `kept`, in the same order."""
-    return kept is not None and len(kept) == len(block) and all(map(operator.is_, kept, block))
 
 
 class BookNetwork:
@@ -195,8 +186,7 @@ class BookNetwork:
         # Views and kernel buffers are rebuilt from the engine: copied or pickled on their own
         # they would come back detached from the parameters that training updates.
         state = self.__dict__.copy()
-        for key in ("_views", "_engine_theta", "_engine_weights", "_workspaces",
-                    "_evaluation_workspaces"):  # fmt: skip
+        for key in ("_views", "_engine_theta", "_engine_weights", "_workspaces"):
             state.pop(key, None)
         return state
 
@@ -275,56 +265,30 @@ class BookNetwork:
     def outputs(self, data, name):
         """a^L of every x in (x, y) pairs, as the rows of an (n, n_L) matrix.
 
-        The x columns go through the kernel's forward pass in blocks of rows, each stacked
-        straight into the X buffer of a Workspace kept for evaluation. Within one SGD call
-        (``keeping_stacks``), a block that holds the same pairs as last time is not stacked
-        again: the evaluation data is stacked once for all epochs.
+        The x columns go through the kernel's forward pass in blocks of up to `_BLOCK` rows,
+        each stacked straight into the X buffer of a Workspace kept for evaluation (never a
+        training step's).
         """
         n = len(data)
         out = np.empty((n, self.sizes[-1]))
-        ws, held = self._evaluation_workspace(n)
-        reuse = self.__dict__.get("_keep_stacks", False) and n <= ws.m  # one block, kept
+        if n == 0:
+            return out
+        m = min(n, _BLOCK)
+        self._engine_views()
+        ws = self._workspaces.get(("evaluation", m))
+        if ws is None:
+            ws = self._workspaces[("evaluation", m)] = Workspace(self._engine, m)
         with np.errstate(over="ignore"):
-            for start in range(0, n, ws.m):
-                block = data[start : start + ws.m]
-                if not (reuse and _same_pairs(held.get("pairs"), block)):
-                    self._stack_rows(ws, block, name, start)
-                    held["pairs"] = list(block) if reuse else None
+            for start in range(0, n, m):
+                block = data[start : start + m]
+                try:  # (1, n_0) rows, concatenated along axis 0: contiguous copies
+                    np.concatenate([x.T for x, _ in block], axis=0, out=ws.X[: len(block)])
+                except (ValueError, TypeError, AttributeError):
+                    self._explain_bad_inputs(block, name, start)
+                    raise
+                ws.X[len(block) :] = 0.0  # a last, shorter block: the rows past it are unused
                 out[start : start + len(block)] = ws.forward()[: len(block)]
         return out
-
-    def _evaluation_workspace(self, n):
-        """A Workspace for evaluating n rows (never a training step's) and a record of the pairs
-        its X buffer holds. Within SGD its blocks are large and kept (the data is stacked once
-        for every epoch, and dropped at the end); otherwise they are small and reused."""
-        self._engine_views()
-        kept = self.__dict__.get("_evaluation_workspaces")
-        m = min(n, _BLOCK if kept is None else _KEPT_BLOCK)
-        store, key = (self._workspaces, ("evaluation", m)) if kept is None else (kept, m)
-        found = store.get(key)
-        if found is None:
-            found = store[key] = (Workspace(self._engine, m), {})
-        return found
-
-    def _stack_rows(self, ws, block, name, offset):
-        rows = ws.X[: len(block)]
-        try:  # (1, n_0) rows, concatenated along axis 0: contiguous copies
-            np.concatenate([x.T for x, _ in block], axis=0, out=rows)
-        except (ValueError, TypeError, AttributeError):
-            self._explain_bad_inputs(block, name, offset)
-            raise
-        ws.X[len(block) :] = 0.0  # a last, shorter block: the rows past it are unused
-
-    @contextlib.contextmanager
-    def keeping_stacks(self):
-        """The scope of one SGD call: evaluation blocks stacked once and reused while their
-        pairs are the same objects in the same order (nothing changes the data meanwhile);
-        their buffers are dropped at the end."""
-        self._keep_stacks, self._evaluation_workspaces = True, {}
-        try:
-            yield
-        finally:
-            self._keep_stacks, self._evaluation_workspaces = False, None
 
     def _explain_bad_inputs(self, data, name, offset=0):
         n0 = self.sizes[0]
