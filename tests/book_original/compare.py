@@ -2,8 +2,12 @@
 
 Not part of the test suite (it takes minutes): run it by hand, e.g.
 
-    PYTHONPATH=src python tests/book_original/compare.py --data /work/shared/datasets/mnist \\
-        --chapter 1 --epochs 3 --rounds 2
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=src python tests/book_original/compare.py \\
+        --data /work/shared/datasets/mnist --chapter 1 --epochs 3 --rounds 2
+
+(On a shared 2-core machine OpenBLAS's two-thread mode made float64 products of this size
+erratic, the same epoch taking anywhere from 0.5 to 10 s; one thread keeps both runs steady
+and costs the original nothing: its products are matrix-vector ones.)
 
 Each run is the book's own call, ``SGD(training_data, epochs, ...)`` once, after the same
 ``np.random.seed`` and ``random.seed``; the time of each epoch is read off the moments SGD
