@@ -248,9 +248,9 @@ def test_backprop_result_shapes_and_contents():
     assert net.cost(X, Y) == pytest.approx(expected_cost, rel=1e-14)
     # identity output with quadratic cost: δ^L = a − y
     np.testing.assert_allclose(g.deltas[-1], net.forward(X) - Y, rtol=1e-14)
-    # unpacks as (∂C/∂W, ∂C/∂b)
-    dW, db = g
-    assert dW is g.weights and db is g.biases
+    # never unpacks: the book's ``nabla_b, nabla_w = ...`` would get them swapped
+    with pytest.raises(TypeError, match=r"cannot be unpacked.*g\.weights.*g\.biases"):
+        nabla_b, nabla_w = g
 
 
 def test_class_labels_equal_one_hot_rows():

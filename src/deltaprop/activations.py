@@ -30,6 +30,9 @@ __all__ = [
     "Softmax",
     "ACTIVATIONS",
     "get",
+    "register",
+    "unregister",
+    "is_known",
 ]
 
 
@@ -470,6 +473,95 @@ ACTIVATIONS = {
     cls.name: cls for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Swish, Softplus, Softmax)
 }
 ACTIVATIONS["linear"] = Identity
+_BUILTIN = frozenset(ACTIVATIONS)
+
+
+def register(cls):
+    """Class decorator: make a user-defined Activation known by its ``name``.
+
+    A registered class is found by ``get`` and by ``Network(activation=...)`` under its name,
+    and a model file that uses it loads again (``deltaprop.load`` rebuilds it from the
+    ``config()`` saved with the model: ``cls(**params)``). Loading only looks names up here; it
+    never imports or runs code named by a file, so register the class before loading.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of Activation with its own ``name``; one with parameters also overrides
+        ``config()`` to return them (and accepts them as keyword arguments).
+
+    Returns
+    -------
+    type
+        `cls`, unchanged.
+
+    Raises
+    ------
+    DeltapropTypeError
+        `cls` is not an Activation subclass.
+    DeltapropError
+        The name is missing, belongs to a built-in activation, or is registered to another
+        class (registering a class of the same module and name again replaces it, as when a
+        notebook cell is run twice).
+
+    Examples
+    --------
+    >>> @register
+    ... class Cube(Activation):
+    ...     name = "cube"
+    ...     def forward(self, z, out=None):
+    ...         return np.power(z, 3, out=out)
+    ...     def derivative(self, z, a):
+    ...         return 3.0 * z * z
+    >>> get("cube")
+    Cube()
+    >>> unregister("cube")
+    """
+    key = _registry_key(cls)
+    ACTIVATIONS[key] = cls
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Forget the user-defined activation registered under `name` (built-ins stay)."""
+    key = name.lower() if isinstance(name, str) else name
+    if key in _BUILTIN or key not in ACTIVATIONS:
+        raise DeltapropError(f"activation {_short(name)} is not a registered user-defined one")
+    del ACTIVATIONS[key]
+
+
+def is_known(name) -> bool:
+    """Whether `name` is a built-in or registered activation (what a model file may name)."""
+    return isinstance(name, str) and name.lower() in ACTIVATIONS
+
+
+def _registry_key(cls):
+    """The registry key of a class about to be registered, after every check."""
+    if not (isinstance(cls, type) and issubclass(cls, Activation)) or cls is Activation:
+        raise DeltapropTypeError(f"register expects a subclass of Activation; got {_short(cls)}")
+    name = vars(cls).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise DeltapropError(
+            f"{cls.__name__} has no name of its own; set the class attribute name = '...' "
+            f"(the name a model file stores for it) before registering"
+        )
+    key = name.lower()
+    if key in _BUILTIN:
+        raise DeltapropError(
+            f"activation name {name!r} of {cls.__name__} belongs to a built-in activation; "
+            f"choose another name"
+        )
+    old = ACTIVATIONS.get(key)
+    if old is not None and _qualified(old) != _qualified(cls):
+        raise DeltapropError(
+            f"activation name {name!r} is already registered to {_qualified(old)}; choose "
+            f"another name for {_qualified(cls)}"
+        )
+    return key
+
+
+def _qualified(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def get(activation) -> Activation:

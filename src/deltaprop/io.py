@@ -46,6 +46,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as _npy
 
+from . import activations as _activations
+from . import losses as _losses
 from ._atomic import (
     atomic_open,
     atomic_write_bytes,
@@ -887,6 +889,7 @@ def _build(reader, meta, arrays):
     """A Network from checked metadata and arrays."""
     sizes = meta["sizes"]
     acts = meta["activations"]
+    _check_parts_known(reader, acts, meta["loss"])
     seed = meta.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         seed = None
@@ -956,6 +959,25 @@ def _check_checkpoint(reader, opt, extra):
         raise reader.fail(f"checkpoint extra.wait={_brief(wait)} is not an integer")
     if isinstance(best, bool) or not isinstance(best, (int, float)):
         raise reader.fail(f"checkpoint extra.best_score={_brief(best)} is not a number")
+
+
+def _check_parts_known(reader, activations, loss):
+    """Every part the file names is built in or registered: only looked up, never imported."""
+    named = [("activation", f"layer {l}'s activation", a) for l, a in enumerate(activations, 1)]
+    for kind, where, config in [*named, ("loss", "the loss", loss)]:
+        name = config.get("name") if isinstance(config, dict) else config
+        module = _activations if kind == "activation" else _losses
+        if isinstance(name, str) and not module.is_known(name):
+            base = "Activation" if kind == "activation" else "Loss"
+            where_to = "activations" if kind == "activation" else "losses"
+            raise reader.fail(
+                f"metadata describes an invalid network: {where} is {name!r}, which is "
+                f"neither a built-in {kind} nor a registered one. If it is a class of yours "
+                f"(a {base} subclass with name = {name!r}), define it and register it before "
+                f"loading: put @deltaprop.{where_to}.register above its class statement (or "
+                f"call deltaprop.{where_to}.register(YourClass)). Loading only looks names up and "
+                f"never imports code named by a file"
+            )
 
 
 def _restore_history(reader, history):

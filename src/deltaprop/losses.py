@@ -19,11 +19,16 @@ Every other pair, softmax with quadratic loss included, goes through the activat
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
-from ._validation import DeltapropError, _short
+from ._validation import DeltapropError, DeltapropTypeError, _short
 
-__all__ = ["Loss", "Quadratic", "MSE", "BinaryCrossEntropy", "CrossEntropy", "LOSSES", "get"]
+__all__ = [
+    "Loss", "Quadratic", "MSE", "BinaryCrossEntropy", "CrossEntropy", "LOSSES", "get",
+    "register", "unregister", "is_known",
+]  # fmt: skip
 
 
 def _clip01(a):
@@ -312,10 +317,91 @@ _ALIASES = {
     "categorical_cross_entropy": "cross_entropy",
     "squared": "quadratic",
 }
+_BUILTIN = frozenset(LOSSES) | frozenset(_ALIASES)
+
+
+def register(cls):
+    """Class decorator: make a user-defined Loss known by its ``name``.
+
+    A registered class is found by ``get`` and by ``Network(loss=...)`` under its name, and a
+    model file that uses it loads again (``deltaprop.load`` rebuilds it from the ``config()``
+    saved with the model: ``cls(**params)``). Loading only looks names up here; it never
+    imports or runs code named by a file, so register the class before loading.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of Loss with its own ``name``; one with parameters also overrides
+        ``config()`` to return them (and accepts them as keyword arguments).
+
+    Returns
+    -------
+    type
+        `cls`, unchanged.
+
+    Raises
+    ------
+    DeltapropTypeError
+        `cls` is not a Loss subclass.
+    DeltapropError
+        The name is missing, belongs to a built-in loss (or an alias), or is registered to
+        another class (registering a class of the same module and name again replaces it).
+
+    Examples
+    --------
+    >>> @register
+    ... class Quartic(Loss):
+    ...     name = "quartic"
+    ...     def value(self, a, y):
+    ...         return 0.25 * ((a - y) ** 4).sum(axis=1)
+    ...     def gradient(self, a, y):
+    ...         return (a - y) ** 3
+    >>> get("quartic")
+    Quartic()
+    >>> unregister("quartic")
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Loss)) or cls is Loss:
+        raise DeltapropTypeError(f"register expects a subclass of Loss; got {_short(cls)}")
+    name = vars(cls).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise DeltapropError(
+            f"{cls.__name__} has no name of its own; set the class attribute name = '...' "
+            f"(the name a model file stores for it) before registering"
+        )
+    key = name.lower()
+    if key in _BUILTIN:
+        raise DeltapropError(
+            f"loss name {name!r} of {cls.__name__} belongs to a built-in loss; choose another name"
+        )
+    old = LOSSES.get(key)
+    if old is not None and _qualified(old) != _qualified(cls):
+        raise DeltapropError(
+            f"loss name {name!r} is already registered to {_qualified(old)}; choose another "
+            f"name for {_qualified(cls)}"
+        )
+    LOSSES[key] = cls
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Forget the user-defined loss registered under `name` (built-ins stay)."""
+    key = name.lower() if isinstance(name, str) else name
+    if key in _BUILTIN or key not in LOSSES:
+        raise DeltapropError(f"loss {_short(name)} is not a registered user-defined one")
+    del LOSSES[key]
+
+
+def is_known(name) -> bool:
+    """Whether `name` is a built-in (or alias) or registered loss (what a model file may name)."""
+    return isinstance(name, str) and _ALIASES.get(name.lower(), name.lower()) in LOSSES
+
+
+def _qualified(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def get(loss) -> Loss:
-    """Return a Loss from a name or a Loss object.
+    """Return a Loss from a name, a config dict (``{"name": ..., **params}``) or a Loss object.
 
     Examples
     --------
@@ -324,12 +410,22 @@ def get(loss) -> Loss:
     """
     if isinstance(loss, Loss):
         return loss
+    params = {}
     if isinstance(loss, dict):
-        loss = loss.get("name")
+        params = dict(loss)
+        loss = params.pop("name", None)
     if isinstance(loss, type) and issubclass(loss, Loss):
         return loss()
     key = _ALIASES.get(loss.lower(), loss.lower()) if isinstance(loss, str) else None
     if key is None or key not in LOSSES:
         valid = ", ".join(sorted(LOSSES))
         raise DeltapropError(f"loss={_short(loss)} is unknown; expected one of: {valid}")
-    return LOSSES[key]()
+    cls = LOSSES[key]
+    try:
+        return cls(**params)
+    except TypeError:
+        accepted = tuple(inspect.signature(cls).parameters)
+        raise DeltapropError(
+            f"loss {loss!r} got parameters {params}; {cls.__name__} accepts "
+            f"{accepted or 'no parameters'}"
+        ) from None

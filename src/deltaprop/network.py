@@ -71,8 +71,14 @@ class Gradients:
     activations: list = field(repr=False)
 
     def __iter__(self):
-        # Allows ``dW, db = net.backprop(x, y)`` in the book's order (nabla_b, nabla_w swapped).
-        return iter((self.weights, self.biases))
+        # The book writes ``nabla_b, nabla_w = net.backprop(x, y)``; unpacking in any one order
+        # would silently swap the two for readers who expect the other, so it is refused.
+        raise DeltapropTypeError(
+            "a Gradients object cannot be unpacked (as in the book's nabla_b, nabla_w = "
+            "net.backprop(x, y)): read its fields by name, g = net.backprop(X, Y); g.weights "
+            "(∂C/∂W^l), g.biases (∂C/∂b^l), g.cost, g.deltas; or use deltaprop.book.network, "
+            "whose Network.backprop(x, y) returns the book's (nabla_b, nabla_w)"
+        )
 
 
 class _ParamList(list):
