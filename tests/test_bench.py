@@ -219,6 +219,7 @@ def test_help_lists_the_options():
         (["--rounds", "0"], "Invalid value for '--rounds'"),
         (["--configs", ""], "nothing given; expected configurations among 1, 2, 3, 2d, "),
         (["--race-target", "1.5"], "Invalid value for '--race-target'"),
+        (["--configs", "none"], "--configs none measures nothing without --race or --inference"),
         (["--dataset", "cifar"], "Invalid value for '--dataset'"),
         (["--out", "{tmp}/file"], "is a file; expected a directory"),
         (["--mnist-dir", "{tmp}/missing"], "Invalid value for '--mnist-dir'"),

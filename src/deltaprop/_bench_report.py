@@ -65,6 +65,10 @@ def _short(key):
     return CONFIGS[key]["short"] if key in CONFIGS else key
 
 
+def _rounds(n):
+    return f"{n} round" + ("s" if n != 1 else "")
+
+
 def _cores(values):
     return ", ".join("n/a" if v is None else f"{v:.2f}" for v in values)
 
@@ -197,12 +201,14 @@ def _race_lines(race):
         )
     r = comp["ratios"].get("speed")
     if "pytorch" in race["systems"]:
+        ratio = "—"
+        if r:
+            ratio = f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f}, {_rounds(r['n'])})"
         lines += [
             "",
             "PyTorch's time ÷ deltaprop's (median of paired ratios, rounds where both reached "
-            "the target): "
-            + (f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f}, {r['n']} rounds)" if r else "—")
-            + f"; other processes, cores per round: {_cores(comp['others_cores'])}.",
+            f"the target): {ratio}; other processes, cores per round: "
+            f"{_cores(comp['others_cores'])}.",
         ]
     return lines + [f"- {TITLES[k]}: {why}" for k, why in race["skipped"].items()]
 

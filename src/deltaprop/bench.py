@@ -185,8 +185,8 @@ def run_config(key, run, settings, log):
 def _log_comparison(name, comp, log):
     r, rates = comp["ratios"]["samples_per_s"], comp["rates"]
     log(
-        f"  deltaprop ÷ {TITLES[name]:<13} {r['median']:5.2f} (median of {r['n']} paired "
-        f"ratios, {r['min']:.2f}–{r['max']:.2f}); samples/s: deltaprop "
+        f"  deltaprop ÷ {TITLES[name]:<13} {r['median']:5.2f} (median of paired ratios, "
+        f"{r['min']:.2f}–{r['max']:.2f}, {r['n']} round(s)); samples/s: deltaprop "
         f"{rates['deltaprop']['samples_per_s']:,.0f}, {TITLES[name]} "
         f"{rates[name]['samples_per_s']:,.0f}; other processes (cores per round): "
         f"{_cores(comp['others_cores'])}"
@@ -270,8 +270,8 @@ def run_race(run, settings, log):
     ratio = out["comparison"]["ratios"].get("speed")
     if ratio:
         log(
-            f"  PyTorch's time ÷ deltaprop's: {ratio['median']:.2f} (median of {ratio['n']} "
-            f"paired ratios, {ratio['min']:.2f}–{ratio['max']:.2f})"
+            f"  PyTorch's time ÷ deltaprop's: {ratio['median']:.2f} (median of paired ratios, "
+            f"{ratio['min']:.2f}–{ratio['max']:.2f}, {ratio['n']} round(s))"
         )
     return out
 
@@ -547,7 +547,7 @@ def _write_report(report, out_dir, stem):
 @click.option(
     "--quick",
     is_flag=True,
-    help="A short run: 10,000 samples, at most 3 rounds, no memory probe.",
+    help="A short run: 10,000 samples, 3 rounds unless --rounds says otherwise, no memory probe.",
 )
 @click.option(
     "--dataset",
@@ -650,6 +650,8 @@ def command(ctx, quiet, as_json, out, mnist_dir, repeats, **options):
     if options["memory"] is None:
         options["memory"] = not options["quick"]
     options["systems"] = ["deltaprop"] + [s for s in options["systems"] if s != "deltaprop"]
+    if not (options["configs"] or options["race"] or options["inference"]):
+        raise click.UsageError("--configs none measures nothing without --race or --inference")
     settings = Settings(**options)
     out_dir = _check_out(out)
     log = (lambda msg: None) if quiet or as_json else (lambda msg: click.echo(msg))
