@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from deltaprop import bench
-from deltaprop._bench_systems import CONFIGS, TITLES, load_data
+from deltaprop._bench_systems import CONFIGS, load_data
 from deltaprop.datasets import DatasetError
 
 MNIST_DIR = "/work/shared/datasets/mnist"
@@ -22,8 +22,8 @@ TINY = [
     "--quick",
     "--samples",
     "600",
-    "--repeats",
-    "1",
+    "--rounds",
+    "2",
     "--configs",
     "1",
     "--systems",
@@ -70,48 +70,112 @@ def test_a_quick_run_writes_its_report_and_prints_human_labels(tmp_path):
     report = json.loads((out / "bench-quick.json").read_text())
     meta, res = report["meta"], report["results"]["1"]
     assert meta["samples"] == 600 and meta["threads"] == 1 and meta["seed"] == 3
+    assert meta["rounds"] == 2
     assert meta["command"].startswith("python -m deltaprop bench --configs 1 ")
     assert "--seed 3" in meta["command"] and "--memory" in meta["command"]
     assert "random" in meta["data"]
     assert set(res["systems"]) == {"deltaprop", "book", "bound"}
-    assert set(res["ratios"]) == {"book", "bound"}
-    rates = {k: row["samples_per_s"] for k, row in res["systems"].items()}
-    for name, row in res["systems"].items():
-        assert len(row["times_s"]) == 1 and row["median_s"] == pytest.approx(
-            row["times_s"][0], abs=1e-5
-        )
-        assert rates[name] == pytest.approx(row["samples_per_measurement"] / row["median_s"])
-    assert res["systems"]["deltaprop"]["samples_per_measurement"] == 600
+    assert set(res["comparisons"]) == set(res["ratios"]) == {"book", "bound"}
+    for name, comp in res["comparisons"].items():
+        rounds = comp["detail"]
+        # Each round: both systems back to back, the order alternating.
+        assert [r["order"] for r in rounds] == [["deltaprop", name], [name, "deltaprop"]]
+        ratios = []
+        for r in rounds:
+            dp, other = r["results"]["deltaprop"], r["results"][name]
+            assert dp["samples"] == 600  # a whole epoch, in its own process
+            ratio = (dp["samples"] / dp["seconds"]) / (other["samples"] / other["seconds"])
+            assert r["ratios"]["samples_per_s"] == pytest.approx(ratio)
+            ratios.append(ratio)
+            assert r["wall_s"] > dp["seconds"] + other["seconds"]
+            assert r["others_cpu_s"] is None or r["others_cpu_s"] >= 0
+        summary = comp["ratios"]["samples_per_s"]
+        assert summary["median"] == pytest.approx(sum(ratios) / 2)  # two rounds
+        assert (summary["min"], summary["max"], summary["n"]) == (min(ratios), max(ratios), 2)
+        assert res["ratios"][name] == summary["median"]
+        assert len(comp["others_cores"]) == 2
     # The book loop is timed on --book-fraction of the epoch: 0.1 · 600 = 6 batches of 10.
-    assert res["systems"]["book"]["samples_per_measurement"] == 60
-    assert res["ratios"]["bound"] == pytest.approx(rates["deltaprop"] / rates["bound"])
+    assert res["comparisons"]["book"]["detail"][0]["results"]["book"]["samples"] == 60
+    # Against the bound, the batch loop's fraction is paired too.
+    bound = res["comparisons"]["bound"]["detail"][0]
+    dp = bound["results"]["deltaprop"]
+    assert bound["ratios"]["loop_samples_per_s"] == pytest.approx(
+        (dp["samples"] / dp["loop_s"]) / bound["rates"]["bound"]["samples_per_s"]
+    )
     # The memory probe (a separate process) saw the same data: 600 × 784 float32 and the labels.
     assert report["memory"]["X_bytes"] == 600 * 784 * 4
     assert report["memory"]["data_bytes"] == 600 * 784 * 4 + 600 * 8
     md = (out / "bench-quick.md").read_text()
     assert md in proc.stdout
     assert f"written: {out / 'bench-quick.json'}, {out / 'bench-quick.md'}" in proc.stdout
-    head = next(line for line in md.splitlines() if line.startswith("| configuration | deltaprop"))
-    assert head.split(" | ")[1:6] == [TITLES[s] for s in bench.SYSTEMS]
+    book = res["comparisons"]["book"]
+    r = book["ratios"]["samples_per_s"]
+    assert (
+        f"| {CONFIGS['1']['short']} | book loop | {r['median']:.2f} | {r['min']:.2f}–"
+        f"{r['max']:.2f} | 2 | {book['rates']['deltaprop']['samples_per_s']:,.0f} | "
+    ) in md
+    assert "| (1) [784,30,10] sigmoid, batch 10 | matmul bound (batch loop) | ≥ 0.6 |" in md
     # Tables and notes name configurations and systems in words, never by their keys.
-    assert f"| {CONFIGS['1']['short']} | " in md and "\n| 1 |" not in md
-    assert "issue" not in md.lower()
+    assert "\n| 1 |" not in md and "issue" not in md.lower()
     assert "- (1) [784,30,10] sigmoid, batch 10 / matmul bound: np.matmul" in md
+    assert "/ deltaprop: Network.fit with its defaults" in md
     for key in ("pytorch", "sklearn", "bound:"):
         assert key not in proc.stdout.replace("matmul bound:", "")
 
 
 def test_json_prints_one_object_and_nothing_else(tmp_path):
     proc = _bench(
-        *TINY, "--systems", "deltaprop,pytorch,sklearn", "--json", "--out", "", tmp_path=tmp_path
+        *TINY, "--systems", "bound", "--rounds", "1", "--json", "--out", "", tmp_path=tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)  # the whole of stdout is one JSON object
     assert proc.stdout.count("\n") == 1
     res = report["results"]["1"]
-    assert set(res["systems"]) | set(res["skipped"]) == {"deltaprop", "pytorch", "sklearn"}
-    assert report["memory"] is None  # --quick: no memory probe
+    # deltaprop is always measured: every other system is paired with it.
+    assert set(res["systems"]) == {"deltaprop", "bound"} and res["skipped"] == {}
+    assert report["memory"] is None and report["race"] is None  # --quick: no memory probe
+    assert report["inference"] is None
     assert os.listdir(tmp_path) == ["cache"] or os.listdir(tmp_path) == []
+
+
+def test_the_race_and_inference_through_the_command(tmp_path):
+    # A toy target on random data: 1% test accuracy is reached after the first epoch.
+    args = ["--quick", "--configs", "none", "--race", "--inference", "--race-target", "0.01"]
+    args += ["--race-epochs", "3", "--race-rounds", "1", "--rounds", "1", "--samples", "600"]
+    args += ["--dataset", "random", "--threads", "1", "--systems", "deltaprop"]
+    proc = _bench(*args, "--out", str(tmp_path), tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "bench-quick.json").read_text())
+    assert report["results"] == {} and report["targets"] == []
+    race, inf = report["race"], report["inference"]
+    row = race["systems"]["deltaprop"]
+    assert row["reached"] == [True] and row["epochs"] == [1] and row["accuracy"][0] >= 0.01
+    detail = race["comparison"]["detail"][0]["results"]["deltaprop"]
+    assert detail["seconds"] == detail["epoch_end_seconds"][0] > 0
+    assert inf["batches"] == [1, 1024] and inf["calls"] == {"1": 1000, "1024": 10}
+    rates = inf["comparison"]["rates"]["deltaprop"]
+    assert rates["1"] > 0 and rates["1024"] > 0
+    md = (tmp_path / "bench-quick.md").read_text()
+    assert "Time to 1% test accuracy" in md and "| deltaprop | " in md
+    assert f"| 1,024 | {rates['1024']:,.0f} | — | — | — |" in md
+
+
+def test_the_race_pairs_the_times_to_the_target(monkeypatch):
+    times = iter([10.0, 20.0, 30.0, 15.0])  # round 1: deltaprop, PyTorch; round 2 reversed
+
+    def run(spec):
+        t = next(times)
+        return {"reached": True, "epochs": 2, "seconds": t, "accuracy": 0.99, "note": "n"}
+
+    monkeypatch.setattr(bench, "why_not", lambda name, cfg: None)
+    settings = bench.Settings(systems=["deltaprop", "pytorch"], race_rounds=2)
+    race = bench.run_race(run, settings, log=lambda msg: None)
+    assert race["systems"]["deltaprop"]["seconds_median"] == 12.5  # 10 and 15
+    assert race["systems"]["pytorch"]["seconds_median"] == 25.0  # 20 and 30
+    ratio = race["comparison"]["ratios"]["speed"]
+    assert (ratio["median"], ratio["min"], ratio["max"]) == (pytest.approx(2.0), 2.0, 2.0)
+    rows = bench.targets({}, race)
+    assert rows[0]["config"] == "race" and rows[0]["met"]
 
 
 def test_help_lists_the_options():
@@ -132,12 +196,18 @@ def test_help_lists_the_options():
         "--quick",
         "--configs",
         "--systems",
-        "--repeats",
+        "--rounds",
         "--threads",
         "--memory / --no-memory",
+        "--race",
+        "--race-target",
+        "--race-epochs",
+        "--race-rounds",
+        "--inference",
     ):
         assert option in proc.stdout, option
     assert "--mnist-dir" not in proc.stdout and "--data " not in proc.stdout
+    assert "--repeats" not in proc.stdout  # the old spelling of --rounds still works, hidden
 
 
 @pytest.mark.parametrize(
@@ -146,7 +216,10 @@ def test_help_lists_the_options():
         (["--data-dir", "{tmp}/missing"], "Invalid value for '--data-dir'"),
         (["--configs", "1,7"], "'7' given; expected configurations among 1, 2, 3, 2d"),
         (["--systems", "tensorflow"], "expected systems among deltaprop, pytorch"),
-        (["--repeats", "0"], "Invalid value for '--repeats'"),
+        (["--rounds", "0"], "Invalid value for '--rounds'"),
+        (["--configs", ""], "nothing given; expected configurations among 1, 2, 3, 2d, "),
+        (["--race-target", "1.5"], "Invalid value for '--race-target'"),
+        (["--configs", "none"], "--configs none measures nothing without --race or --inference"),
         (["--dataset", "cifar"], "Invalid value for '--dataset'"),
         (["--out", "{tmp}/file"], "is a file; expected a directory"),
         (["--mnist-dir", "{tmp}/missing"], "Invalid value for '--mnist-dir'"),
@@ -170,7 +243,18 @@ def test_benchmarks_run_py_works(tmp_path):
     assert proc.returncode == 0 and "Usage: python benchmarks/run.py [OPTIONS]" in proc.stdout
     assert "--data-dir" in proc.stdout
     proc = subprocess.run(
-        [sys.executable, script, *TINY, "--systems", "deltaprop", "--out", str(tmp_path), "-q"],
+        [
+            sys.executable,
+            script,
+            *TINY,
+            "--systems",
+            "deltaprop",
+            "--rounds",
+            "1",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         env=_env(tmp_path),
@@ -206,12 +290,210 @@ def test_old_mnist_dir_spelling_still_works_with_a_warning(capsys, tmp_path):
     assert bench.main(args) == 2  # --out is a file: refused before the run
     err = capsys.readouterr().err
     assert "warning: --mnist-dir is deprecated; use --data-dir" in err
+    assert bench.main(["--repeats", "2", "--out", str(tmp_path / "f")]) == 2
+    assert "warning: --repeats is deprecated; use --rounds" in capsys.readouterr().err
 
 
 def test_data_is_not_a_bench_option(capsys):
     # `train --data FILE` reads a user's file; the bench has no option of that name.
     assert bench.main(["--data", "random"]) == 2
     assert "No such option '--data'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- paired rounds
+def _fake_runner(seconds, calls, skip=()):
+    """A runner that answers from `seconds` (system -> list, used in turn), recording calls."""
+    used = {}
+
+    def run(spec):
+        name = spec["system"]
+        calls.append(name)
+        if name in skip:
+            return {"skipped": f"{name} is not here"}
+        k = used[name] = used.get(name, -1) + 1
+        t = seconds[name][k % len(seconds[name])]
+        out = {"seconds": t, "samples": 100, "cpu_s": t, "note": f"{name} note"}
+        if name == "deltaprop":
+            out["loop_s"] = t / 2
+        return out
+
+    return run
+
+
+def test_a_comparison_is_the_median_of_ratios_taken_within_rounds():
+    calls = []
+    # Rounds of (deltaprop, bound): 1 s vs 2 s, 2 s vs 2 s, 0.5 s vs 2 s -> ratios 2, 1, 4.
+    run = _fake_runner({"deltaprop": [1.0, 2.0, 0.5], "bound": [2.0]}, calls)
+    settings = bench.Settings(systems=["deltaprop", "bound"], rounds=3)
+    res = bench.run_config("2", run, settings, log=lambda msg: None)
+    assert calls == ["deltaprop", "bound", "bound", "deltaprop", "deltaprop", "bound"]
+    comp = res["comparisons"]["bound"]
+    assert [r["order"][0] for r in comp["detail"]] == ["deltaprop", "bound", "deltaprop"]
+    assert [r["ratios"]["samples_per_s"] for r in comp["detail"]] == [2.0, 1.0, 4.0]
+    assert comp["ratios"]["samples_per_s"] == {"median": 2.0, "min": 1.0, "max": 4.0, "n": 3}
+    # The batch loop took half of each fit call: twice the rate, twice the fraction of the bound.
+    assert comp["ratios"]["loop_samples_per_s"]["median"] == 4.0
+    assert comp["rates"]["deltaprop"]["samples_per_s"] == 100.0  # median of 100, 50, 200
+    assert comp["rates"]["bound"]["samples_per_s"] == 50.0
+    assert res["ratios"] == {"bound": 2.0}
+    assert res["systems"]["deltaprop"]["batch_loop_samples_per_s"] == 200.0
+    assert res["systems"]["bound"]["note"] == "bound note"
+    assert len(comp["others_cores"]) == len(comp["wall_s"]) == 3
+    # book does not apply to configuration (2): no runner is started for it.
+    calls.clear()
+    res = bench.run_config("2", run, bench.Settings(systems=["deltaprop", "book"], rounds=1), print)
+    assert "sigmoid + quadratic only" in res["skipped"]["book"]
+    assert calls == ["deltaprop"] and set(res["systems"]) == {"deltaprop"}  # measured alone
+
+
+def test_a_system_whose_runner_says_skipped_is_reported_skipped(capsys):
+    calls = []
+    run = _fake_runner({"deltaprop": [1.0]}, calls, skip=("bound",))
+    res = bench.run_config(
+        "1", run, bench.Settings(systems=["deltaprop", "bound"], rounds=3), print
+    )
+    assert res["skipped"] == {"bound": "bound is not here"} and res["comparisons"] == {}
+    assert "matmul bound: skipped, bound is not here" in capsys.readouterr().out
+
+
+def test_a_missing_package_is_named_without_importing_it(monkeypatch):
+    import importlib.util as iu
+
+    from deltaprop._bench_systems import why_not
+
+    real = iu.find_spec
+    monkeypatch.setattr(iu, "find_spec", lambda name, *a: None if name == "jax" else real(name))
+    assert why_not("jax", CONFIGS["2"]) == "not installed (pip install jax)"
+    assert why_not("bound", CONFIGS["2"]) is None
+
+
+def test_targets_are_met_or_missed_by_the_median():
+    from deltaprop._bench_report import targets
+
+    def comp(median, metric="samples_per_s"):
+        return {"ratios": {metric: {"median": median, "min": 0.5, "max": 2.0, "n": 3}}}
+
+    results = {
+        "2": {"comparisons": {"pytorch": comp(1.3), "jax": comp(0.89)}},
+        "3": {"comparisons": {"bound": comp(0.9, "loop_samples_per_s")}},
+    }
+    race = {"comparison": {"ratios": {"speed": {"median": 1.0, "min": 1, "max": 1, "n": 1}}}}
+    rows = {(r["config"], r["system"]): r for r in targets(results, race)}
+    assert set(rows) == {("2", "pytorch"), ("2", "jax"), ("3", "bound"), ("race", "pytorch")}
+    assert rows["2", "pytorch"]["met"] and not rows["2", "jax"]["met"]
+    assert rows["3", "bound"]["met"] and rows["3", "bound"]["target"] == 0.85
+    assert not rows["race", "pytorch"]["met"]  # "below PyTorch's time": equal is not enough
+
+
+def _tiny_data(tmp_path, n=600):
+    from deltaprop._bench_paired import write_data
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
+    write_data(tmp_path, X=X, y=y, X_test=X[:100], y_test=y[:100])
+    return X, y
+
+
+def test_the_runner_process_prints_its_measurement_as_json(tmp_path):
+    from deltaprop._bench_paired import Runner, RunnerError
+
+    _tiny_data(tmp_path)
+    run = Runner(tmp_path, threads=1, seed=0)
+    out = run({"task": "train", "system": "deltaprop", "config": "1", "epochs": 2})
+    assert out["samples"] == 1200 and 0 < out["loop_s"] <= out["seconds"]
+    assert out["cpu_s"] > 0 and "with its defaults" in out["note"]
+    out = run({"task": "infer", "system": "deltaprop", "singles": 20, "big_calls": 2})
+    assert out["1"] > 0 and out["1024"] > 0 and out["calls"] == {"1": 20, "1024": 2}
+    assert run({"task": "train", "system": "book", "config": "2"}) == {
+        "skipped": "not applicable (the book's code is sigmoid + quadratic only)"
+    }
+    with pytest.raises(RunnerError, match="the deltaprop runner .train. ended with exit status"):
+        run({"task": "train", "system": "deltaprop", "config": "nope"})
+
+
+def test_the_race_stops_at_the_first_epoch_that_reaches_the_target():
+    from deltaprop._bench_race import race_deltaprop
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((300, 784), dtype=np.float32), rng.integers(0, 10, 300)
+    out = race_deltaprop(X, y, X[:100], y[:100], target=0.01, epochs=4)
+    assert out["reached"] and out["epochs"] == 1 and len(out["accuracies"]) == 1
+    assert out["seconds"] == out["epoch_end_seconds"][0] > 0
+    out = race_deltaprop(X, y, X[:100], y[:100], target=1.0 - 1e-9, epochs=3)
+    assert not out["reached"] and out["epochs"] == 3 and len(out["accuracies"]) == 3
+    assert out["seconds"] == out["epoch_end_seconds"][-1]
+    assert out["epoch_end_seconds"] == sorted(out["epoch_end_seconds"])
+    assert out["accuracy"] == out["accuracies"][-1] == pytest.approx(out["accuracies"][-1])
+
+
+def test_the_race_clock_leaves_the_evaluations_out():
+    import time
+
+    from deltaprop._bench_race import _Clock
+
+    accuracies = iter([0.5, 0.7, 0.9])
+
+    def slow_accuracy():
+        time.sleep(0.05)
+        return next(accuracies)
+
+    clock = _Clock(slow_accuracy, target=0.8)
+    assert [clock.epoch_end(), clock.epoch_end(), clock.epoch_end()] == [False, False, True]
+    out = clock.result()
+    assert out["epochs"] == 3 and out["reached"] and out["accuracy"] == 0.9
+    assert out["eval_seconds"] >= 0.15 and out["seconds"] < 0.05
+
+
+def test_the_pytorch_race_and_inference():
+    torch = pytest.importorskip("torch")
+    from deltaprop._bench_race import infer_pytorch, race_pytorch
+
+    threads = torch.get_num_threads()
+    try:
+        _torch_race_and_inference(race_pytorch, infer_pytorch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _torch_race_and_inference(race_pytorch, infer_pytorch):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((300, 784), dtype=np.float32), rng.integers(0, 10, 300)
+    out = race_pytorch(X, y, X[:100], y[:100], target=0.01, epochs=3, threads=1)
+    assert out["reached"] and out["epochs"] == 1 and out["seconds"] > 0
+    assert "CosineAnnealingLR(T_max=3)" in out["note"]
+    out = race_pytorch(X, y, X[:100], y[:100], target=1.0 - 1e-9, epochs=2, threads=1)
+    assert not out["reached"] and out["epochs"] == 2
+    out = infer_pytorch(X, singles=30, big_calls=2, threads=1)
+    assert out["1"] > 0 and out["1024"] > 0
+
+
+def test_inference_throughput_is_positive_on_fewer_rows_than_a_batch():
+    from deltaprop._bench_race import infer_deltaprop
+
+    X = np.random.default_rng(0).random((300, 784), dtype=np.float32)
+    out = infer_deltaprop(X, singles=30, big_calls=2)
+    assert out["1"] > 0 and out["1024"] > 0
+
+
+def test_jax_trains_the_same_network_as_well_as_deltaprop():
+    pytest.importorskip("jax")
+    from deltaprop import Network
+    from deltaprop._bench_jax import JaxSystem
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 1500)  # ten clusters of 784 pixels, noisy
+    X = (rng.random((10, 784)) < 0.3)[y] * 0.8 + rng.random((1500, 784), dtype=np.float32) * 0.2
+    X = X.astype(np.float32)
+    cfg = dict(CONFIGS["3"], sizes=[784, 32, 10], batch=20)
+    jax_sys = JaxSystem(cfg, X[:1000], y[:1000], epochs=2)
+    jax_sys.warmup()
+    assert jax_sys.run()[1] == 2000  # warm-up + 2 epochs
+    net = Network(cfg["sizes"], activation="relu", output_activation="softmax",
+                  loss="cross_entropy", dtype="float32", seed=0)  # fmt: skip
+    net.fit(X[:1000], y[:1000], epochs=3, batch_size=20, lr=cfg["lr"])
+    ours = float(np.mean(net.predict(X[1000:]) == y[1000:]))
+    theirs = jax_sys.accuracy(X[1000:], y[1000:])
+    assert theirs > 0.8 and abs(theirs - ours) < 0.1, (theirs, ours)
 
 
 # ---------------------------------------------------------------------- data

@@ -316,7 +316,7 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path, monkeypatch):
             "--quick",
             "--samples",
             "600",
-            "--repeats",
+            "--rounds",
             "1",
             "--configs",
             "1",
@@ -339,7 +339,7 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path, monkeypatch):
     res = report["results"]["1"]
     assert set(res["systems"]) == {"deltaprop", "book", "bound"}
     assert all(row["samples_per_s"] > 0 for row in res["systems"].values())
-    assert set(res["ratios"]) == {"book", "bound"}
+    assert set(res["ratios"]) == set(res["comparisons"]) == {"book", "bound"}
     assert report["meta"]["threads"] == 1 and report["meta"]["samples"] == 600
     assert "random" in report["meta"]["data"]
     md = (tmp_path / "bench-quick.md").read_text()

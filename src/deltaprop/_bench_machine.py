@@ -27,6 +27,7 @@ __all__ = [
     "cpu_model",
     "thread_limits",
     "measure_memory",
+    "child_env",
 ]
 
 
@@ -40,17 +41,30 @@ def _busy_seconds():
         return None
 
 
+def _own_seconds():
+    """CPU seconds of this process and of its children that have ended (os.times)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class OthersMeter:
-    """CPU used by other processes while a measurement runs: all busy time minus our own."""
+    """CPU used by other processes while a measurement runs: all busy time minus our own.
+
+    "Our own" is this process's CPU time and that of the child processes it waited for during
+    the measurement (``os.times``: the runner processes of a paired round); everything else
+    /proc/stat counts as busy (user, nice, system, irq, softirq and steal time, summed over the
+    cores) belongs to other processes (or, for steal, to other virtual machines). Without
+    /proc/stat ``seconds`` and ``cores`` are None.
+    """
 
     def __enter__(self):
-        self.busy, self.cpu, self.wall = _busy_seconds(), time.process_time(), time.perf_counter()
+        self.busy, self.cpu, self.wall = _busy_seconds(), _own_seconds(), time.perf_counter()
         return self
 
     def __exit__(self, *exc):
         busy = _busy_seconds()
         self.wall = time.perf_counter() - self.wall
-        mine = time.process_time() - self.cpu
+        mine = _own_seconds() - self.cpu
         # /proc/stat counts in clock ticks (10 ms): meaningful summed over long stretches.
         self.seconds = (
             None if busy is None or self.busy is None else max(0.0, busy - self.busy - mine)
@@ -190,7 +204,7 @@ def _memory_probe(spec):
     except OSError:
         pass
     rss0 = _status_kb("VmRSS")
-    fit_kw = dict(epochs=1, batch_size=cfg["batch"], lr=cfg["lr"], train_metrics=False)
+    fit_kw = dict(epochs=1, batch_size=cfg["batch"], lr=cfg["lr"])  # fit's defaults otherwise
     net.fit(X, y, **fit_kw)
     out["rss_before_fit_bytes"] = rss0 * 1024 if rss0 else None
     hwm = _status_kb("VmHWM")
@@ -211,12 +225,7 @@ def measure_memory(*, dataset, data_dir, samples, threads, seed):
     """
     spec = dict(dataset=dataset, data_dir=data_dir, samples=samples, threads=threads, seed=seed)
     code = "import sys; from deltaprop._bench_machine import memory_main; memory_main(sys.argv[1])"
-    env = dict(os.environ)
-    # The child imports this package from where this process found it (also from a checkout).
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__file__).resolve().parents[1])]
-        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
+    env = child_env()
     try:
         proc = subprocess.run(
             [sys.executable, "-c", code, json.dumps(spec)],
@@ -228,6 +237,16 @@ def measure_memory(*, dataset, data_dir, samples, threads, seed):
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (subprocess.SubprocessError, ValueError, IndexError) as exc:
         return {"error": f"memory probe failed: {exc}"}
+
+
+def child_env():
+    """The environment of a child process: it imports this package from where we found it."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1])]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    return env
 
 
 def memory_main(spec_json):

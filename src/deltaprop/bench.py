@@ -1,18 +1,21 @@
-"""The benchmark suite: full training epochs, side by side, in one run.
+"""The benchmark suite: full training epochs, side by side, in paired rounds of fresh processes.
 
 Every system trains the same network on the same MNIST-shaped data (60,000 × 784, 10 classes;
 the real MNIST training set, read and verified by `deltaprop.datasets.load_mnist`, when its IDX
 files are found, else uniform random numbers of that shape) for whole epochs of shuffled
 mini-batches:
 
-- **deltaprop**: ``Network.fit(..., train_metrics=False)``, what a user runs; the whole call is
-  timed, its argument checks included;
+- **deltaprop**: ``Network.fit`` with its defaults, as a user runs it: the training cost and
+  accuracy of each epoch accumulated from the batches' own forward passes
+  (``train_metrics="running"``); the whole call is timed, its argument checks included;
 - **PyTorch** eager on the CPU: ``nn.Sequential`` of ``nn.Linear`` layers, ``torch.optim.SGD``,
   mini-batches gathered by ``index_select`` from a fresh ``randperm`` each epoch (no DataLoader);
 - **scikit-learn**: ``MLPClassifier(solver="sgd", momentum=0, alpha=0)``, one epoch per
   ``fit`` call with ``warm_start=True, max_iter=1``. Its output layer is always softmax with
   log-loss, so on configuration (1) it computes softmax + cross-entropy where the others compute
   sigmoid + quadratic cost (the same matrix products, a slightly different output layer);
+- **JAX** (optional, ``pip install jax``): ``jax.jit`` of a whole epoch, ``lax.scan`` over
+  shuffled index batches with an SGD step on the same cost (see `deltaprop._bench_jax`);
 - **book loop**: the textbook's ``network.py`` (``update_mini_batch``/``backprop``, one column
   vector per sample), reimplemented faithfully (`book_network`) and timed on a fraction of an
   epoch, then extrapolated (configuration (1) only: the book's code is sigmoid + quadratic);
@@ -20,21 +23,31 @@ mini-batches:
   the same batch loop: per batch and layer A Wᵀ (forward), Δᵀ A (BP4) and, above the first
   layer, Δ W (BP2). A training step cannot be faster than its matrix products.
 
-Systems alternate measurement by measurement (the order reversed every other round) after a
-warm-up on a slice of the data; each reports the median of ``--repeats`` measurements of
-``--epochs`` epochs. The run records the thread count (``--threads`` sets threadpoolctl's BLAS
-and OpenMP limits and ``torch.set_num_threads`` alike), the BLAS libraries and kernels in use,
-the machine's load before it starts (warning when other processes keep a core busy), and, in a
-separate process, the peak memory of one full epoch of configuration (2) against the data's own
-size. Results go to ``bench.json`` and ``bench.md`` in ``--out`` (``bench-quick.*`` with
+**Paired rounds.** Each comparison is ``--rounds`` rounds; a round runs deltaprop and the other
+system back to back, each in a fresh process that loads the data, warms up on a slice of it and
+times ``--epochs`` epochs; the order alternates between rounds. The report gives per comparison
+the median of the paired ratios (deltaprop's samples/s ÷ the other's within the round; for the
+matmul bound, the bound's time ÷ deltaprop's, the fraction of the bound reached) with their
+range, the median rates, and per round the CPU time other processes used meanwhile
+(`_bench_machine.OthersMeter`). See `deltaprop._bench_paired`.
+
+``--race`` adds a time-to-accuracy race (the ``modern`` preset's recipe in deltaprop and in
+PyTorch until a test accuracy, 98% by default) and ``--inference`` the throughput of
+``Network.predict`` at batch 1 and 1,024 against PyTorch's; both in paired rounds too (see
+`deltaprop._bench_race`).
+
+The run records the thread count (``--threads`` sets threadpoolctl's BLAS and OpenMP limits and
+``torch.set_num_threads`` alike in every runner; JAX's process is pinned to that many cores),
+the BLAS libraries and kernels in use, the machine's load before it starts, and, in a separate
+process, the peak memory of one full epoch of configuration (2) against the data's own size.
+Results go to ``bench.json`` and ``bench.md`` in ``--out`` (``bench-quick.*`` with
 ``--quick``).
 
-Timings are noisy on a busy machine: with two threads, a second core kept busy by another
-process slows every BLAS call that waits for its partner thread. Read the load lines first.
-
-This module holds the measurement loop (`run_suite`, `run_config`) and the ``deltaprop bench``
-command (`command`; `main` runs it outside ``deltaprop``, as ``benchmarks/run.py`` does). The
-systems and data live in ``_bench_systems``, the machine's state and the memory probe in
+This module holds the suite (`run_suite`, `run_config`, `run_race`, `run_inference`) and the
+``deltaprop bench`` command (`command`; `main` runs it outside ``deltaprop``, as
+``benchmarks/run.py`` does). The systems and data live in ``_bench_systems`` (JAX in
+``_bench_jax``, the race and inference in ``_bench_race``), the runner process in
+``_bench_runner``, the pairing in ``_bench_paired``, the machine's state and the memory probe in
 ``_bench_machine``, the Markdown report in ``_bench_report``.
 """
 
@@ -42,13 +55,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 import platform
 import shlex
 import statistics
 import sys
-import time
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +68,6 @@ import click
 import numpy as np
 
 from ._bench_machine import (
-    OthersMeter,
     blas_info,
     cpu_model,
     machine_load,
@@ -65,12 +76,21 @@ from ._bench_machine import (
     thread_limits,
     torch_info,
 )
+from ._bench_paired import Runner, paired_rounds, summarize, write_data
 from ._bench_report import targets, to_markdown
-from ._bench_systems import CONFIGS, SYSTEMS, TITLES, book_network, load_data, make_system
+from ._bench_systems import (
+    CONFIGS,
+    SYSTEMS,
+    TITLES,
+    book_network,
+    load_data,
+    load_race_data,
+    why_not,
+)
 from ._validation import DeltapropError
 
 __all__ = ["command", "main", "run_suite", "Settings", "CONFIGS", "SYSTEMS", "load_data"]
-__all__ += ["book_network", "to_markdown"]
+__all__ += ["book_network", "to_markdown", "run_config", "run_race", "run_inference"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -90,7 +110,7 @@ class Settings:
     configs: list = field(default_factory=lambda: list(CONFIGS))
     systems: list = field(default_factory=lambda: list(SYSTEMS))
     epochs: int = 1
-    repeats: int = 5
+    rounds: int = 5
     threads: int = 2
     quick: bool = False
     dataset: str = "auto"
@@ -99,121 +119,206 @@ class Settings:
     book_fraction: float = 0.05
     memory: bool = True
     seed: int = 0
+    race: bool = False
+    race_target: float = 0.98
+    race_epochs: int = 10
+    race_rounds: int = 3
+    inference: bool = False
+
+
+def _cores(values):
+    """Per-round core counts as text: "0.01, 0.35" (n/a without /proc/stat)."""
+    return ", ".join("n/a" if v is None else f"{v:.2f}" for v in values)
 
 
 # ---------------------------------------------------------------------- one configuration
-def run_config(key, X, y, settings, log):
-    """Warm up, then measure every system `settings.repeats` times, alternating; a result dict."""
+def run_config(key, run, settings, log):
+    """Every system of `settings` paired with deltaprop on configuration `key`; a result dict.
+
+    Parameters
+    ----------
+    key : str
+        A key of CONFIGS.
+    run : callable
+        Runs one spec in a fresh process (a `Runner`).
+    settings : Settings
+    log : callable
+        Receives each progress line.
+
+    Returns
+    -------
+    dict
+        The configuration, ``comparisons`` (system → `summarize`'s summary), ``systems``
+        (system → median samples/s and note), ``ratios`` (system → median paired ratio),
+        ``skipped`` (system → why), and the other processes' load.
+    """
     cfg = CONFIGS[key]
-    Xc = X if X.dtype == np.dtype(cfg["dtype"]) else X.astype(cfg["dtype"])
-    systems, skipped = [], {}
-    for name in settings.systems:
-        s = make_system(
-            name,
-            cfg,
-            Xc,
-            y,
-            epochs=settings.epochs,
-            threads=settings.threads,
-            book_fraction=settings.book_fraction,
-            seed=settings.seed,
-        )
-        if isinstance(s, str):
-            skipped[name] = s
-        else:
-            systems.append(s)
+    result = {"config": key, **cfg, "comparisons": {}, "systems": {}, "ratios": {}, "skipped": {}}
     log(f"\n{cfg['label']}")
-    for name, why in skipped.items():
-        log(f"  {TITLES[name]:>13}: skipped, {why}")
-    for s in systems:
-        s.warmup()
-    times, cpu, others, samples = _measure(systems, settings.repeats)
-    result = {"config": key, **cfg, "systems": {}, "skipped": skipped}
-    _load_warning(result, others, log)
-    for s in systems:
-        row = _summary(s, times[s.name], cpu[s.name], others[s.name], samples[s.name])
-        result["systems"][s.name] = row
-        _log_row(s.name, row, log)
-    dp = result["systems"].get("deltaprop")
-    if dp:
-        result["ratios"] = {
-            name: dp["samples_per_s"] / row["samples_per_s"]
-            for name, row in result["systems"].items()
-            if name != "deltaprop"
-        }
-        log(
-            "  deltaprop ÷ "
-            + ", ".join(f"{TITLES[k]} {v:.2f}×" for k, v in result["ratios"].items())
+    spec = {"task": "train", "config": key, "epochs": settings.epochs}
+    spec["book_fraction"] = settings.book_fraction
+    others = [s for s in settings.systems if s != "deltaprop"]
+    for name in others:
+        why = why_not(name, cfg)
+        if why:
+            result["skipped"][name] = why
+            log(f"  {TITLES[name]:>13}: skipped, {why}")
+            continue
+        rounds = paired_rounds(
+            run, [{**spec, "system": "deltaprop"}, {**spec, "system": name}], settings.rounds
         )
+        if isinstance(rounds, str):
+            result["skipped"][name] = rounds
+            log(f"  {TITLES[name]:>13}: skipped, {rounds}")
+            continue
+        comp = result["comparisons"][name] = summarize(rounds, ["deltaprop", name])
+        result["ratios"][name] = comp["ratios"]["samples_per_s"]["median"]
+        _log_comparison(name, comp, log)
+    if not result["comparisons"]:  # deltaprop alone: still measured in fresh processes
+        rounds = paired_rounds(run, [{**spec, "system": "deltaprop"}], settings.rounds)
+        result["alone"] = summarize(rounds, ["deltaprop"])
+    _system_rows(result)
+    _load_warning(result, log)
     return result
 
 
-def _measure(systems, repeats):
-    """`repeats` rounds, one measurement per system each, the order reversed every other round."""
-    times = {s.name: [] for s in systems}
-    cpu = {s.name: [] for s in systems}
-    others = {s.name: [] for s in systems}
-    samples = {}
-    for r in range(repeats):
-        for s in systems if r % 2 == 0 else systems[::-1]:
-            c0 = time.process_time()
-            with OthersMeter() as meter:
-                t, k = s.run()
-            cpu[s.name].append(time.process_time() - c0)
-            others[s.name].append((meter.seconds, meter.wall))
-            times[s.name].append(t)
-            samples[s.name] = k
-    return times, cpu, others, samples
-
-
-def _load_warning(result, others, log):
-    """Record (and warn about) the cores other processes kept busy during the measurements."""
-    busy_all = mean_cores([x for v in others.values() for x in v])
-    worst = max(
-        (mean_cores([x]) or 0.0 for v in others.values() for x in v if x[1] >= 0.5), default=None
+def _log_comparison(name, comp, log):
+    r, rates = comp["ratios"]["samples_per_s"], comp["rates"]
+    log(
+        f"  deltaprop ÷ {TITLES[name]:<13} {r['median']:5.2f} (median of paired ratios, "
+        f"{r['min']:.2f}–{r['max']:.2f}, {r['n']} round(s)); samples/s: deltaprop "
+        f"{rates['deltaprop']['samples_per_s']:,.0f}, {TITLES[name]} "
+        f"{rates[name]['samples_per_s']:,.0f}; other processes (cores per round): "
+        f"{_cores(comp['others_cores'])}"
     )
+
+
+def _system_rows(result):
+    """Per system: the median samples/s over all its measurements in this configuration."""
+    comps = list(result["comparisons"].values()) or [result["alone"]]
+    samples = {}
+    for comp in comps:
+        for r in comp["detail"]:
+            for name, rates in r["rates"].items():
+                samples.setdefault(name, []).append(rates)
+    for name, rates in samples.items():
+        row = {
+            "samples_per_s": statistics.median(x["samples_per_s"] for x in rates),
+            "measurements": len(rates),
+            "note": next(c["notes"][name] for c in comps if name in c["notes"]),
+        }
+        if name == "deltaprop":
+            row["batch_loop_samples_per_s"] = statistics.median(
+                x["loop_samples_per_s"] for x in rates
+            )
+        result["systems"][name] = row
+
+
+def _all_rounds(result):
+    comps = list(result["comparisons"].values()) + ([result["alone"]] if "alone" in result else [])
+    return [r for c in comps for r in c["detail"]]
+
+
+def _load_warning(result, log):
+    """Record (and warn about) the cores other processes kept busy during the rounds."""
+    pairs = [(r["others_cpu_s"], r["wall_s"]) for r in _all_rounds(result)]
+    busy_all = mean_cores(pairs)
+    worst = max((mean_cores([p]) or 0.0 for p in pairs if p[1] >= 0.5), default=None)
     result["others_cores"], result["others_cores_max"] = busy_all, worst
     if (busy_all or 0) > 0.1 or (worst or 0) > 0.3:
         result["warning"] = (
             f"other processes kept {busy_all:.2f} cores busy on average "
-            f"(up to {worst or 0:.2f} in one measurement) during this "
-            f"configuration: its numbers are unreliable"
+            f"(up to {worst or 0:.2f} in one round) during this configuration: "
+            f"compare its paired ratios, not its rates"
         )
         log(f"  WARNING: {result['warning']}")
 
 
-def _summary(system, times, cpu, others, samples):
-    """One system's row of the report: the median and the spread of its measurements."""
-    med = statistics.median(times)
-    row = {
-        "times_s": [round(t, 5) for t in times],
-        "median_s": med,
-        # CPU seconds per wall second: about 1 single-threaded; well below 1 means the
-        # process waited for a core (another process ran), up to `threads` with busy BLAS.
-        "cpu_per_wall": round(sum(cpu) / sum(times), 2),
-        # cores other processes kept busy, on average over the measurements
-        "others_cores": mean_cores(others),
-        "samples_per_measurement": samples,
-        "samples_per_s": samples / med,
-        "note": system.note,
-    }
-    if system.name == "deltaprop":
-        row["batch_loop_median_s"] = statistics.median(system.loop_times)
-    return row
-
-
-def _log_row(name, row, log):
-    times, busy = row["times_s"], row["others_cores"]
+# ---------------------------------------------------------------------- race and inference
+def run_race(run, settings, log):
+    """The time-to-accuracy race, deltaprop against PyTorch, in paired rounds; a dict."""
+    spec = {"task": "race", "target": settings.race_target, "epochs": settings.race_epochs}
+    names = ["deltaprop"] + [s for s in ("pytorch",) if s in settings.systems]
+    out = {"target": settings.race_target, "epochs": settings.race_epochs, "skipped": {}}
+    why = why_not("pytorch", CONFIGS["2"]) if len(names) > 1 else None
+    if why:
+        out["skipped"]["pytorch"], names = why, ["deltaprop"]
     log(
-        f"  {TITLES[name]:>13}: {row['samples_per_s']:>12,.0f} samples/s"
-        f"   (median {row['median_s']:.3f} s of {row['samples_per_measurement']:,} samples; "
-        f"spread {min(times):.3f}–{max(times):.3f} s; "
-        f"cpu/wall {row['cpu_per_wall']:.2f}; other processes "
-        f"{busy if busy is not None else math.nan:.2f} cores)"
+        f"\nrace to {100 * settings.race_target:g}% test accuracy (the modern preset's recipe, "
+        f"at most {settings.race_epochs} epochs), {settings.race_rounds} round(s)"
     )
+    rounds = paired_rounds(run, [{**spec, "system": n} for n in names], settings.race_rounds)
+    if isinstance(rounds, str):  # only PyTorch can be missing: rerun deltaprop alone
+        out["skipped"]["pytorch"], names = rounds, ["deltaprop"]
+        rounds = paired_rounds(run, [{**spec, "system": "deltaprop"}], settings.race_rounds)
+    out["comparison"] = summarize(rounds, names)
+    out["systems"] = {}
+    for n in names:
+        res = [r["results"][n] for r in rounds]
+        row = out["systems"][n] = {
+            "seconds_median": statistics.median(x["seconds"] for x in res),
+            "epochs": [x["epochs"] for x in res],
+            "reached": [x["reached"] for x in res],
+            "accuracy": [x["accuracy"] for x in res],
+            "note": out["comparison"]["notes"][n],
+        }
+        log(
+            f"  {TITLES[n]:>13}: {row['seconds_median']:.2f} s (median), epochs "
+            f"{row['epochs']}, reached {row['reached']}, test accuracy "
+            f"{', '.join(f'{a:.4f}' for a in row['accuracy'])}"
+        )
+    ratio = out["comparison"]["ratios"].get("speed")
+    if ratio:
+        log(
+            f"  PyTorch's time ÷ deltaprop's: {ratio['median']:.2f} (median of paired ratios, "
+            f"{ratio['min']:.2f}–{ratio['max']:.2f}, {ratio['n']} round(s))"
+        )
+    return out
+
+
+def run_inference(run, settings, log):
+    """``Network.predict`` against PyTorch at batch 1 and 1,024, in paired rounds; a dict."""
+    spec = {"task": "infer", "singles": 1000 if settings.quick else 5000}
+    spec["big_calls"] = 10 if settings.quick else 50
+    names = ["deltaprop"] + [s for s in ("pytorch",) if s in settings.systems]
+    out = {"batches": [1, 1024], "calls": {"1": spec["singles"], "1024": spec["big_calls"]}}
+    out["skipped"] = {}
+    why = why_not("pytorch", CONFIGS["2"]) if len(names) > 1 else None
+    if why:
+        out["skipped"]["pytorch"], names = why, ["deltaprop"]
+    log(f"\ninference throughput (samples/s), {settings.rounds} round(s)")
+    rounds = paired_rounds(run, [{**spec, "system": n} for n in names], settings.rounds)
+    if isinstance(rounds, str):
+        out["skipped"]["pytorch"], names = rounds, ["deltaprop"]
+        rounds = paired_rounds(run, [{**spec, "system": "deltaprop"}], settings.rounds)
+    comp = out["comparison"] = summarize(rounds, names)
+    for b in ("1", "1024"):
+        line = f"  batch {b:>4}: " + ", ".join(
+            f"{TITLES[n]} {comp['rates'][n][b]:,.0f}" for n in names
+        )
+        r = comp["ratios"].get(b)
+        if r:
+            line += f"; ratio {r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
+        log(line)
+    return out
 
 
 # ---------------------------------------------------------------------- the whole run
+def _prepare_data(settings, tmp, log):
+    """Load the data, write it where the runners read it; (description, samples, note)."""
+    args = (settings.dataset, settings.data_dir, settings.samples, settings.seed)
+    if settings.race:
+        X, y, X_test, y_test, source, note = load_race_data(*args)
+        write_data(tmp, X=X, y=y, X_test=X_test, y_test=y_test)
+    else:
+        X, y, source, note = load_data(*args)
+        write_data(tmp, X=X, y=y)
+    if note:
+        log(f"note: {note}")
+    log(f"data: {source}, X {X.shape} {X.dtype}")
+    return source, X.shape[0], note
+
+
 def run_suite(settings, log=print, command="deltaprop bench"):
     """Run every configuration and system of `settings`; the report as a dict.
 
@@ -228,8 +333,9 @@ def run_suite(settings, log=print, command="deltaprop bench"):
     Returns
     -------
     dict
-        ``meta`` (machine, libraries, load), ``results`` (per configuration key),
-        ``targets`` and ``memory``; `to_markdown` renders it.
+        ``meta`` (machine, libraries, load), ``results`` (per configuration key), ``race``
+        and ``inference`` (None unless asked for), ``targets`` and ``memory``; `to_markdown`
+        renders it.
     """
     load_start = machine_load(settings.threads, seconds=1.0 if settings.quick else 2.0)
     log(
@@ -238,17 +344,16 @@ def run_suite(settings, log=print, command="deltaprop bench"):
     )
     if load_start["warning"]:
         log(f"WARNING: {load_start['warning']}")
-    X, y, source, note = load_data(
-        settings.dataset, settings.data_dir, settings.samples, settings.seed
-    )
-    if note:
-        log(f"note: {note}")
-    log(f"data: {source}, X {X.shape} {X.dtype}")
-    with thread_limits(settings.threads):
-        libs = {"blas": blas_info()}
-        libs["torch"] = torch_info(settings.threads) if "pytorch" in settings.systems else None
+    with tempfile.TemporaryDirectory(prefix="deltaprop-bench-") as tmp:
+        source, n, note = _prepare_data(settings, tmp, log)
+        run = Runner(tmp, settings.threads, settings.seed)
+        with thread_limits(settings.threads):
+            libs = {"blas": blas_info()}
+            libs["torch"] = torch_info(settings.threads) if "pytorch" in settings.systems else None
         _log_blas(libs["blas"], log)
-        results = {key: run_config(key, X, y, settings, log) for key in settings.configs}
+        results = {key: run_config(key, run, settings, log) for key in settings.configs}
+        race = run_race(run, settings, log) if settings.race else None
+        inference = run_inference(run, settings, log) if settings.inference else None
     memory = None
     if settings.memory:
         log("\nmemory probe (configuration (2), one epoch, separate process) ...")
@@ -259,13 +364,15 @@ def run_suite(settings, log=print, command="deltaprop bench"):
             threads=settings.threads,
             seed=settings.seed,
         )
-    meta = _meta(settings, command, source, X.shape[0], libs, load_start)
+    meta = _meta(settings, command, source, n, libs, load_start)
     if meta["env"]["OPENBLAS_CORETYPE"]:
         log(
             f"note: OPENBLAS_CORETYPE={meta['env']['OPENBLAS_CORETYPE']} overrides OpenBLAS's "
             f"own kernel choice"
         )
-    return {"meta": meta, "results": results, "targets": targets(results), "memory": memory}
+    report = {"meta": meta, "results": results, "race": race, "inference": inference}
+    report.update(targets=targets(results, race), memory=memory)
+    return report
 
 
 def _log_blas(blas, log):
@@ -277,21 +384,29 @@ def _log_blas(blas, log):
             )
 
 
+def _versions():
+    """Versions of the optional systems' packages (None where not installed)."""
+    from importlib import metadata
+
+    out = {}
+    for package in ("scikit-learn", "jax", "jaxlib"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = None
+    return out
+
+
 def _meta(settings, command, source, samples, libs, load_start):
     """The run's circumstances: command, data, machine, libraries, environment, load."""
-    try:
-        import sklearn
-
-        sk_version = sklearn.__version__
-    except ImportError:
-        sk_version = None
+    versions = _versions()
     return {
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "command": command,
         "data": source,
         "samples": int(samples),
         "epochs": settings.epochs,
-        "repeats": settings.repeats,
+        "rounds": settings.rounds,
         "threads": settings.threads,
         "quick": settings.quick,
         "seed": settings.seed,
@@ -300,7 +415,8 @@ def _meta(settings, command, source, samples, libs, load_start):
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "sklearn": sk_version,
+        "sklearn": versions["scikit-learn"],
+        "jax": versions["jax"],
         "blas": libs["blas"],
         "torch": libs["torch"],
         "env": {k: os.environ.get(k) for k in _BLAS_ENV},
@@ -310,16 +426,21 @@ def _meta(settings, command, source, samples, libs, load_start):
 
 
 # ---------------------------------------------------------------------- the command
-def _names(valid, what):
-    """A click callback: comma-separated names among `valid` -> a list (BadParameter if not)."""
+def _names(valid, what, none=False):
+    """A click callback: comma-separated names among `valid` -> a list (BadParameter if not).
+
+    With `none`, the word "none" gives an empty list.
+    """
 
     def parse(ctx, param, value):
+        if none and value.strip() == "none":
+            return []
         names = [v.strip() for v in value.split(",") if v.strip()]
         bad = [v for v in names if v not in valid]
         if bad or not names:
             raise click.BadParameter(
                 f"{', '.join(map(repr, bad)) or 'nothing'} given; expected {what} among "
-                f"{', '.join(valid)}, separated by commas"
+                f"{', '.join(valid)}, separated by commas" + (", or none" if none else "")
             )
         return names
 
@@ -387,17 +508,19 @@ def _write_report(report, out_dir, stem):
     "--configs",
     default=",".join(CONFIGS),
     show_default=True,
-    callback=_names(tuple(CONFIGS), "configurations"),
+    callback=_names(tuple(CONFIGS), "configurations", none=True),
     help="Configurations, comma-separated: 1 ([784,30,10] sigmoid, batch 10), 2 "
-    "([784,256,128,10] ReLU, batch 64), 3 (the same, batch 256), 2d ((2) in float64).",
+    "([784,256,128,10] ReLU, batch 64), 3 (the same, batch 256), 2d ((2) in float64); "
+    "none for no training comparison (with --race or --inference).",
 )
 @click.option(
     "--systems",
     default=",".join(SYSTEMS),
     show_default=True,
     callback=_names(SYSTEMS, "systems"),
-    help="Systems, comma-separated: deltaprop, pytorch, sklearn (scikit-learn), book (the "
-    "book's per-sample loop), bound (the matrix products alone).",
+    help="Systems, comma-separated: deltaprop, pytorch, sklearn (scikit-learn), jax (optional: "
+    "pip install jax), book (the book's per-sample loop), bound (the matrix products alone). "
+    "deltaprop is always measured: every other system is paired with it.",
 )
 @click.option(
     "--epochs",
@@ -407,11 +530,12 @@ def _write_report(report, out_dir, stem):
     help="Epochs per measurement.",
 )
 @click.option(
-    "--repeats",
+    "--rounds",
     type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Measurements per system; the median is reported.",
+    default=None,
+    help="Paired rounds per comparison (deltaprop and the other system back to back, each in "
+    "a fresh process, the order alternating); the median of the paired ratios is reported. "
+    "[default: 5; 3 with --quick]",
 )
 @click.option(
     "--threads",
@@ -421,7 +545,9 @@ def _write_report(report, out_dir, stem):
     help="Threads for BLAS, OpenMP and PyTorch alike.",
 )
 @click.option(
-    "--quick", is_flag=True, help="A short run: 10,000 samples, 3 measurements, no memory probe."
+    "--quick",
+    is_flag=True,
+    help="A short run: 10,000 samples, 3 rounds unless --rounds says otherwise, no memory probe.",
 )
 @click.option(
     "--dataset",
@@ -461,6 +587,38 @@ def _write_report(report, out_dir, stem):
     help="Seed of the initial weights and of the random data.",
 )
 @click.option(
+    "--race",
+    is_flag=True,
+    help="Also race deltaprop against PyTorch to a test accuracy with the modern preset's "
+    "recipe (Adam, cosine decay, batch 64), each in a fresh process.",
+)
+@click.option(
+    "--race-target",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.98,
+    show_default=True,
+    help="The race's test accuracy.",
+)
+@click.option(
+    "--race-epochs",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="The race's epochs at most (the cosine decay spans them; the recipe's: 10).",
+)
+@click.option(
+    "--race-rounds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Paired rounds of the race.",
+)
+@click.option(
+    "--inference",
+    is_flag=True,
+    help="Also measure Network.predict's throughput at batch 1 and 1,024 against PyTorch's.",
+)
+@click.option(
     "--out",
     default="benchmarks/results",
     show_default=True,
@@ -474,16 +632,26 @@ def _write_report(report, out_dir, stem):
     hidden=True,
     callback=_deprecated("--data-dir"),
 )
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    hidden=True,
+    callback=_deprecated("--rounds"),
+)
 @click.pass_context
-def command(ctx, quiet, as_json, out, mnist_dir, **options):
-    """Benchmark training speed: deltaprop against PyTorch, scikit-learn, the book's
-    per-sample loop and the matrix-multiply bound, full epochs on MNIST-shaped data."""
+def command(ctx, quiet, as_json, out, mnist_dir, repeats, **options):
+    """Benchmark training speed: deltaprop against PyTorch, scikit-learn, JAX, the book's
+    per-sample loop and the matrix-multiply bound, full epochs on MNIST-shaped data, in paired
+    rounds of fresh processes; optionally a race to a test accuracy and inference speed."""
     options["data_dir"] = options["data_dir"] or mnist_dir
+    options["rounds"] = options["rounds"] or repeats or (3 if options["quick"] else 5)
     if options["quick"]:
         options["samples"] = options["samples"] or 10000
-        options["repeats"] = min(options["repeats"], 3)
     if options["memory"] is None:
         options["memory"] = not options["quick"]
+    options["systems"] = ["deltaprop"] + [s for s in options["systems"] if s != "deltaprop"]
+    if not (options["configs"] or options["race"] or options["inference"]):
+        raise click.UsageError("--configs none measures nothing without --race or --inference")
     settings = Settings(**options)
     out_dir = _check_out(out)
     log = (lambda msg: None) if quiet or as_json else (lambda msg: click.echo(msg))
