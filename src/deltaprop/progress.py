@@ -100,6 +100,7 @@ class EpochLog(Callback):
         self.file, self.title = file, title
         self.header: str | None = None
         self.epochs = 0
+        self.first_epoch = 1  # the first epoch of this run (a resumed run starts later)
         self.columns: list = []
 
     @property
@@ -113,7 +114,7 @@ class EpochLog(Callback):
         stream.flush()
 
     def on_train_begin(self, info):
-        self.epochs = info["epochs"]
+        self.epochs, self.first_epoch = info["epochs"], info["start_epoch"] + 1
         self.header = None
         if self.title:
             self.write(self.title)
