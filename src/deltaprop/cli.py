@@ -1023,7 +1023,7 @@ def _read_matrix(path):
 def run(argv=None):
     """Entry point: click's parsing with deltaprop's one-line errors and exit codes."""
     try:
-        main.main(args=argv, prog_name="deltaprop", standalone_mode=False)
+        main.main(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
