@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,15 +102,17 @@ def test_the_display_suits_the_stream(monkeypatch):
 def test_the_bar_draws_over_itself_and_leaves_the_epoch_lines():
     ds = _data()
     tty, plain = FakeTerminal(), io.StringIO()
-    for stream, cls in ((tty, progress.ProgressBar), (plain, progress.EpochLog)):
+    # interval=0: a redraw at every batch (the default, 0.1 s, would skip most of them)
+    for display in (progress.ProgressBar(tty, interval=0), progress.EpochLog(plain)):
         net = dp.Network([64, 30, 10], init="normal", seed=0)
         net.fit(ds.X_train, ds.y_train, epochs=3, batch_size=10, lr=3.0, seed=0,
-                validation_data=(ds.X_val, ds.y_val), callbacks=[cls(stream)])  # fmt: skip
+                validation_data=(ds.X_val, ds.y_val), callbacks=[display])  # fmt: skip
     raw = tty.getvalue()
     # Each bar is drawn from the line's start and erased to its end; none ends a line.
     bars = re.findall(r"\r(epoch \d/3 [^\r\n]*?)\x1b\[K", raw)
     assert bars and all("ETA" in bar for bar in bars)
     assert {int(b.split()[1][0]) for b in bars} == {1, 2, 3}
+    assert len(bars) == 3 * (1 + 108)  # at each epoch's start and after each of its batches
     # What stays on the screen: the same lines as without a terminal.
     screen = re.sub(r"\r[^\r\n]*\x1b\[K", "", raw.replace("\r\x1b[K", ""))
     screen = re.sub(r"\x1b\[[0-9;]*m", "", screen)
@@ -120,7 +123,7 @@ def test_the_bar_draws_over_itself_and_leaves_the_epoch_lines():
 def test_the_bar_fits_the_terminal(width):
     bar = progress.ProgressBar(FakeTerminal(), color=False)
     bar.on_train_begin({"epochs": 1000, "n_train": 60000, "batch_size": 10, "start_epoch": 0})
-    bar.epoch_times = [12.5]
+    bar.epoch_time = [12.5, 1]
     bar.epoch, bar.n_batches, bar.t_epoch = 617, 6000, 0.0
     bar.costs = [1.23456, 3]
     text = bar.bar(2345, 3.0, width)
@@ -137,7 +140,7 @@ def test_eta_counts_the_epochs_left():
     bar = progress.ProgressBar(FakeTerminal(), color=False)
     bar.on_train_begin({"epochs": 10, "n_train": 100, "batch_size": 10, "start_epoch": 0})
     bar.epoch, bar.n_batches = 4, 10
-    bar.epoch_times = [2.0, 2.0, 2.0]
+    bar.epoch_time = [6.0, 3]
     # 5 of 10 batches in 1 s: 1 s left in this epoch, then 6 epochs of 2 s
     assert bar._eta(5, 1.0) == pytest.approx(13.0)
     assert bar._eta(0, 0.0) == pytest.approx(2.0 + 12.0)
@@ -160,3 +163,25 @@ def test_the_notes_say_why_the_run_stopped():
     else:
         assert lines[-1] == f"restored epoch {h.best_epoch} (*), the best {detail}"
     np.testing.assert_array_equal(h.epoch, [1, 2, 3])
+
+
+def test_the_bar_writes_at_most_ten_times_a_second_and_loses_no_line():
+    class Counting(FakeTerminal):
+        flushes = 0
+
+        def flush(self):
+            self.flushes += 1
+
+    ds = dp.datasets.load("moons", seed=0)
+    out = Counting()
+    net = dp.Network([2, 16, 2], activation="tanh", output_activation="softmax",
+                     loss="cross_entropy", seed=0)  # fmt: skip
+    bar = progress.ProgressBar(out)
+    t0 = time.perf_counter()
+    net.fit(ds.X_train, ds.y_train, epochs=300, batch_size=10, lr=0.01, optimizer="adam",
+            validation_data=(ds.X_val, ds.y_val), callbacks=[bar])  # fmt: skip
+    elapsed = time.perf_counter() - t0
+    assert out.flushes <= 10 * elapsed + 3, (out.flushes, elapsed)
+    text = re.sub(r"\r[^\r\n]*\x1b\[K", "", out.getvalue().replace("\r\x1b[K", ""))
+    numbers = [int(line.split("/")[0]) for line in text.splitlines()[1:301]]
+    assert numbers == list(range(1, 301))

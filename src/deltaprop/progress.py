@@ -9,7 +9,8 @@
   which epoch's weights were restored.
 - ``ProgressBar``: the same lines, plus one bar under them for the current epoch (batches k/N,
   the running cost, samples per second, the time left for the run), redrawn in place at most
-  ten times a second and replaced by the epoch's line when the epoch ends.
+  ten times a second; each redraw first writes the lines of the epochs finished since the last
+  one, so the screen always shows the bar of the epoch after the last line.
 
 Both write plain text and a few ANSI sequences straight to the stream: a display that ran
 through a layout engine would cost more than the training steps of a small network.
@@ -207,24 +208,26 @@ class ProgressBar(EpochLog):
         self.color = color if color is not None else not os.environ.get("NO_COLOR")
         self.glyphs = "━╸─" if _encodes(self.stream, "━╸─") else "#>-"
         self.drawn = False
+        self.pending: list = []  # lines to write above the bar at its next redraw
         self.batch_size = 1
         self.n_train = 0
         self.n_batches = 0
         self.epoch = 0
-        self.epoch_times: list = []
+        self.epoch_time = [0.0, 0]  # the finished epochs' total seconds, and their number
         self.costs = [0.0, 0]  # sum and count of the batch costs reported this epoch
         self.t_epoch = self.next_draw = 0.0
 
     def on_train_begin(self, info):
         super().on_train_begin(info)
         self.batch_size, self.n_train = info["batch_size"], info["n_train"]
-        self.epoch_times = []
+        self.epoch_time = [0.0, 0]
 
     def on_epoch_begin(self, epoch, n_batches):
         self.epoch, self.n_batches = epoch, n_batches
         self.costs = [0.0, 0]
-        self.t_epoch = time.perf_counter()
-        self.draw(0, self.t_epoch)
+        self.t_epoch = now = time.perf_counter()
+        if now >= self.next_draw:
+            self.draw(0, now)
 
     def on_batch_end(self, batch, cost):
         if cost is not None:
@@ -235,31 +238,49 @@ class ProgressBar(EpochLog):
             self.draw(batch, now)
 
     def on_epoch_end(self, epoch, logs):
-        self.epoch_times.append(time.perf_counter() - self.t_epoch)
-        self.clear()
+        self.epoch_time[0] += time.perf_counter() - self.t_epoch
+        self.epoch_time[1] += 1
         super().on_epoch_end(epoch, logs)
 
     def on_train_end(self, history):
-        self.clear()
         super().on_train_end(history)
+        self.clear()
+
+    def write(self, text: str) -> None:
+        """Keep `text` for the next redraw, which writes it above the bar in the same write.
+
+        Lines and bar go out together at most ``1 / interval`` times a second: a screen that
+        always shows the bar of the epoch after the last line, at the cost of one system call
+        per redraw rather than several per epoch (200 short epochs would otherwise spend more
+        time writing than training).
+        """
+        self.pending.append(text)
 
     def close(self) -> None:
-        """Remove the bar (after an interruption or an error, when no epoch line follows)."""
+        """Write what is pending and remove the bar (at the end, or after an interruption or
+        an error)."""
         self.clear()
 
     def clear(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[K")
+        if self.drawn or self.pending:
+            self.stream.write("\r\x1b[K" + self._pending())
             self.stream.flush()
             self.drawn = False
 
+    def _pending(self):
+        text = "".join(line + "\n" for line in self.pending)
+        self.pending.clear()
+        return text
+
     def draw(self, batch: int, now: float) -> None:
-        """Redraw the bar in place (never wider than the terminal, so that it never wraps)."""
+        """Redraw the bar in place (never wider than the terminal, so that it never wraps),
+        with the lines pending above it."""
         try:
             cols = os.get_terminal_size(self.stream.fileno()).columns
         except (OSError, ValueError, AttributeError):
             cols = 80
-        self.stream.write("\r" + self.bar(batch, now, cols - 1) + "\x1b[K")
+        text = self.bar(batch, now, cols - 1)
+        self.stream.write("\r\x1b[K" + self._pending() + "\r" + text + "\x1b[K")
         self.stream.flush()
         self.drawn = True
         self.next_draw = now + self.interval
@@ -273,8 +294,9 @@ class ProgressBar(EpochLog):
             fields.append(f"cost {_number(self.costs[0] / self.costs[1])}")
         if batch and elapsed > 0:
             speed = min(batch * self.batch_size, self.n_train) / elapsed
-        else:  # the previous epoch's
-            speed = self.n_train / self.epoch_times[-1] if self.epoch_times else 0.0
+        else:  # the finished epochs'
+            total, n = self.epoch_time
+            speed = n * self.n_train / total if total else 0.0
         if speed:
             fields.append(f"{speed:,.0f} samples/s")
         fields.append(f"ETA {format_duration(self._eta(batch, elapsed))}")
@@ -298,8 +320,8 @@ class ProgressBar(EpochLog):
 
     def _eta(self, batch, elapsed):
         """Seconds left in the run: this epoch at its own pace, the rest at the mean so far."""
-        if self.epoch_times:
-            per_epoch = sum(self.epoch_times) / len(self.epoch_times)
+        if self.epoch_time[1]:
+            per_epoch = self.epoch_time[0] / self.epoch_time[1]
         elif batch:
             per_epoch = elapsed / batch * self.n_batches
         else:
