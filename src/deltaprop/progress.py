@@ -30,15 +30,26 @@ from .callbacks import Callback
 
 __all__ = ["EpochLog", "ProgressBar", "progress", "format_duration"]
 
-# (log key, column title, width, how a value is written)
+# (log key, column title, width, format spec of a number; None: the time, as format_duration)
 _COLUMNS = (
-    ("cost", "cost", 8, lambda v: _number(v)),
-    ("accuracy", "accuracy", 8, lambda v: f"{v:.2%}"),
-    ("val_cost", "val cost", 8, lambda v: _number(v)),
-    ("val_accuracy", "val accuracy", 12, lambda v: f"{v:.2%}"),
-    ("lr", "η", 7, lambda v: f"{v:.3g}"),
-    ("time", "time", 7, lambda v: format_duration(v, fine=True)),
+    ("cost", "cost", 8, ".4f"),
+    ("accuracy", "accuracy", 8, ".2%"),
+    ("val_cost", "val cost", 8, ".4f"),
+    ("val_accuracy", "val accuracy", 12, ".2%"),
+    ("lr", "η", 7, ".3g"),
+    ("time", "time", 7, None),
 )
+
+
+def _cell(value, spec) -> str:
+    """One value as its column writes it (the general case; ``EpochLog.line`` has a fast one)."""
+    if value is None:
+        return "-"
+    if spec is None:
+        return format_duration(value, fine=True)
+    if spec == ".4f":
+        return _number(value)
+    return format(value, spec)
 
 
 def _number(value: float) -> str:
@@ -137,17 +148,28 @@ class EpochLog(Callback):
         columns = [c for c in _COLUMNS if logs.get(c[0]) is not None]
         eta = "η" if _encodes(self.stream, "η") else "lr"
         titles = [(eta if key == "lr" else title).rjust(w) for key, title, w, _ in columns]
+        # one str.format call writes a whole line (a few microseconds an epoch)
+        cells = [f"{{:>{w}{spec or ''}}}" for _, _, w, spec in columns]
+        self.template = "  ".join([f"{{:>{width}}}", *cells])
         return columns, "  ".join(["epoch".ljust(width), *titles]).rstrip()
 
     def line(self, epoch: int, logs: dict) -> str:
         """The permanent line of a finished epoch; '*' marks a new best epoch."""
-        width = max(5, 2 * len(str(self.epochs)) + 1)
-        cells = [f"{epoch}/{self.epochs}".rjust(width)]
-        for key, _, w, fmt in self.columns:
-            value = logs.get(key)
-            cells.append(("-" if value is None else fmt(value)).rjust(w))
+        columns = self.columns
+        values: list[Any] = [logs.get(c[0]) for c in columns]
+        head = f"{epoch}/{self.epochs}"
+        if None in values or any(
+            c[3] == ".4f" and abs(v) >= 1e4 for v, c in zip(values, columns)
+        ):  # a missing value or a huge cost: cell by cell
+            width = max(5, 2 * len(str(self.epochs)) + 1)
+            cells = [_cell(v, c[3]).rjust(c[2]) for v, c in zip(values, columns)]
+            text = "  ".join([head.rjust(width), *cells])
+        else:  # the usual case, in one call
+            values = [format_duration(v, fine=True) if c[3] is None else v
+                      for v, c in zip(values, columns)]  # fmt: skip
+            text = self.template.format(head, *values)
         best = self.run is not None and self.run.history.best_epoch == epoch
-        return "  ".join(cells) + ("  *" if best else "")
+        return text + ("  *" if best else "")
 
     def notes(self, history) -> list:
         """Why the run stopped early, and which epoch's weights it ended with."""
