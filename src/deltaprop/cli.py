@@ -204,13 +204,6 @@ def _registry_choices():
 _TYPES = _registry_choices()
 
 
-def _preset_default(key):
-    """The default preset's value of `key` as the help shows it."""
-    from .presets import PRESETS
-
-    return str(PRESETS["default"][key[0]])
-
-
 class _SectionedCommand(click.Command):
     """A command whose help lists its options in sections (``sections``: title → names)."""
 
@@ -254,13 +247,17 @@ class _Opt(click.Option):
         return extra
 
 
-def _option(*names, shown=None, choices=None, help="", **kwargs):
-    """A train option: `shown` is its effective default; a registry's names go in the help."""
+def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
+    """A train option. The help shows `shown` as its default, or the default preset's value of
+    `preset` (the options default to None, so that a preset given by --preset can fill them);
+    with `choices`, the names of that registry are its values."""
+    from .presets import PRESETS
+
     if choices is not None:
         kwargs.update(type=_TYPES[choices], metavar="NAME")
         help = f"{help} {', '.join(_TYPES[choices].choices)}.".strip()
-    if shown is not None and not isinstance(shown, str):
-        shown = _preset_default(shown)
+    if preset is not None:
+        shown = str(PRESETS["default"][preset])
     return click.option(*names, cls=_Opt, shown=shown, help=help, **kwargs)
 
 
@@ -292,7 +289,7 @@ def _option(*names, shown=None, choices=None, help="", **kwargs):
     help="Widths joined by '-', e.g. 784-30-10.",
 )
 @_option(
-    "--activation", choices="activation", shown=("activation",), help="Hidden layers' activation:"
+    "--activation", choices="activation", preset="activation", help="Hidden layers' activation:"
 )
 @_option(
     "--output-activation",
@@ -300,8 +297,8 @@ def _option(*names, shown=None, choices=None, help="", **kwargs):
     shown="--activation",
     help="Output layer's activation:",
 )
-@_option("--loss", choices="loss", shown=("loss",), help="The cost C:")
-@_option("--init", "init", choices="init", shown=("init",), help="Weight initialisation:")
+@_option("--loss", choices="loss", preset="loss", help="The cost C:")
+@_option("--init", "init", choices="init", preset="init", help="Weight initialisation:")
 @_option(
     "--dtype",
     type=click.Choice(["float32", "float64"], case_sensitive=False),
@@ -309,10 +306,10 @@ def _option(*names, shown=None, choices=None, help="", **kwargs):
     show_default=True,
     help="Floating-point type of the parameters.",
 )
-@_option("--epochs", type=int, shown=("epochs",), help="Passes over the training data.")
-@_option("--batch-size", type=int, shown=("batch_size",), help="m, samples per mini-batch.")
-@_option("--lr", type=float, shown=("lr",), help="Learning rate η.")
-@_option("--optimizer", choices="optimizer", shown=("optimizer",), help="The update rule:")
+@_option("--epochs", type=int, preset="epochs", help="Passes over the training data.")
+@_option("--batch-size", type=int, preset="batch_size", help="m, samples per mini-batch.")
+@_option("--lr", type=float, preset="lr", help="Learning rate η.")
+@_option("--optimizer", choices="optimizer", preset="optimizer", help="The update rule:")
 @_option("--momentum", type=float, shown="0.9", help="μ for --optimizer momentum or nesterov.")
 @_option("--schedule", choices="schedule", shown="constant", help="How η changes:")
 @_option("--l2", type=float, shown="0", help="L2 λ (cost + λ/2n Σw²).")
@@ -391,7 +388,11 @@ def train(**opts):
         last = history.epoch[-1] if history.epoch else 0
         click.echo(
             f"interrupted: kept epoch {last}, the last completed one"
-            + (f", saved to {saved[0]}" if saved else "; not saved (no --out)"),
+            + (
+                f", saved to {saved[0]}"
+                if saved
+                else "; not saved" + ("" if o.out else " (no --out)")
+            ),
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
