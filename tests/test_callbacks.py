@@ -91,7 +91,7 @@ def test_a_callback_sets_the_learning_rate_for_each_epoch():
     np.testing.assert_allclose(a.parameters, b.parameters, rtol=1e-12, atol=1e-14)
 
 
-def test_restore_best_keeps_the_earliest_of_tied_epochs_and_restores_its_weights():
+def test_restore_best_breaks_ties_by_the_cost_and_restores_the_weights():
     X, y = _data()
     net = _net()
     snapshots = []
@@ -102,10 +102,35 @@ def test_restore_best_keeps_the_earliest_of_tied_epochs_and_restores_its_weights
 
     h = net.fit(X, y, epochs=8, batch_size=8, lr=0.3, seed=0, monitor="accuracy",
                 restore_best=True, callbacks=[Snap()])  # fmt: skip
-    acc = np.array(h.accuracy)
-    best = int(np.flatnonzero(acc == acc.max())[0]) + 1  # the first epoch with the maximum
+    acc, cost = np.array(h.accuracy), np.array(h.cost)
+    tied = np.flatnonzero(acc == acc.max())
+    assert len(tied) > 1  # the case in question: several epochs share the best accuracy
+    best = int(tied[np.argmin(cost[tied])]) + 1  # of those, the one with the lowest cost
     assert h.best_epoch == best
     np.testing.assert_array_equal(net.parameters, snapshots[best - 1])
+
+
+def test_ties_in_validation_accuracy_go_to_the_lowest_validation_cost():
+    # Moons reach 100% validation accuracy early; the epoch kept is the one with the lowest
+    # validation cost among those at 100%, not the first of them.
+    ds = dp.datasets.load("moons", seed=0)
+    net = dp.Network([2, 16, 16, 2], activation="tanh", output_activation="softmax",
+                     loss="cross_entropy", seed=0)  # fmt: skip
+    snapshots = []
+
+    class Snap(cb.Callback):
+        def on_epoch_end(self, epoch, logs):
+            snapshots.append(net.parameters.copy())
+
+    h = net.fit(ds.X_train, ds.y_train, epochs=60, batch_size=10, lr=0.01, optimizer="adam",
+                validation_data=(ds.X_val, ds.y_val), restore_best=True, seed=0,
+                callbacks=[Snap()])  # fmt: skip
+    acc, cost = np.array(h.val_accuracy), np.array(h.val_cost)
+    tied = np.flatnonzero(acc == acc.max())
+    assert len(tied) > 3 and tied[0] + 1 != h.best_epoch
+    assert h.best_epoch == int(tied[np.argmin(cost[tied])]) + 1
+    np.testing.assert_array_equal(net.parameters, snapshots[h.best_epoch - 1])
+    assert net.evaluate(ds.X_val, ds.y_val)[0] == pytest.approx(cost[tied].min(), rel=1e-12)
 
 
 def test_early_stopping_stops_when_the_monitor_stalls():
@@ -117,7 +142,10 @@ def test_early_stopping_stops_when_the_monitor_stalls():
                 early_stopping=2)  # fmt: skip
     assert h.epoch == [1, 2, 3]
     assert h.stop_reason == "early stopping: accuracy did not improve for 2 epochs"
-    assert h.best_epoch == 1
+    # The accuracies tie; the best epoch is the one with the lowest cost, yet a tie won on the
+    # cost is not an improvement of the monitor, so early stopping still stops.
+    assert len(set(h.accuracy)) == 1
+    assert h.best_epoch == int(np.argmin(h.cost)) + 1
 
 
 # ---------------------------------------------------------------------- the configuration

@@ -1,21 +1,28 @@
 """End-to-end tests of the ``deltaprop`` command through subprocess."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import deltaprop as dp
 
+# This tree's package, whichever copy is installed (PYTHONPATH may be relative).
+SRC = str(Path(dp.__file__).resolve().parents[1])
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
 
-def run(*args, cwd=None):
+
+def run(*args, cwd=None, env=None):
     return subprocess.run(
         [sys.executable, "-m", "deltaprop", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        env={**ENV, **(env or {})},
         timeout=300,
     )
 
@@ -89,8 +96,8 @@ def test_presets_lists_the_book_presets():
     [
         (["train", "--layers", "64-x-10"], "--layers '64-x-10' is malformed"),
         (["train", "--layers", "64-30-3"], "expected ...-10"),
-        (["train", "--preset", "nope"], "preset='nope' is unknown"),
-        (["train", "--activation", "nope"], "activation='nope' is unknown"),
+        (["train", "--preset", "nope"], "'nope' is not one of default, nielsen-ch1"),
+        (["train", "--activation", "nope"], "'nope' is not one of identity, sigmoid"),
         (["train", "--lr", "-1"], "--lr -1.0 is invalid"),
         (["train", "--patience", "0"], "--patience 0 is invalid"),
         (["train", "--checkpoint", "/nonexistent-dir/ck.npz"], "does not exist"),
@@ -259,3 +266,155 @@ def test_a_bug_prints_a_traceback_and_exits_1(model_file):
     assert "Traceback (most recent call last)" in proc.stderr
     assert "ValueError: a bug in the library" in proc.stderr
     assert "error:" not in proc.stderr
+
+
+# ---------------------------------------------------------------------- help, choices, files
+def test_bare_command_prints_the_help_and_exits_0():
+    proc = run()
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.startswith("Usage: ") and "deltaprop [OPTIONS] [COMMAND]" in proc.stdout
+    assert "train" in proc.stdout and "error" not in proc.stdout
+
+
+def test_train_help_groups_the_options_and_shows_the_effective_defaults():
+    proc = run("train", "--help", env={"COLUMNS": "100"})
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    sections = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert sections[-5:] == ["Data:", "Network:", "Training:", "Output:", "Other:"]
+    # the default preset's values, which the options fall back to
+    for option, default in [("--epochs", "30"), ("--lr", "3.0"), ("--batch-size", "10"),
+                            ("--activation", "sigmoid"), ("--loss", "quadratic"),
+                            ("--init", "normal"), ("--optimizer", "sgd")]:  # fmt: skip
+        block = text[text.index(f"  {option} ") :]
+        block = block[: block.index("]") + 1]
+        assert f"[default: {default}]" in " ".join(block.split()), block
+    assert "linear" not in text  # an alias is accepted, not offered
+
+
+@pytest.mark.parametrize(
+    "option, typo, valid, suggestion",
+    [
+        ("--activation", "relux", "identity, sigmoid, tanh, relu", "relu"),
+        ("--output-activation", "sofmax", "swish, softplus, softmax;", "softmax"),
+        ("--loss", "cross_entropi", "quadratic, mse, binary_cross_entropy", "cross_entropy"),
+        ("--init", "he_norml", "normal, scaled_normal", "he_normal"),
+        ("--optimizer", "adamm", "sgd, momentum, nesterov, adam", "adam"),
+        ("--schedule", "cosin", "constant, step, cosine, plateau", "cosine"),
+        ("--dataset", "moon", "digits, mnist, xor, moons", "moons"),
+        ("--preset", "nielsen-ch4", "default, nielsen-ch1, nielsen-ch3, modern", None),
+    ],
+)
+def test_a_typo_in_a_choice_lists_the_valid_values(tmp_path, option, typo, valid, suggestion):
+    proc = run("train", option, typo, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert f"Invalid value for '{option}': '{typo}' is not one of " in lines[0]
+    assert valid in lines[0]
+    if suggestion:
+        assert f"did you mean '{suggestion}'?" in lines[0]
+    assert lines[0].endswith("(see `deltaprop train --help`)")
+    assert os.listdir(tmp_path) == []
+
+
+def test_choices_take_any_case_hyphens_and_aliases(tmp_path):
+    proc = run("train", "--epochs", "1", "--json", "--activation", "ReLU", "--output-activation",
+               "Softmax", "--loss", "Cross-Entropy", "--init", "xavier", "--optimizer", "ADAM",
+               "--lr", "0.01", "--dataset", "Moons", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads(proc.stdout)["config"]
+    assert [a["name"] for a in config["activations"]] == ["relu", "softmax"]
+    assert config["loss"]["name"] == "cross_entropy" and config["dataset"] == "moons"
+
+
+def test_completion_offers_the_registry_names():
+    env = {"_DELTAPROP_COMPLETE": "bash_complete", "COMP_WORDS": "deltaprop train --loss c",
+           "COMP_CWORD": "3"}  # fmt: skip
+    # as the installed `deltaprop` script runs it (completion keys on the program's name)
+    script = "from deltaprop.cli import main; main(prog_name='deltaprop')"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**ENV, **env}, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["plain,cross_entropy"]
+
+
+def test_presets_prints_each_presets_values_as_options():
+    proc = run("presets", env={"COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    blocks = proc.stdout.split("\n\n")
+    assert [b.split(":")[0] for b in blocks] == list(dp.presets.PRESETS)
+    ch3 = " ".join(blocks[2].split())
+    for option in ("--layers 784-100-10", "--loss binary_cross_entropy", "--l2 5.0",
+                   "--lr 0.1", "--epochs 60", "--restore-best"):  # fmt: skip
+        assert option in ch3
+    assert all(len(line) <= 80 for line in proc.stdout.splitlines())
+
+
+def test_train_writes_no_model_without_out(tmp_path):
+    proc = run("train", "--epochs", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert os.listdir(tmp_path) == []
+    assert "model not saved (--out FILE writes it)" in proc.stdout
+
+
+def test_train_out_says_what_it_wrote_and_what_it_replaced(tmp_path):
+    proc = run("train", "--epochs", "1", "--out", "m.npz", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert os.listdir(tmp_path) == ["m.npz"]
+    size = (tmp_path / "m.npz").stat().st_size
+    assert f"model written to m.npz ({size / 1000:.1f} kB)\n" in proc.stdout
+    again = run("train", "--epochs", "1", "--out", "m.npz", cwd=tmp_path)
+    assert "model written to m.npz" in again.stdout
+    assert "replacing the file that was there" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["train", "--plots", "{tmp}/file"], "--plots '{tmp}/file' is not a directory"),
+        (["train", "--plots", "{tmp}/file/sub"], "'{tmp}/file' is not a directory"),
+        (["train", "--out", "{tmp}/x", "--checkpoint", "{tmp}/x"], "two different files"),
+        (["train", "--out", "{tmp}/link"], "is a link or a special file"),
+        (["report", "{tmp}/none.npz", "--out", "{tmp}/no/dir/r.html"], "does not exist"),
+    ],
+)
+def test_output_paths_are_checked_before_any_work(tmp_path, args, fragment):
+    (tmp_path / "file").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    before = sorted(os.listdir(tmp_path))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    proc = run(*args, *(["--epochs", "50"] if args[0] == "train" else []), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""  # not one epoch ran
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment.replace("{tmp}", str(tmp_path)) in lines[0], lines
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_missing_mnist_names_the_commands_options(monkeypatch, capsys, tmp_path):
+    from deltaprop import cli
+    from deltaprop.datasets import mnist
+
+    def offline(url, timeout):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(mnist, "_urlopen", offline)
+    monkeypatch.delenv("DELTAPROP_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert cli.run(["train", "--dataset", "mnist", "--quiet"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 400, lines
+    message = lines[0]
+    assert message.startswith("error: MNIST files not found in $DELTAPROP_DATA (not set), ")
+    assert "network is unreachable" in message
+    assert "--data-dir DIR or $DELTAPROP_DATA" in message
+    assert "load_mnist" not in message and "path=" not in message
+
+
+def test_info_prints_the_layer_table(trained):
+    out, _ = trained
+    proc = run("info", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "hidden 1       30  sigmoid     (30, 64)       1,950" in proc.stdout
+    assert "2,260 parameters (float32, 9.0 kB); loss quadratic" in proc.stdout

@@ -80,8 +80,12 @@ class Callback:
 class BestWeights(Callback):
     """Track the best epoch by `monitor`; with `restore`, keep its weights and put them back.
 
-    Scores are maximised: a cost enters negated. An epoch is better only when strictly better,
-    so ties keep the earlier epoch. ``wait`` counts the epochs since the last improvement.
+    Scores are maximised: a cost enters negated. An epoch is better when its score is higher,
+    or equal with a lower validation cost (the training cost when the monitor is a training
+    metric): with accuracies, ties are common and the lower cost is the better network. Ties
+    in both keep the earlier epoch. ``wait`` counts the epochs since the monitored score last
+    rose, as early stopping reads it: an epoch that only wins a tie is the new best epoch but
+    does not count as an improvement of the monitor.
 
     Parameters
     ----------
@@ -90,6 +94,21 @@ class BestWeights(Callback):
         Restore the best epoch's weights when training ends.
     measure : bool
         Measure a training metric that the epoch's logs lack (``train_metrics=False``).
+
+    Examples
+    --------
+    Equal validation accuracies: the epoch with the lower validation cost is the best one.
+
+    >>> from types import SimpleNamespace
+    >>> from deltaprop.history import History
+    >>> best = BestWeights(restore=False)
+    >>> best.set_run(SimpleNamespace(history=History()))
+    >>> for epoch, acc, cost in [(1, 0.9, 0.30), (2, 0.95, 0.20), (3, 0.95, 0.10), (4, 0.95, 0.15)]:
+    ...     logs = {"epoch": epoch, "lr": 1.0, "time": 0.0, "val_accuracy": acc, "val_cost": cost}
+    ...     best.run.history.record(logs)
+    ...     best.on_epoch_end(epoch, logs)
+    >>> best.run.history.best_epoch, best.wait
+    (3, 2)
     """
 
     def __init__(self, monitor: str = "val_accuracy", restore: bool = True, measure: bool = True):
@@ -97,6 +116,8 @@ class BestWeights(Callback):
         self.score = -np.inf
         self.wait = 0
         self.weights = None
+        tie = "val_cost" if monitor.startswith("val_") else "cost"
+        self.tie_key = None if tie == monitor else tie
 
     def on_epoch_end(self, epoch, logs):
         current = logs.get(self.monitor)
@@ -107,15 +128,28 @@ class BestWeights(Callback):
         score = -current if self.monitor.endswith("cost") else current
         if score > self.score:
             self.score, self.wait = score, 0
-            self.run.history.best_epoch = epoch
-            if self.restore:
-                params = self.run.network.parameters
-                if self.weights is None:
-                    self.weights = params.copy()
-                else:
-                    np.copyto(self.weights, params)  # reused: no copy per improvement
+        elif score == self.score and self._wins_tie(logs):
+            self.wait += 1
         else:
             self.wait += 1
+            return
+        self.run.history.best_epoch = epoch
+        if self.restore:
+            params = self.run.network.parameters
+            if self.weights is None:
+                self.weights = params.copy()
+            else:
+                np.copyto(self.weights, params)  # reused: no copy per improvement
+
+    def _wins_tie(self, logs):
+        """Whether this epoch's tie-breaking cost is below the best epoch's (in the history)."""
+        tie = logs.get(self.tie_key) if self.tie_key else None
+        history = self.run.history
+        if tie is None or history.best_epoch not in history.epoch:
+            return False
+        i = history.epoch.index(history.best_epoch)
+        values = history[self.tie_key]
+        return i < len(values) and values[i] is not None and tie < values[i]
 
     def on_train_end(self, history):
         if self.restore and self.weights is not None:

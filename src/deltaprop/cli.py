@@ -9,6 +9,7 @@ epoch's model and exits with 130.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -67,87 +68,39 @@ def _load_data(dataset, data, target, data_dir, seed):
         # Generated sets follow --seed; the digits split stays fixed so that test accuracies
         # of different runs are comparable.
         kwargs["seed"] = seed if seed is not None else 0
-    return datasets.load(dataset, **kwargs)
+    try:
+        return datasets.load(dataset, **kwargs)
+    except datasets.DatasetError as exc:
+        if dataset == "mnist":
+            _fail(_mnist_message(str(exc), data_dir))
+        raise
 
 
-class _Progress:
-    """A rich progress bar per epoch: batches done, running cost, samples per second."""
-
-    def __init__(self, console, batch_size):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
+def _mnist_message(message, data_dir):
+    """The library's MNIST error in the command's terms (--data-dir, $DELTAPROP_DATA)."""
+    if message.startswith("path="):
+        return (
+            f"--data-dir {data_dir!r} is not a directory; expected the directory holding "
+            f"the four MNIST files"
         )
+    if not message.startswith("MNIST files not found"):
+        return message
+    from .datasets import mnist_cache_dir
 
-        self.progress = Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]:>3}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("cost {task.fields[cost]}"),
-            TextColumn("{task.fields[speed]} samples/s"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-            refresh_per_second=8,
-        )
-        self.batch_size = batch_size
-        self.task = None
-
-    header = None
-
-    def on_train_begin(self, info):
-        if self.header:
-            self.progress.console.print(self.header)
-        self.progress.start()
-
-    def on_epoch_begin(self, epoch, n_batches):
-        self._costs = []
-        self._t0 = time.perf_counter()
-        self.task = self.progress.add_task("", total=n_batches, epoch=epoch, cost="-", speed="-")
-
-    def on_batch_end(self, batch, cost):
-        fields = {}
-        if cost is not None:
-            self._costs.append(cost)
-            fields["cost"] = f"{sum(self._costs) / len(self._costs):.4f}"
-            elapsed = time.perf_counter() - self._t0
-            fields["speed"] = f"{batch * self.batch_size / max(elapsed, 1e-9):,.0f}"
-        self.progress.update(self.task, completed=batch, **fields)
-
-    def on_epoch_end(self, epoch, logs):
-        pass
-
-    def stop(self):
-        self.progress.stop()
-
-
-def _history_table(history):
-    from rich.table import Table
-
-    table = Table(title="training history")
-    cols = [
-        ("epoch", "epoch", "{}"),
-        ("lr", "η", "{:g}"),
-        ("cost", "cost", "{:.4f}"),
-        ("accuracy", "accuracy", "{:.2%}"),
-        ("val_cost", "val cost", "{:.4f}"),
-        ("val_accuracy", "val accuracy", "{:.2%}"),
-        ("time", "time (s)", "{:.3f}"),
-    ]
-    cols = [
-        c
-        for c in cols
-        if getattr(history, c[0]) and all(v is not None for v in getattr(history, c[0]))
-    ]
-    for _, title, _ in cols:
-        table.add_column(title, justify="right")
-    for i in range(len(history.epoch)):
-        style = "bold green" if history.epoch[i] == history.best_epoch else None
-        table.add_row(*[fmt.format(getattr(history, key)[i]) for key, _, fmt in cols], style=style)
-    return table
+    env = os.environ.get("DELTAPROP_DATA")
+    where = [f"--data-dir {data_dir}"] if data_dir else []
+    where += [f"$DELTAPROP_DATA ({env})" if env else "$DELTAPROP_DATA (not set)"]
+    where += [str(mnist_cache_dir())]
+    partial = re.search(r"([^\s(]+) \([^()]*\): only (\d) of 4 files", message)
+    found = f"; {partial.group(1)} has only {partial.group(2)} of the 4" if partial else ""
+    failed = re.search(r"downloading failed \((.*)\)\. To use", message)
+    reason = failed.group(1).split("; ")[0] if failed else "not attempted"
+    reason = re.sub(r"(https?://\S+|\S+\.gz): ", "", reason).strip("<>")[:100]
+    return (
+        f"MNIST files not found in {', '.join(where)}{found}, and the download failed "
+        f"({reason}); expected train-images-idx3-ubyte.gz and the 3 other MNIST files in "
+        f"--data-dir DIR or $DELTAPROP_DATA"
+    )
 
 
 def _write_json(obj):
@@ -165,107 +118,267 @@ def _json_default(value):
 
 
 # ---------------------------------------------------------------------- commands
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    invoke_without_command=True,
+)
 @click.version_option(package_name="deltaprop")
-def main():
-    """deltaprop: dense neural networks trained by backpropagation (BP1-BP4)."""
+@click.pass_context
+def main(ctx):
+    """deltaprop: dense neural networks trained by backpropagation (BP1-BP4).
+
+    Start with `deltaprop train` (the embedded 8x8 digits, no download); `deltaprop COMMAND
+    --help` describes each command.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
-_CHOICE_ACTIVATIONS = [
-    "identity",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "swish",
-    "softplus",
-    "softmax",
-]
+# ---------------------------------------------------------------------- option types
+class _Choice(click.Choice):
+    """A registry's names, case-insensitive, '-' for '_'; `resolve` maps an alias to its name
+    (aliases are accepted but not listed). A typo is answered with the valid names and the
+    closest one."""
+
+    def __init__(self, choices, resolve=None):
+        super().__init__(list(choices), case_sensitive=False)
+        self.resolve = resolve
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            text = value.strip().lower()
+            for key in (text, text.replace("-", "_")):
+                if key not in self.choices and self.resolve is not None:
+                    key = self.resolve(key) or key
+                if key in self.choices:
+                    return key
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            valid = [str(c) for c in self.choices]
+            near = difflib.get_close_matches(str(value).lower(), valid, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            self.fail(f"{value!r} is not one of {', '.join(valid)}{hint}", param, ctx)
 
 
-@main.command()
-@click.option("--preset", default=None, help="Named configuration (see `deltaprop presets`).")
-@click.option(
+def _alias_of(registry, name_of):
+    """A resolver: the canonical name of a registry entry, or None for an unknown key."""
+
+    def resolve(key):
+        entry = registry.get(key)
+        return name_of(entry) if entry is not None else None
+
+    return resolve
+
+
+def _registry_choices():
+    """The option types of train, built from the library's registries."""
+    from . import init
+    from .activations import ACTIVATIONS
+    from .datasets import DATASETS
+    from .losses import LOSSES
+    from .optimizers import OPTIMIZERS
+    from .presets import PRESETS
+    from .schedules import SCHEDULES
+
+    def init_name(key):
+        try:
+            return init.get(key).__name__
+        except DeltapropError:
+            return None
+
+    canonical = [n for n, cls in ACTIVATIONS.items() if cls.name == n]
+    activation = _alias_of(ACTIVATIONS, lambda cls: cls.name)
+    inits = [n for n, f in init.INITIALIZERS.items() if f.__name__ == n]
+    return {
+        "activation": _Choice([n for n in canonical if ACTIVATIONS[n].elementwise], activation),
+        "output_activation": _Choice(canonical, activation),
+        "loss": _Choice(LOSSES),
+        "init": _Choice([*inits, "auto"], init_name),
+        "optimizer": _Choice(OPTIMIZERS),
+        "schedule": _Choice(SCHEDULES),
+        "dataset": _Choice(DATASETS),
+        "preset": _Choice(PRESETS),
+    }
+
+
+_TYPES = _registry_choices()
+
+
+class _SectionedCommand(click.Command):
+    """A command whose help lists its options in sections (``sections``: title → names)."""
+
+    sections: dict = {}
+
+    def format_options(self, ctx, formatter):
+        rows = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        placed = set()
+        for title, names in self.sections.items():
+            with formatter.section(title):
+                formatter.write_dl([rows[n] for n in names if rows.get(n)])
+            placed.update(names)
+        rest = [r for n, r in rows.items() if n not in placed and r]
+        if rest:
+            with formatter.section("Other"):
+                formatter.write_dl(rest)
+
+
+class _TrainCommand(_SectionedCommand):
+    sections = {
+        "Data": ["preset", "dataset", "data", "target", "data_dir"],
+        "Network": ["layers", "activation", "output_activation", "loss", "init", "dtype"],
+        "Training": ["epochs", "batch_size", "lr", "optimizer", "momentum", "schedule", "l2",
+                     "l1", "dropout", "patience", "restore_best", "seed", "resume"],
+        "Output": ["out", "checkpoint", "checkpoint_every", "plots", "diagnostics", "quiet",
+                   "as_json"],
+    }  # fmt: skip
+
+
+class _Opt(click.Option):
+    """An option whose help shows `shown` as its default: the value the preset gives it."""
+
+    def __init__(self, *args, shown=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shown = shown
+
+    def get_help_extra(self, ctx):
+        extra = super().get_help_extra(ctx)
+        if self.shown is not None:
+            extra["default"] = self.shown
+        return extra
+
+
+def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
+    """A train option. The help shows `shown` as its default, or the default preset's value of
+    `preset` (the options default to None, so that a preset given by --preset can fill them);
+    with `choices`, the names of that registry are its values."""
+    from .presets import PRESETS
+
+    if choices is not None:
+        kwargs.update(type=_TYPES[choices], metavar="NAME")
+        help = f"{help} {', '.join(_TYPES[choices].choices)}.".strip()
+    if preset is not None:
+        shown = str(PRESETS["default"][preset])
+    return click.option(*names, cls=_Opt, shown=shown, help=help, **kwargs)
+
+
+@main.command(cls=_TrainCommand)
+@_option(
+    "--preset",
+    choices="preset",
+    shown="default",
+    help="Named configuration, setting every default below (`deltaprop presets`):",
+)
+@_option(
     "--dataset",
-    default=None,
-    help="digits (embedded, default), mnist, xor, moons, circles, spirals.",
+    choices="dataset",
+    shown="digits",
+    help="A named data set (digits is embedded; mnist is read or downloaded):",
 )
-@click.option("--data", "data", default=None, help="A CSV or NPZ file of your own.")
-@click.option("--target", default=None, help="Label column of --data CSV.")
-@click.option("--data-dir", default=None, help="Directory holding the MNIST IDX files.")
-@click.option("--layers", default=None, help="Widths joined by '-', e.g. 784-30-10.")
-@click.option("--activation", default=None, help="Hidden layers' activation.")
-@click.option("--output-activation", default=None, help="Output layer's activation.")
-@click.option("--loss", default=None, help="quadratic, mse, binary_cross_entropy, cross_entropy.")
-@click.option(
-    "--init",
-    "init",
-    default=None,
-    help="normal, scaled_normal, glorot_uniform, glorot_normal, he_normal, he_uniform, auto.",
+@_option("--data", "data", metavar="FILE", help="A CSV or NPZ file of your own.")
+@_option("--target", metavar="COLUMN", help="Label column of a --data CSV file.")
+@_option(
+    "--data-dir",
+    metavar="DIR",
+    shown="$DELTAPROP_DATA, then ~/.cache/deltaprop/mnist",
+    help="Directory holding the MNIST IDX files.",
 )
-@click.option("--optimizer", default=None, help="sgd, momentum, nesterov, adam.")
-@click.option("--momentum", type=float, default=None, help="μ for momentum/nesterov.")
-@click.option("--epochs", type=int, default=None)
-@click.option("--batch-size", type=int, default=None)
-@click.option("--lr", type=float, default=None, help="Learning rate η.")
-@click.option("--l2", type=float, default=None, help="L2 λ (cost + λ/2n Σw²).")
-@click.option("--l1", type=float, default=None, help="L1 λ.")
-@click.option("--dropout", type=float, default=None, help="Dropout rate of hidden layers.")
-@click.option("--schedule", default=None, help="constant, step, cosine, plateau.")
-@click.option("--patience", type=int, default=None, help="Early stopping patience (epochs).")
-@click.option(
+@_option(
+    "--layers",
+    metavar="WIDTHS",
+    shown="64-30-10 for digits, else INPUTS-30-OUTPUTS",
+    help="Widths joined by '-', e.g. 784-30-10.",
+)
+@_option(
+    "--activation", choices="activation", preset="activation", help="Hidden layers' activation:"
+)
+@_option(
+    "--output-activation",
+    choices="output_activation",
+    shown="--activation",
+    help="Output layer's activation:",
+)
+@_option("--loss", choices="loss", preset="loss", help="The cost C:")
+@_option("--init", "init", choices="init", preset="init", help="Weight initialisation:")
+@_option(
+    "--dtype",
+    type=click.Choice(["float32", "float64"], case_sensitive=False),
+    default="float32",
+    show_default=True,
+    help="Floating-point type of the parameters.",
+)
+@_option("--epochs", type=int, preset="epochs", help="Passes over the training data.")
+@_option("--batch-size", type=int, preset="batch_size", help="m, samples per mini-batch.")
+@_option("--lr", type=float, preset="lr", help="Learning rate η.")
+@_option("--optimizer", choices="optimizer", preset="optimizer", help="The update rule:")
+@_option("--momentum", type=float, shown="0.9", help="μ for --optimizer momentum or nesterov.")
+@_option("--schedule", choices="schedule", shown="constant", help="How η changes:")
+@_option("--l2", type=float, shown="0", help="L2 λ (cost + λ/2n Σw²).")
+@_option("--l1", type=float, shown="0", help="L1 λ (cost + λ/n Σ|w|).")
+@_option("--dropout", type=float, shown="0", help="Dropout rate of the hidden layers.")
+@_option(
+    "--patience",
+    type=int,
+    shown="none",
+    help="Stop when validation accuracy has not improved for this many epochs.",
+)
+@_option(
     "--restore-best/--no-restore-best",
     default=None,
-    help="Keep the weights of the best validation epoch.",
+    shown="--restore-best",
+    help="End with the weights of the best validation epoch.",
 )
-@click.option(
-    "--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--out",
-    default="deltaprop-model.npz",
+@_option(
+    "--seed",
+    type=int,
+    default=0,
     show_default=True,
-    help="Where to write the trained model ('' for nowhere).",
+    help="Seeds initialisation, shuffling, dropout and the generated data sets.",
 )
-@click.option("--checkpoint", default=None, help="Write a resumable checkpoint here.")
-@click.option("--checkpoint-every", type=int, default=1, show_default=True)
-@click.option("--resume", default=None, help="Continue the run saved in this checkpoint.")
-@click.option("--diagnostics", is_flag=True, help="Record per-layer statistics.")
-@click.option("--plots", default=None, help="Write plots into this directory.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+@_option("--resume", metavar="CHECKPOINT", help="Continue the run saved in this checkpoint.")
+@_option(
+    "--out",
+    metavar="FILE",
+    shown="none: the model is not saved",
+    help="Write the trained model to this file.",
+)
+@_option("--checkpoint", metavar="FILE", help="Write a resumable checkpoint here.")
+@_option(
+    "--checkpoint-every", type=int, default=1, show_default=True, help="Epochs between checkpoints."
+)
+@_option("--plots", metavar="DIR", help="Write plots into this directory.")
+@_option("--diagnostics", is_flag=True, help="Record and print per-layer statistics.")
+@_option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@_option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
 def train(**opts):
-    """Train a network; with no options, on the embedded 8x8 digits."""
+    """Train a network; with no options, on the embedded 8x8 digits.
+
+    The defaults shown are the default preset's; --preset NAME replaces them with that
+    preset's (`deltaprop presets` lists them), and the options given override both. Prints one
+    line per epoch (with a live bar in a terminal) and a results table; the model is written
+    only where --out says.
+    """
     o = types.SimpleNamespace(**opts)
     cfg = _train_config(o)
-    for option, path in (("--out", o.out), ("--checkpoint", o.checkpoint)):
-        _check_writable(option, path)
+    _check_outputs(o)
     ds = _load_data(cfg.get("dataset") or "digits", o.data, o.target, o.data_dir, o.seed)
     sizes = _train_sizes(cfg, ds)
     config = _fit_config(cfg, o)
-    progress = None
-    if not (o.quiet or o.as_json):
-        from rich.console import Console
-
-        progress = _Progress(Console(stderr=True), cfg["batch_size"])
     net = _new_network(cfg, sizes, o)
-    if progress is not None:
-        # Printed once fit has accepted every argument.
-        progress.header = (
-            f"[bold]deltaprop[/] training {sizes} on {ds.name}: "
-            f"{ds.X_train.shape[0]} training samples"
-            + (f", {ds.X_val.shape[0]} validation" if ds.X_val is not None else "")
-        )
+    display = None
+    if not (o.quiet or o.as_json):
+        from .progress import progress
+
+        display = progress(1, sys.stdout, title=_train_title(cfg, sizes, ds, config, o))
     t0 = time.perf_counter()
-    net, history, interrupted = _run_fit(net, ds, config, progress, o)
+    net, history, interrupted = _run_fit(net, ds, config, display, o)
     wall = time.perf_counter() - t0
-    metrics = _train_metrics(net, ds, history, wall)
-    saved = str(net.save(o.out)) if o.out and net is not None else None
+    metrics = _train_metrics(net, ds, history, wall, config)
+    saved = _save_model(net, o.out)
     if o.as_json:
-        _write_json(_train_json(o, ds, sizes, net, history, metrics, saved))
+        _write_json(_train_json(o, ds, sizes, net, history, metrics, saved and saved[0]))
     elif not o.quiet:
-        _print_training(history, metrics, wall, saved)
+        _print_training(history, metrics, saved, interrupted, display.first_epoch)
     if o.diagnostics and history.diagnostics and not (o.quiet or o.as_json):
         from .diagnostics import format_table
 
@@ -273,8 +386,14 @@ def train(**opts):
     if o.plots and net is not None:
         _write_plots(net, history, o, ds)
     if interrupted:
+        last = history.epoch[-1] if history.epoch else 0
         click.echo(
-            "interrupted: kept the last completed epoch" + (f", saved to {saved}" if saved else ""),
+            f"interrupted: kept epoch {last}, the last completed one"
+            + (
+                f", saved to {saved[0]}"
+                if saved
+                else "; not saved" + ("" if o.out else " (no --out)")
+            ),
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
@@ -377,13 +496,13 @@ def _new_network(cfg, sizes, o):
     )
 
 
-def _run_fit(net, ds, config, progress, o):
+def _run_fit(net, ds, config, display, o):
     """Train (or resume); (net, history, interrupted). Ctrl-C keeps the last epoch."""
     import dataclasses
 
     from .training import TrainingInterrupted, fit_config, resume
 
-    callbacks = [progress] if progress is not None else []
+    callbacks = [display] if display is not None else []
     validation = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:
         if o.resume:
@@ -401,24 +520,32 @@ def _run_fit(net, ds, config, progress, o):
     except TrainingInterrupted as exc:
         return net, exc.history, True
     finally:
-        if progress is not None:
-            progress.stop()
+        if display is not None and hasattr(display, "close"):
+            display.close()  # the live bar, when an error or Ctrl-C ended the epoch
     return net, history, False
 
 
-def _train_metrics(net, ds, history, wall):
-    """Wall time, best epoch, stop reason, and the test and validation cost and accuracy."""
+def _train_metrics(net, ds, history, wall, config):
+    """Wall time, best epoch, stop reason, the epoch whose weights the network kept, and
+    their cost and accuracy on the training, validation and test data."""
     from .training import evaluate
 
+    last = history.epoch[-1] if history.epoch else None
+    # an interrupted run keeps its last completed epoch: nothing was restored
+    restored = config.restore_best and history.best_epoch is not None
+    restored = restored and history.stop_reason != "interrupted"
     metrics = {
         "wall_time": wall,
         "best_epoch": history.best_epoch,
         "stop_reason": history.stop_reason,
+        "kept_epoch": history.best_epoch if restored else last,
     }
-    if ds.X_test is not None and net is not None:
-        metrics["test_cost"], metrics["test_accuracy"] = evaluate(net, ds.X_test, ds.y_test)
-    if ds.X_val is not None and net is not None:
-        metrics["val_cost"], metrics["val_accuracy"] = evaluate(net, ds.X_val, ds.y_val)
+    if net is None:
+        return metrics
+    for split in ("test", "val", "train"):
+        X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
+        if X is not None:
+            metrics[f"{split}_cost"], metrics[f"{split}_accuracy"] = evaluate(net, X, y)
     return metrics
 
 
@@ -441,21 +568,68 @@ def _train_json(o, ds, sizes, net, history, metrics, saved):
     }
 
 
-def _print_training(history, metrics, wall, saved):
-    """The history table and a summary line."""
+def _train_title(cfg, sizes, ds, config, o):
+    """The lines above the epoch lines: what is trained, on what, how."""
+    n_val = ds.X_val.shape[0] if ds.X_val is not None else 0
+    act = cfg.get("activation", "sigmoid")
+    out = cfg.get("output_activation") or act
+    what = f"resuming {o.resume}" if o.resume else "training " + "-".join(map(str, sizes))
+    return (
+        f"deltaprop: {what} ({act}/{out}, {cfg.get('loss', 'quadratic')} cost) on {ds.name}\n"
+        f"{ds.X_train.shape[0]} training and {n_val} validation samples; {config.epochs} "
+        f"epochs of batch {config.batch_size}, {cfg.get('optimizer', 'sgd')} η {config.lr:g}"
+    )
+
+
+def _results_table(metrics):
+    """Cost and accuracy of the weights the run ended with, on each data split."""
+    from rich.table import Table
+
+    table = Table(title=f"results (weights of epoch {metrics['kept_epoch']})", title_justify="left")
+    for title in ("data", "cost", "accuracy"):
+        table.add_column(title, justify="left" if title == "data" else "right")
+    for split, name in (("train", "training"), ("val", "validation"), ("test", "test")):
+        if f"{split}_cost" in metrics:
+            acc = metrics[f"{split}_accuracy"]
+            table.add_row(name, f"{metrics[split + '_cost']:.4f}",
+                          "-" if acc is None else f"{acc:.2%}")  # fmt: skip
+    return table
+
+
+def _print_training(history, metrics, saved, interrupted, first_epoch):
+    """The results table, the time taken and where the model went."""
     from rich.console import Console
 
-    out_console = Console()
-    out_console.print(_history_table(history))
-    summary = [f"best epoch {history.best_epoch}"]
-    if "test_accuracy" in metrics and metrics["test_accuracy"] is not None:
-        summary.append(f"test accuracy {metrics['test_accuracy']:.2%}")
-    if "test_cost" in metrics:
-        summary.append(f"test cost {metrics['test_cost']:.4f}")
-    summary.append(f"{wall:.1f} s")
-    out_console.print(", ".join(summary))
+    from .progress import format_duration
+
+    console = Console(highlight=False)
+    if "train_cost" in metrics:
+        console.print(_results_table(metrics))
+    last = history.epoch[-1] if history.epoch else 0
+    took = format_duration(metrics["wall_time"], fine=True)
+    if first_epoch > 1:  # resumed
+        console.print(f"epochs {first_epoch} to {last} in {took}")
+    else:
+        console.print(f"{last} epoch{'s' if last != 1 else ''} in {took}")
     if saved:
-        out_console.print(f"model saved to {saved}")
+        path, size, replaced = saved
+        note = ", replacing the file that was there" if replaced else ""
+        console.print(f"model written to {path} ({_size_text(size)}){note}")
+    elif not interrupted:
+        console.print("model not saved (--out FILE writes it)")
+
+
+def _size_text(n):
+    return f"{n} B" if n < 1000 else f"{n / 1000:.1f} kB" if n < 1e6 else f"{n / 1e6:.1f} MB"
+
+
+def _save_model(net, out):
+    """Write the model where --out says: (path, size in bytes, replaced an existing file)."""
+    if not out or net is None:
+        return None
+    replaced = os.path.exists(out)
+    path = str(net.save(out))
+    return path, os.path.getsize(path), replaced
 
 
 def _write_plots(net, history, o, ds):
@@ -471,11 +645,38 @@ def _write_plots(net, history, o, ds):
 
 @main.command()
 def presets():
-    """List the named training configurations."""
+    """List the named training configurations and their values, as train's options."""
+    import shutil
+    import textwrap
+
     from .presets import PRESETS
 
-    for name, cfg in PRESETS.items():
-        click.echo(f"{name:12s} {cfg['description']}")
+    width = min(shutil.get_terminal_size().columns, 100) - 1
+    for i, (name, cfg) in enumerate(PRESETS.items()):
+        click.echo(("\n" if i else "") + f"{name}: {cfg['description']}")
+        if cfg.get("book_accuracy"):
+            click.echo(f"  the book's accuracy: {cfg['book_accuracy']:.2%}")
+        # A no-break space keeps each option with its value when the line wraps.
+        text = " ".join(o.replace(" ", "\xa0") for o in _preset_options(cfg))
+        lines = textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="  ",
+                              break_on_hyphens=False)  # fmt: skip
+        click.echo("\n".join(lines).replace("\xa0", " "))
+
+
+def _preset_options(cfg):
+    """A preset's values written as train's options, e.g. ['--layers 784-30-10', ...]."""
+    out = []
+    for key, value in cfg.items():
+        if key in ("description", "book_accuracy"):
+            continue
+        option = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            out.append(option if value else "--no-" + option[2:])
+        elif isinstance(value, (list, tuple)):
+            out.append(f"{option} {'-'.join(map(str, value))}")
+        else:
+            out.append(f"{option} {value}")
+    return out
 
 
 @main.command()
@@ -537,12 +738,8 @@ def info(model, as_json):
     if as_json:
         _write_json(data)
         return
-    click.echo(f"model      {model}")
-    click.echo(f"sizes      {net.sizes}")
-    click.echo(f"activations {[a.name for a in net.layer_activations]}")
-    click.echo(f"loss       {net.loss.name}")
-    click.echo(f"dtype      {net.dtype.name}")
-    click.echo(f"parameters {net.num_parameters}")
+    click.echo(f"model {model}")
+    net.summary(print_fn=click.echo)
     if net.training_config:
         click.echo(f"training   {json.dumps(net.training_config, default=_json_default)}")
     if hist and hist.get("epoch"):
@@ -700,6 +897,8 @@ def report(model, out, dataset, data, target, data_dir, seed, title):
     """Write a self-contained HTML report of a saved model and its training run."""
     from .report import write_report
 
+    out = out or os.path.splitext(model)[0] + ".html"
+    _check_writable("--out", out)
     net = _load_model(model)
     ds = _load_data(dataset, data, target, data_dir, seed) if (dataset or data) else None
     if ds is not None and ds.X_train.shape[1] != net.sizes[0]:
@@ -707,7 +906,7 @@ def report(model, out, dataset, data, target, data_dir, seed, title):
             f"the data have {ds.X_train.shape[1]} features but the model's input layer has "
             f"{net.sizes[0]} neurons; expected data of the kind the model was trained on"
         )
-    path = write_report(model, out or os.path.splitext(model)[0] + ".html", dataset=ds, title=title)
+    path = write_report(model, out, dataset=ds, title=title)
     click.echo(f"report written to {path}")
 
 
@@ -737,17 +936,48 @@ def _load_model(path):
     return load(path)
 
 
+def _check_outputs(o):
+    """Fail before any work when an output of train cannot be written."""
+    for option, path in (("--out", o.out), ("--checkpoint", o.checkpoint)):
+        _check_writable(option, path)
+    if o.out and o.checkpoint and os.path.abspath(o.out) == os.path.abspath(o.checkpoint):
+        _fail(f"--out and --checkpoint are both {o.out!r}; expected two different files")
+    if o.plots:
+        _check_directory("--plots", o.plots)
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            _fail(
+                '--plots needs matplotlib; expected it installed (pip install "deltaprop[plots]")'
+            )
+
+
 def _check_writable(option, path):
-    """Fail before training when an output path cannot be written."""
+    """Fail before training when an output file cannot be written."""
     if not path:
         return
     if os.path.isdir(path):
         _fail(f"{option} {path!r} is a directory; expected a file path")
+    if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+        _fail(f"{option} {path!r} is a link or a special file; expected a regular file path")
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         _fail(f"{option} {path!r}: directory {parent!r} does not exist")
     if not os.access(parent, os.W_OK):
         _fail(f"{option} {path!r}: directory {parent!r} is not writable")
+
+
+def _check_directory(option, path):
+    """Fail unless `path` is a writable directory or one that can be created."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        _fail(f"{option} {path!r} is not a directory; expected a directory path")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        _fail(f"{option} {path!r}: {existing!r} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        _fail(f"{option} {path!r}: directory {existing!r} is not writable")
 
 
 # API argument names as the train command spells its options, for error messages.

@@ -164,6 +164,7 @@ class TrainingConfig:
     diagnostics: bool = False
     checkpoint: Any = None
     checkpoint_every: int = 1
+    verbose: int = 0
 
     def validate(self) -> TrainingConfig:
         """Check every field (raising an error that names it); returns self."""
@@ -184,6 +185,11 @@ class TrainingConfig:
         if self.restore_best is None:
             self.restore_best = self.early_stopping is not None
         self.train_metrics = _check_train_metrics(self.train_metrics)
+        if isinstance(self.verbose, bool) or self.verbose not in (0, 1, 2):
+            raise DeltapropError(
+                f"verbose={self.verbose!r} is invalid; expected 0 (silent), 1 (a line per epoch "
+                f"and, in a terminal, a live bar) or 2 (a line per epoch)"
+            )
         for name in ("shuffle", "diagnostics", "restore_best"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_, numbers.Integral)):
@@ -209,8 +215,12 @@ class TrainingConfig:
         return _schedules.get(self.schedule)
 
     def to_dict(self) -> dict:
-        """Plain data: the optimizer and schedule as their configs, no paths or objects."""
+        """Plain data: the optimizer and schedule as their configs, no paths or objects.
+
+        ``verbose`` is left out: how a run was watched is not part of the run.
+        """
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del out["verbose"]
         out["optimizer"] = self.make_optimizer().config()
         out["schedule"] = self.make_schedule().config()
         out["checkpoint"] = None if self.checkpoint is None else str(self.checkpoint)

@@ -624,6 +624,43 @@ class Network:
             "dtype": self.dtype.name,
         }
 
+    def summary(self, print_fn: Any = print) -> None:
+        """Print the layer table: each layer's neurons, activation, W shape and parameters.
+
+        Parameters
+        ----------
+        print_fn : callable
+            Called once with the table's text (default: ``print``); ``lines.append`` keeps it.
+
+        Examples
+        --------
+        >>> Network([2, 3, 1], activation="tanh", output_activation="sigmoid").summary()
+        layer     neurons  activation  W shape  parameters
+        input           2  -           -                 0
+        hidden 1        3  tanh        (3, 2)            9
+        output          1  sigmoid     (1, 3)            4
+        13 parameters (float64, 104 B); loss quadratic
+        """
+        rows = [("layer", "neurons", "activation", "W shape", "parameters"),
+                ("input", str(self.sizes[0]), "-", "-", "0")]  # fmt: skip
+        for l, act in enumerate(self.layer_activations, start=1):
+            n, n_prev = self.sizes[l], self.sizes[l - 1]
+            name = "output" if l == len(self.sizes) - 1 else f"hidden {l}"
+            rows.append((name, str(n), act.name, f"({n}, {n_prev})", f"{n * n_prev + n:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        right = (False, True, False, False, True)
+        lines = [
+            "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right))
+            for row in rows
+        ]
+        size = self.num_parameters * self.dtype.itemsize
+        size_text = f"{size} B" if size < 1000 else f"{size / 1000:.1f} kB"
+        lines.append(
+            f"{self.num_parameters:,} parameters ({self.dtype.name}, {size_text}); "
+            f"loss {self.loss.name}"
+        )
+        print_fn("\n".join(line.rstrip() for line in lines))
+
     def __repr__(self):
         acts = [a.name for a in self.layer_activations]
         if len(set(acts[:-1])) <= 1 and len(acts) > 1:

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import callbacks as _callbacks
+from . import progress as _progress
 from ._kernel import Workspace
 from ._validation import DeltapropError, DeltapropTypeError
 from .callbacks import Callback
@@ -196,6 +197,8 @@ class _Run:
         cfg = self.config
         cbs = [_callbacks.Diagnostics(self.data.X, self.data.Y)] if cfg.diagnostics else []
         cbs += [self.best, *user]
+        if cfg.verbose:
+            cbs.append(_progress.progress(cfg.verbose))
         if cfg.early_stopping is not None:
             cbs.append(_callbacks.EarlyStopping(cfg.early_stopping, self.best))
         if cfg.checkpoint is not None:
@@ -438,6 +441,7 @@ def fit(
     diagnostics: bool = False,
     checkpoint: Any = None,
     checkpoint_every: int = 1,
+    verbose: int = 0,
 ) -> History:
     """Train `net` by mini-batch gradient descent and return its History.
 
@@ -487,6 +491,10 @@ def fit(
     checkpoint : path, optional
         Write the model and optimizer state there (atomically) every `checkpoint_every`
         epochs; ``resume`` continues from it.
+    verbose : {0, 1, 2}
+        0 prints nothing; 1 prints a line per epoch (cost, accuracy, validation cost and
+        accuracy, η, time) and, when stdout is a terminal, a live bar for the current epoch;
+        2 the lines only (``deltaprop.progress``; the ``deltaprop train`` command's display).
 
     Returns
     -------
@@ -514,6 +522,7 @@ def fit(
         early_stopping=early_stopping, restore_best=restore_best, monitor=monitor,
         shuffle=shuffle, seed=seed, train_metrics=train_metrics, cost_every=cost_every,
         diagnostics=diagnostics, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+        verbose=verbose,
     )  # fmt: skip
     return fit_config(net, X, Y, config, validation_data=validation_data, callbacks=callbacks)
 
