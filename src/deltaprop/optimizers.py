@@ -13,6 +13,7 @@ over every parameter per step. ``folds_lr`` says whether an object supports it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -184,9 +185,10 @@ class Adam(Optimizer):
         np.multiply(grads, grads, out=buf)
         buf *= 1.0 - b2
         v += buf
-        # The bias corrections are scalars: fold them into the step size and into ε.
+        # The bias corrections are scalars: fold them into the step size and into ε. Python
+        # floats: a numpy float64 operand would make every float32 operation run in float64.
         c1 = 1.0 - b1**self.t
-        c2 = np.sqrt(1.0 - b2**self.t)
+        c2 = math.sqrt(1.0 - b2**self.t)
         np.sqrt(v, out=buf)
         buf += self.eps * c2
         np.divide(m, buf, out=buf)
