@@ -3,8 +3,16 @@
 Every error the user can cause (bad options, missing or corrupt files, data that does not fit
 the network) ends as one line on stderr and exit code 2: the library's own errors
 (`DeltapropError` and its subclasses), click's usage errors and OSError. Any other exception is
-a bug and surfaces as one, with its traceback. Ctrl-C during training saves the last completed
-epoch's model and exits with 130.
+a bug and surfaces as one, with its traceback. Ctrl-C or SIGTERM during training saves the last
+completed epoch's model (where --out says, resumed runs included) and exits with 130; Ctrl-C
+before training is the one line "interrupted", exit 130.
+
+`train` checks every output path before it loads data. `--resume CK` continues CK's run with
+CK's configuration: an option given with a different value than CK's is exit 2 naming both;
+only `--epochs` may grow (below the epochs done: exit 2). A finished run (stopped early, or all
+its epochs done) prints "nothing to do", writes its model to --out when given and exits 0. A
+diverging run writes the weights it kept to --out and exits 2. A checkpoint that cannot be
+written is a warning line naming the file; training continues and --out is still written.
 """
 
 from __future__ import annotations
