@@ -257,3 +257,22 @@ def test_info_json_has_no_nan(tmp_path):
     assert "NaN" not in r.stdout and "Infinity" not in r.stdout
     data = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(c))
     assert data["history"]["cost"] == [None]
+
+
+def test_checkpoint_callback_failure_warns_and_training_continues(tmp_path, monkeypatch):
+    from deltaprop import callbacks
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(callbacks, "save", full)
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    net = dp.Network([3, 4, 2], seed=0)
+    with pytest.warns(RuntimeWarning) as record:
+        history = dp.training.fit(net, X, y, epochs=3, lr=0.5, checkpoint=tmp_path / "ck.npz")
+    assert history.epoch == [1, 2, 3]
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 2
+    assert "ck.npz' not written after epoch 1 (No space left on device)" in messages[0]
+    assert "not written after 3 epoch(s), the last 3; the last written: none" in messages[1]
