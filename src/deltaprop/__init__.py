@@ -4,7 +4,14 @@ The engine imports numpy only; the command line, plots and scikit-learn estimato
 modules that are imported on demand.
 """
 
-from . import activations, callbacks, datasets, export, losses
+from . import (
+    _launch,  # noqa: F401  (first: Ctrl-C while the command loads)
+    activations,
+    callbacks,
+    datasets,
+    export,
+    losses,
+)
 from ._validation import DeltapropError, DeltapropTypeError
 from ._version import __version__
 from .explain import explain, nudge

@@ -14,6 +14,8 @@ The loop's own features are callbacks too, run in this order around the user's:
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -174,15 +176,44 @@ class Checkpoint(Callback):
 
     The file is written atomically (``deltaprop.io.save``); ``deltaprop.training.resume``
     continues from it with exactly the weights an uninterrupted run would have had.
+
+    A write that fails (a full disk, a directory made read-only) does not end the run: it
+    warns (``RuntimeWarning``, naming the file and the epoch; once, and once more at the end)
+    and training continues; ``failed`` holds the epochs whose checkpoint was not written.
     """
 
     def __init__(self, path, every: int = 1):
         self.path, self.every = path, every
+        self.failed: list[int] = []
+        self.written: int | None = None
 
     def on_epoch_end(self, epoch, logs):
         if epoch % self.every == 0 or self.run.stop_training or epoch == self.run.epochs:
             optimizer_state, extra = self.run.checkpoint_state(epoch)
-            save(self.run.network, self.path, optimizer_state=optimizer_state, extra=extra)
+            try:
+                save(self.run.network, self.path, optimizer_state=optimizer_state, extra=extra)
+            except OSError as exc:
+                if not self.failed:  # the first failure warns; the run's end sums them up
+                    reason = exc.strerror or str(exc)
+                    warnings.warn(
+                        f"checkpoint {os.fspath(self.path)!r} not written after epoch {epoch} "
+                        f"({reason}); training continues",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                self.failed.append(epoch)
+            else:
+                self.written = epoch
+
+    def on_train_end(self, history):
+        if self.failed:
+            last = f"epoch {self.written}" if self.written else "none"
+            warnings.warn(
+                f"checkpoint {os.fspath(self.path)!r} not written after {len(self.failed)} "
+                f"epoch(s), the last {self.failed[-1]}; the last written: {last}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
 class Diagnostics(Callback):

@@ -3,19 +3,31 @@
 Every error the user can cause (bad options, missing or corrupt files, data that does not fit
 the network) ends as one line on stderr and exit code 2: the library's own errors
 (`DeltapropError` and its subclasses), click's usage errors and OSError. Any other exception is
-a bug and surfaces as one, with its traceback. Ctrl-C during training saves the last completed
-epoch's model and exits with 130.
+a bug and surfaces as one, with its traceback. Ctrl-C or SIGTERM during training saves the last
+completed epoch's model (where --out says, resumed runs included) and exits with 130; Ctrl-C
+before training is the one line "interrupted", exit 130.
+
+`train` checks every output path before it loads data. `--resume CK` continues CK's run with
+CK's configuration: an option given with a different value than CK's is exit 2 naming both;
+only `--epochs` may grow (below the epochs done: exit 2). A finished run (stopped early, or all
+its epochs done) prints "nothing to do", writes its model to --out when given and exits 0. A
+diverging run writes the weights it kept to --out and exits 2. A checkpoint that cannot be
+written is a warning line naming the file; training continues and --out is still written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
+import math
 import os
 import re
+import signal
 import sys
 import time
 import types
+import warnings
 
 import click
 
@@ -104,7 +116,21 @@ def _mnist_message(message, data_dir):
 
 
 def _write_json(obj):
-    click.echo(json.dumps(obj, indent=None, default=_json_default))
+    """One JSON object; NaN and infinities (not JSON) become null."""
+    text = json.dumps(obj, indent=None, default=_json_default)
+    if re.search(r"\b(NaN|-?Infinity)\b", text):
+        text = json.dumps(_json_finite(json.loads(text)), allow_nan=False)
+    click.echo(text)
+
+
+def _json_finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_finite(v) for v in value]
+    return value
 
 
 def _json_default(value):
@@ -303,8 +329,7 @@ def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
 @_option(
     "--dtype",
     type=click.Choice(["float32", "float64"], case_sensitive=False),
-    default="float32",
-    show_default=True,
+    shown="float32",
     help="Floating-point type of the parameters.",
 )
 @_option("--epochs", type=int, preset="epochs", help="Passes over the training data.")
@@ -331,8 +356,7 @@ def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
 @_option(
     "--seed",
     type=int,
-    default=0,
-    show_default=True,
+    shown="0",
     help="Seeds initialisation, shuffling, dropout and the generated data sets.",
 )
 @_option("--resume", metavar="CHECKPOINT", help="Continue the run saved in this checkpoint.")
@@ -361,10 +385,20 @@ def train(**opts):
     o = types.SimpleNamespace(**opts)
     cfg = _train_config(o)
     _check_outputs(o)
+    if o.resume:
+        _check_resume(cfg, o)
+    o.seed = 0 if o.seed is None else o.seed
+    o.dtype = o.dtype or "float32"
     ds = _load_data(cfg.get("dataset") or "digits", o.data, o.target, o.data_dir, o.seed)
     sizes = _train_sizes(cfg, ds)
     config = _fit_config(cfg, o)
     net = _new_network(cfg, sizes, o)
+    with _sigterm_as_interrupt(), _warnings_as_lines():
+        _train_and_report(cfg, o, ds, sizes, config, net)
+
+
+def _train_and_report(cfg, o, ds, sizes, config, net):
+    """Run the training and print (or write) what it gave."""
     display = None
     if not (o.quiet or o.as_json):
         from .progress import progress
@@ -399,6 +433,46 @@ def train(**opts):
         sys.exit(EXIT_INTERRUPTED)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM during training acts as Ctrl-C: the last completed epoch is kept and saved."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave the signal alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """The library's warnings during training (a checkpoint not written) as one line each."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"warning: {message}", err=True)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+def _diverged(net, exc, o):
+    """A diverged run: the kept weights go where --out says; one line, exit 2."""
+    saved = _save_model(net, o.out)
+    where = f"; saved to {saved[0]}" if saved else "; not saved (no --out)"
+    _fail(str(exc).splitlines()[0] + where)
+
+
 def _train_config(o):
     """The preset's configuration with the options given on the command line applied."""
     from . import presets
@@ -428,6 +502,61 @@ def _train_config(o):
     }
     cfg.update({k: v for k, v in given.items() if v is not None})
     return cfg
+
+
+def _check_resume(cfg, o):
+    """--resume: the options given must agree with the checkpoint, whose configuration then
+    replaces the preset's in `cfg`; a finished run ends here with "nothing to do"."""
+    from .training import check_resume
+
+    if not os.path.exists(o.resume):
+        _fail(f"--resume {o.resume!r} does not exist; expected a checkpoint file")
+    given = {"sizes": cfg.get("layers") if o.layers else None, "dtype": o.dtype, "seed": o.seed}
+    names = {"early_stopping": "patience", "layers": None, "momentum": None}
+    keys = ("activation", "output_activation", "loss", "optimizer", "batch_size", "lr", "l2",
+            "l1", "dropout", "schedule", "early_stopping", "restore_best", "epochs")  # fmt: skip
+    for key in keys:
+        given[key] = getattr(o, names.get(key) or key)
+    if o.momentum is not None:
+        given["optimizer"] = {"name": o.optimizer or "momentum", "momentum": o.momentum}
+    if o.init is not None:
+        _fail(f"--init {o.init} has no effect with --resume: the checkpoint holds the weights")
+    info = check_resume(o.resume, **given)
+    if o.epochs is not None and o.epochs < info["epoch"]:
+        _fail(
+            f"--epochs {o.epochs} is below the {info['epoch']} epochs done in {o.resume}; "
+            f"expected more than {info['epoch']} to continue the run"
+        )
+    if info["finished"]:
+        _nothing_to_do(info, o)
+    fit = info["fit"]
+    optimizer = fit.get("optimizer", "sgd")
+    cfg.update(
+        layers=info["network"]["sizes"], activation=info["network"]["activation"],
+        output_activation=info["network"]["output_activation"], loss=info["network"]["loss"],
+        epochs=info["epochs"], batch_size=fit["batch_size"], lr=fit["lr"], momentum=None,
+        optimizer=optimizer["name"] if isinstance(optimizer, dict) else optimizer,
+    )  # fmt: skip
+    o.dtype = info["network"]["dtype"]
+
+
+def _nothing_to_do(info, o):
+    """A finished run resumed: write its model where --out says, say so, exit 0."""
+    from .training import resume
+
+    net = resume(o.resume, None, None)[0]
+    saved = _save_model(net, o.out)
+    reason = info["stop_reason"]
+    why = (
+        f"stopped at epoch {info['epoch']} ({reason})"
+        if reason not in (None, "completed")
+        else f"did all its {info['epoch']} epochs; --epochs N > {info['epoch']} continues it"
+    )
+    if not o.quiet:
+        click.echo(f"nothing to do: the run in {o.resume} {why}")
+        if saved:
+            click.echo(f"model written to {saved[0]} ({_size_text(saved[1])})")
+    sys.exit(0)
 
 
 def _train_sizes(cfg, ds):
@@ -498,16 +627,17 @@ def _new_network(cfg, sizes, o):
 
 def _run_fit(net, ds, config, display, o):
     """Train (or resume); (net, history, interrupted). Ctrl-C keeps the last epoch."""
-    import dataclasses
-
-    from .training import TrainingInterrupted, fit_config, resume
+    from .training import TrainingDiverged, TrainingInterrupted, fit_config, resume
 
     callbacks = [display] if display is not None else []
     validation = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:
         if o.resume:
-            config.checkpoint = o.checkpoint or o.resume
-            options = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+            # The checkpoint's configuration, with a longer run and the outputs asked for.
+            options = {"epochs": o.epochs, "checkpoint": o.checkpoint or o.resume,
+                       "checkpoint_every": o.checkpoint_every,
+                       "diagnostics": config.diagnostics}  # fmt: skip
+            options = {k: v for k, v in options.items() if v is not None}
             net, history = resume(
                 o.resume, ds.X_train, ds.y_train, callbacks=callbacks,
                 validation_data=validation, **options,
@@ -518,7 +648,9 @@ def _run_fit(net, ds, config, display, o):
                 callbacks=callbacks,
             )  # fmt: skip
     except TrainingInterrupted as exc:
-        return net, exc.history, True
+        return getattr(exc, "network", net), exc.history, True
+    except TrainingDiverged as exc:
+        _diverged(getattr(exc, "network", net), exc, o)
     finally:
         if display is not None and hasattr(display, "close"):
             display.close()  # the live bar, when an error or Ctrl-C ended the epoch
@@ -940,8 +1072,9 @@ def _check_outputs(o):
     """Fail before any work when an output of train cannot be written."""
     for option, path in (("--out", o.out), ("--checkpoint", o.checkpoint)):
         _check_writable(option, path)
-    if o.out and o.checkpoint and os.path.abspath(o.out) == os.path.abspath(o.checkpoint):
-        _fail(f"--out and --checkpoint are both {o.out!r}; expected two different files")
+    for option, path in (("--checkpoint", o.checkpoint), ("--resume", o.resume)):
+        if o.out and path and _same_file(o.out, path):
+            _fail(f"--out and {option} are both {o.out!r}; expected two different files")
     if o.plots:
         _check_directory("--plots", o.plots)
         import importlib.util
@@ -952,10 +1085,18 @@ def _check_outputs(o):
             )
 
 
+def _same_file(a, b):
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
 def _check_writable(option, path):
     """Fail before training when an output file cannot be written."""
     if not path:
         return
+    if path.endswith(("/", os.sep)):
+        _fail(f"{option} {path!r} names a directory; expected a file path")
     if os.path.isdir(path):
         _fail(f"{option} {path!r} is a directory; expected a file path")
     if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
@@ -1008,19 +1149,22 @@ def _read_matrix(path):
 
     if not os.path.exists(path):
         _fail(f"--input {path!r} does not exist; expected a CSV, .npy or .npz file")
-    if path.lower().endswith(".npy"):
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            _fail(f"--input {path!r} is not a valid .npy file ({exc})")
-    if path.lower().endswith(".npz"):
-        from .datasets import load_npz
+    from .datasets import load_npy, load_npz
 
-        return load_npz(path, require_y=False)[0]
-    try:
-        return np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as exc:
-        _fail(f"--input {path!r} is not a numeric CSV file ({exc}); expected numbers only")
+    if path.lower().endswith(".npy"):
+        X = load_npy(path)
+    elif path.lower().endswith(".npz"):
+        X = load_npz(path, require_y=False)[0]
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # an empty file: the error below says it
+                X = np.loadtxt(path, delimiter=",", ndmin=2)
+        except ValueError as exc:
+            _fail(f"--input {path!r} is not a numeric CSV file ({exc}); expected numbers only")
+    if X.size == 0:
+        _fail(f"--input {path!r} holds no values; expected rows of numbers")
+    return X
 
 
 def run(argv=None):

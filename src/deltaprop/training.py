@@ -42,6 +42,7 @@ __all__ = [
     "TrainingDiverged",
     "TrainingInterrupted",
     "Callback",
+    "check_resume",
 ]
 
 
@@ -542,7 +543,9 @@ def resume(path, X: ArrayLike, Y: ArrayLike, **kwargs: Any) -> tuple[Network, Hi
 
     `X`, `Y` and the keyword arguments must be those of the interrupted ``fit`` call (the
     saved configuration fills in any that are left out). With the same data, the resumed run
-    ends with exactly the weights an uninterrupted run would have had.
+    ends with exactly the weights an uninterrupted run would have had. A finished run (stopped
+    early, or all its epochs done) trains nothing more: the network comes back as that run
+    ended it. An interrupt or a divergence carries the network as ``exc.network``.
     """
     net, state, extra = load(path, return_state=True)
     if not extra or not extra.get("checkpoint"):
@@ -560,17 +563,108 @@ def resume(path, X: ArrayLike, Y: ArrayLike, **kwargs: Any) -> tuple[Network, Hi
     history = net.history
     if isinstance(history, dict):
         history = History.from_dict(history)
+    history = history or History()
+    if _finished(history.stop_reason, extra["epoch"], config.epochs):
+        if config.restore_best and state.get("best_theta") is not None:
+            net.parameters[...] = state["best_theta"]
+        net.history = history
+        return net, history
     prefix = "optimizer."
     run_state = {
-        "history": history or History(),
+        "history": history,
         "optimizer": {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)},
         "schedule": extra.get("schedule", {}), "rng": extra["rng"], "epoch": extra["epoch"],
         "best_score": extra.get("best_score", -math.inf), "wait": extra.get("wait", 0),
         "best_theta": state.get("best_theta"),
     }  # fmt: skip
     data = _Data(net, X, Y, validation_data, config.validation_split)
-    history = _Run(net, data, config, list(callbacks), state=run_state).train()
+    try:
+        history = _Run(net, data, config, list(callbacks), state=run_state).train()
+    except (TrainingInterrupted, TrainingDiverged) as exc:
+        setattr(exc, "network", net)  # noqa: B010
+        raise
     return net, history
+
+
+def _finished(stop_reason, done, epochs):
+    """Whether a run that stopped for `stop_reason` after `done` of `epochs` is over."""
+    return stop_reason not in (None, "completed", "interrupted") or done >= epochs
+
+
+# Settings that a resumed run may change; any other must match the checkpoint's.
+_RESUME_FREE = ("epochs", "checkpoint", "checkpoint_every", "diagnostics", "verbose", "cost_every")
+# Settings of the network itself, compared with the checkpoint's network.
+_ARCHITECTURE = ("sizes", "activation", "output_activation", "loss", "dtype")
+
+
+def check_resume(path, **overrides: Any) -> dict:
+    """Compare the settings given for resuming the checkpoint at `path` with its own.
+
+    `overrides` are ``fit``'s keyword arguments and the network's (``sizes``, ``activation``,
+    ``output_activation``, ``loss``, ``dtype``) that were given explicitly; ``epochs`` (to
+    extend the run) and the checkpointing options may differ, any other setting must equal
+    the checkpoint's. Returns ``{"epoch": epochs done, "epochs": the run's epochs,
+    "stop_reason": ..., "finished": whether nothing is left to train, "fit": the saved fit
+    settings, "network": the saved network's settings}``.
+
+    Raises
+    ------
+    DeltapropError
+        A conflicting setting, naming both values; a file that is not a checkpoint.
+    """
+    net, extra = load(path, return_state=True)[::2]
+    if not extra or not extra.get("checkpoint"):
+        raise DeltapropError(
+            f"{path} is a model file without training state; expected a "
+            f"checkpoint written by fit(..., checkpoint=PATH)"
+        )
+    fit_saved = extra.get("fit", {})
+    layers = net.config()["activations"]
+    arch = {"sizes": list(net.sizes), "activation": layers[0]["name"],
+            "output_activation": layers[-1]["name"], "loss": net.config()["loss"]["name"],
+            "dtype": np.dtype(net.dtype).name}  # fmt: skip
+    for key, given in overrides.items():
+        if given is None or key in _RESUME_FREE:
+            continue
+        saved = arch[key] if key in _ARCHITECTURE else fit_saved.get(key)
+        if not _same_setting(given, saved):
+            raise DeltapropError(
+                f"{key}={_setting_text(given)} conflicts with the checkpoint's value "
+                f"{_setting_text(saved)} ({path}); a resumed run keeps its checkpoint's "
+                f"configuration (only epochs may grow)"
+            )
+    history = net.history
+    stop_reason = history.get("stop_reason") if isinstance(history, dict) else history.stop_reason
+    epochs = overrides.get("epochs") or fit_saved.get("epochs", extra["epoch"])
+    done = int(extra["epoch"])
+    return {"epoch": done, "epochs": int(epochs), "stop_reason": stop_reason,
+            "finished": _finished(stop_reason, done, epochs), "fit": fit_saved,
+            "network": arch}  # fmt: skip
+
+
+def _same_setting(given, saved):
+    """Whether a given setting agrees with the stored one (names, numbers, per-layer lists)."""
+    if hasattr(given, "config") and callable(given.config):
+        given = given.config()
+    if isinstance(saved, dict):
+        given = given if isinstance(given, dict) else {"name": given}
+        return all(_same_setting(v, saved.get(k)) for k, v in given.items())
+    if isinstance(saved, (list, tuple)):
+        given = given if isinstance(given, (list, tuple)) else [given] * len(saved)
+        return len(given) == len(saved) and all(map(_same_setting, given, saved))
+    if isinstance(given, (int, float)) and isinstance(saved, (int, float)):
+        if isinstance(given, bool) or isinstance(saved, bool):
+            return given == saved
+        return math.isclose(given, saved, rel_tol=1e-9, abs_tol=0.0)
+    return given == saved
+
+
+def _setting_text(value):
+    if isinstance(value, dict) and "name" in value:
+        return value["name"]
+    if isinstance(value, (list, tuple)):
+        return "-".join(map(str, value))
+    return str(value)
 
 
 # Network.fit and Network.evaluate are this module's functions: provided to network.py, which

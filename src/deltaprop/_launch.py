@@ -1,0 +1,33 @@
+"""Ctrl-C while the ``deltaprop`` command is still loading: one line and exit 130.
+
+Imported first by the package. Only when the process is the command (``python -m deltaprop``
+or the ``deltaprop`` script) does it replace ``sys.excepthook``, and then only for an
+uncaught KeyboardInterrupt (the command itself catches those once it runs): the interrupt
+arrived while numpy and the package were being imported, before anything was done.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _is_command() -> bool:
+    argv0 = sys.argv[0] if sys.argv else ""
+    # `python -m deltaprop` imports the package while argv[0] is still "-m"
+    return argv0 == "-m" or os.path.basename(argv0) in ("deltaprop", "deltaprop.exe")
+
+
+def _hook(previous):
+    def hook(kind, value, tb):
+        if issubclass(kind, KeyboardInterrupt):
+            sys.stderr.write("interrupted\n")
+            sys.stderr.flush()
+            os._exit(130)
+        previous(kind, value, tb)
+
+    return hook
+
+
+if _is_command():
+    sys.excepthook = _hook(sys.excepthook)
