@@ -14,8 +14,10 @@ import sys
 
 def _is_command() -> bool:
     argv0 = sys.argv[0] if sys.argv else ""
-    # `python -m deltaprop` imports the package while argv[0] is still "-m"
-    return argv0 == "-m" or os.path.basename(argv0) in ("deltaprop", "deltaprop.exe")
+    # `python -m deltaprop` imports the package while argv[0] is still "-m": only that module
+    orig = list(getattr(sys, "orig_argv", []))
+    as_module = argv0 == "-m" and "-m" in orig and orig[orig.index("-m") + 1 :][:1] == ["deltaprop"]
+    return as_module or os.path.basename(argv0) in ("deltaprop", "deltaprop.exe")
 
 
 def _hook(previous):
