@@ -105,7 +105,16 @@ def test_the_graph_sees_imports_inside_functions():
     assert "deltaprop.network" in graph["deltaprop.io"]
 
 
-ENGINE = ("activations", "losses", "network", "_kernel", "init", "gradcheck", "_validation")
+ENGINE = (
+    "activations",
+    "losses",
+    "network",
+    "_kernel",
+    "init",
+    "gradcheck",
+    "_validation",
+    "_registry",
+)
 
 
 @pytest.mark.parametrize("module", ENGINE)

@@ -16,6 +16,7 @@ import inspect
 
 import numpy as np
 
+from . import _registry
 from ._validation import DeltapropError, DeltapropTypeError, _short, check_positive
 
 __all__ = [
@@ -517,51 +518,19 @@ def register(cls):
     Cube()
     >>> unregister("cube")
     """
-    key = _registry_key(cls)
+    key = _registry.checked_key(cls, Activation, "activation", ACTIVATIONS, _BUILTIN)
     ACTIVATIONS[key] = cls
     return cls
 
 
 def unregister(name: str) -> None:
     """Forget the user-defined activation registered under `name` (built-ins stay)."""
-    key = name.lower() if isinstance(name, str) else name
-    if key in _BUILTIN or key not in ACTIVATIONS:
-        raise DeltapropError(f"activation {_short(name)} is not a registered user-defined one")
-    del ACTIVATIONS[key]
+    _registry.remove(name, "activation", ACTIVATIONS, _BUILTIN)
 
 
 def is_known(name) -> bool:
     """Whether `name` is a built-in or registered activation (what a model file may name)."""
     return isinstance(name, str) and name.lower() in ACTIVATIONS
-
-
-def _registry_key(cls):
-    """The registry key of a class about to be registered, after every check."""
-    if not (isinstance(cls, type) and issubclass(cls, Activation)) or cls is Activation:
-        raise DeltapropTypeError(f"register expects a subclass of Activation; got {_short(cls)}")
-    name = vars(cls).get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise DeltapropError(
-            f"{cls.__name__} has no name of its own; set the class attribute name = '...' "
-            f"(the name a model file stores for it) before registering"
-        )
-    key = name.lower()
-    if key in _BUILTIN:
-        raise DeltapropError(
-            f"activation name {name!r} of {cls.__name__} belongs to a built-in activation; "
-            f"choose another name"
-        )
-    old = ACTIVATIONS.get(key)
-    if old is not None and _qualified(old) != _qualified(cls):
-        raise DeltapropError(
-            f"activation name {name!r} is already registered to {_qualified(old)}; choose "
-            f"another name for {_qualified(cls)}"
-        )
-    return key
-
-
-def _qualified(cls):
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def get(activation) -> Activation:

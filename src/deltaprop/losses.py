@@ -23,7 +23,8 @@ import inspect
 
 import numpy as np
 
-from ._validation import DeltapropError, DeltapropTypeError, _short
+from . import _registry
+from ._validation import DeltapropError, _short
 
 __all__ = [
     "Loss", "Quadratic", "MSE", "BinaryCrossEntropy", "CrossEntropy", "LOSSES", "get",
@@ -360,44 +361,19 @@ def register(cls):
     Quartic()
     >>> unregister("quartic")
     """
-    if not (isinstance(cls, type) and issubclass(cls, Loss)) or cls is Loss:
-        raise DeltapropTypeError(f"register expects a subclass of Loss; got {_short(cls)}")
-    name = vars(cls).get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise DeltapropError(
-            f"{cls.__name__} has no name of its own; set the class attribute name = '...' "
-            f"(the name a model file stores for it) before registering"
-        )
-    key = name.lower()
-    if key in _BUILTIN:
-        raise DeltapropError(
-            f"loss name {name!r} of {cls.__name__} belongs to a built-in loss; choose another name"
-        )
-    old = LOSSES.get(key)
-    if old is not None and _qualified(old) != _qualified(cls):
-        raise DeltapropError(
-            f"loss name {name!r} is already registered to {_qualified(old)}; choose another "
-            f"name for {_qualified(cls)}"
-        )
+    key = _registry.checked_key(cls, Loss, "loss", LOSSES, _BUILTIN)
     LOSSES[key] = cls
     return cls
 
 
 def unregister(name: str) -> None:
     """Forget the user-defined loss registered under `name` (built-ins stay)."""
-    key = name.lower() if isinstance(name, str) else name
-    if key in _BUILTIN or key not in LOSSES:
-        raise DeltapropError(f"loss {_short(name)} is not a registered user-defined one")
-    del LOSSES[key]
+    _registry.remove(name, "loss", LOSSES, _BUILTIN)
 
 
 def is_known(name) -> bool:
     """Whether `name` is a built-in (or alias) or registered loss (what a model file may name)."""
     return isinstance(name, str) and _ALIASES.get(name.lower(), name.lower()) in LOSSES
-
-
-def _qualified(cls):
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def get(loss) -> Loss:
