@@ -31,6 +31,7 @@ import warnings
 
 import click
 
+from . import _cli_data
 from ._validation import DeltapropError, DeltapropTypeError
 from .bench import command as bench_command
 from .export.command import export as export_command
@@ -251,7 +252,8 @@ class _SectionedCommand(click.Command):
 
 class _TrainCommand(_SectionedCommand):
     sections = {
-        "Data": ["preset", "dataset", "data", "target", "data_dir"],
+        "Data": ["preset", "dataset", "data", "target", "data_dir", "scale", "impute",
+                 "unknown", "task"],
         "Network": ["layers", "activation", "output_activation", "loss", "init", "dtype"],
         "Training": ["epochs", "batch_size", "lr", "optimizer", "momentum", "schedule", "l2",
                      "l1", "dropout", "patience", "restore_best", "seed", "resume"],
@@ -310,9 +312,33 @@ def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
     help="Directory holding the MNIST IDX files.",
 )
 @_option(
+    "--scale",
+    type=click.Choice(["standard", "minmax", "none"], case_sensitive=False),
+    shown="standard",
+    help="Scaling of a --data file's numeric columns, fitted on the training rows.",
+)
+@_option(
+    "--impute",
+    type=click.Choice(["mean", "most_frequent"], case_sensitive=False),
+    shown="none: an empty cell is an error",
+    help="How empty cells of a --data file are filled.",
+)
+@_option(
+    "--unknown",
+    type=click.Choice(["error", "zeros"], case_sensitive=False),
+    shown="error",
+    help="A category unseen in training, later: an error, or all-zero inputs.",
+)
+@_option(
+    "--task",
+    type=click.Choice(["auto", "classification", "regression"], case_sensitive=False),
+    shown="auto: regression for a numeric target with over 20 values",
+    help="What the target column is.",
+)
+@_option(
     "--layers",
     metavar="WIDTHS",
-    shown="64-30-10 for digits, else INPUTS-30-OUTPUTS",
+    shown="64-30-10 for digits, chosen from the data for --data, else INPUTS-30-OUTPUTS",
     help="Widths joined by '-', e.g. 784-30-10.",
 )
 @_option(
@@ -389,12 +415,48 @@ def train(**opts):
         _check_resume(cfg, o)
     o.seed = 0 if o.seed is None else o.seed
     o.dtype = o.dtype or "float32"
-    ds = _load_data(cfg.get("dataset") or "digits", o.data, o.target, o.data_dir, o.seed)
-    sizes = _train_sizes(cfg, ds)
+    prep = None
+    if o.data:
+        # a resumed run reads the file the same way: same split, same fitted preprocessing
+        ds, prep = _cli_data.train_data(o, o.seed, o.dtype)
+        if not o.resume:
+            _table_choices(cfg, o, prep, ds)
+    else:
+        ds = _load_data(cfg.get("dataset") or "digits", o.data, o.target, o.data_dir, o.seed)
+    sizes = _train_sizes(cfg, ds, prep)
     config = _fit_config(cfg, o)
     net = _new_network(cfg, sizes, o)
+    if net is not None:
+        net.preprocessor = prep
     with _sigterm_as_interrupt(), _warnings_as_lines():
         _train_and_report(cfg, o, ds, sizes, config, net)
+
+
+# train options a user's table may choose when the command line leaves them out
+_TABLE_CHOSEN = ("layers", "activation", "output_activation", "loss", "init", "optimizer", "lr",
+                 "batch_size", "epochs", "restore_best")  # fmt: skip
+
+
+def _table_choices(cfg, o, prep, ds):
+    """With --data and no --preset: the network and run the table suggests, for every option
+    the command line left out; the choices are printed (unless --quiet or --json)."""
+    if o.preset:
+        return
+    given = {k for k in _TABLE_CHOSEN if getattr(o, k, None) is not None}
+    if o.patience is not None:
+        given.add("early_stopping")
+    defaults = _cli_data.table_defaults(prep, ds.X_train.shape[0])
+    if "optimizer" in given and "lr" not in given:
+        defaults.pop("lr")  # set by the optimizer rule in _train_config
+    chosen = {k: v for k, v in defaults.items() if k not in given}
+    if "layers" in given:
+        chosen.pop("layers", None)
+    cfg.update(chosen)
+    o.table_note = _cli_data.describe_table(prep, ds)
+    shown = [f"--{k.replace('_', '-')} {'-'.join(map(str, v)) if isinstance(v, list) else v}"
+             for k, v in chosen.items() if k != "restore_best"]  # fmt: skip
+    if shown:
+        o.table_note += "\nchosen for this table: " + " ".join(shown)
 
 
 def _train_and_report(cfg, o, ds, sizes, config, net):
@@ -409,10 +471,13 @@ def _train_and_report(cfg, o, ds, sizes, config, net):
     wall = time.perf_counter() - t0
     metrics = _train_metrics(net, ds, history, wall, config)
     saved = _save_model(net, o.out)
+    warning = _chance_warning(cfg, o, ds, metrics)
     if o.as_json:
         _write_json(_train_json(o, ds, sizes, net, history, metrics, saved and saved[0]))
     elif not o.quiet:
         _print_training(history, metrics, saved, interrupted, display.first_epoch)
+    if warning and not o.quiet:
+        click.echo(f"warning: {warning}", err=True)
     if o.diagnostics and history.diagnostics and not (o.quiet or o.as_json):
         from .diagnostics import format_table
 
@@ -431,6 +496,13 @@ def _train_and_report(cfg, o, ds, sizes, config, net):
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _chance_warning(cfg, o, ds, metrics):
+    """For a classifier: say so when it ends no better than guessing the commonest class."""
+    if metrics.get("val_accuracy") is None or ds.y_val is None:
+        return ""
+    return _cli_data.chance_warning(metrics["val_accuracy"], ds.y_val, cfg, o.scale or "standard")
 
 
 @contextlib.contextmanager
@@ -500,6 +572,11 @@ def _train_config(o):
         "restore_best": o.restore_best,
         "momentum": o.momentum,
     }
+    if o.optimizer and o.lr is None and o.optimizer != cfg.get("optimizer", "sgd"):
+        # η belongs to the update rule: Adam's 0.001 is not SGD's 3.0
+        from .optimizers import get as get_optimizer
+
+        cfg["lr"] = get_optimizer(o.optimizer).lr
     cfg.update({k: v for k, v in given.items() if v is not None})
     return cfg
 
@@ -559,10 +636,10 @@ def _nothing_to_do(info, o):
     sys.exit(0)
 
 
-def _train_sizes(cfg, ds):
+def _train_sizes(cfg, ds, prep=None):
     """The layer widths: --layers (or the preset's) checked against the data, or a default."""
     n_features = ds.X_train.shape[1]
-    n_out = ds.n_classes if ds.n_classes else 1
+    n_out = prep.n_outputs if prep is not None else ds.n_classes if ds.n_classes else 1
     sizes = cfg.get("layers") or [n_features, 30, n_out]
     if sizes[0] != n_features:
         _fail(
@@ -674,10 +751,14 @@ def _train_metrics(net, ds, history, wall, config):
     }
     if net is None:
         return metrics
+    regression = not net.is_classifier
     for split in ("test", "val", "train"):
         X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
         if X is not None:
             metrics[f"{split}_cost"], metrics[f"{split}_accuracy"] = evaluate(net, X, y)
+            if regression:
+                for key, value in _cli_data.regression_metrics(net, X, y).items():
+                    metrics[f"{split}_{key}"] = value
     return metrics
 
 
@@ -696,6 +777,11 @@ def _train_json(o, ds, sizes, net, history, metrics, saved):
         },
         "history": history.to_dict(),
         "metrics": metrics,
+        **{
+            k: metrics[k]
+            for k in ("test_accuracy", "test_r2", "test_mae")
+            if metrics.get(k) is not None
+        },
         "model": saved,
     }
 
@@ -706,7 +792,8 @@ def _train_title(cfg, sizes, ds, config, o):
     act = cfg.get("activation", "sigmoid")
     out = cfg.get("output_activation") or act
     what = f"resuming {o.resume}" if o.resume else "training " + "-".join(map(str, sizes))
-    return (
+    note = getattr(o, "table_note", "")
+    return (note + "\n" if note else "") + (
         f"deltaprop: {what} ({act}/{out}, {cfg.get('loss', 'quadratic')} cost) on {ds.name}\n"
         f"{ds.X_train.shape[0]} training and {n_val} validation samples; {config.epochs} "
         f"epochs of batch {config.batch_size}, {cfg.get('optimizer', 'sgd')} η {config.lr:g}"
@@ -718,13 +805,20 @@ def _results_table(metrics):
     from rich.table import Table
 
     table = Table(title=f"results (weights of epoch {metrics['kept_epoch']})", title_justify="left")
-    for title in ("data", "cost", "accuracy"):
+    regression = any(k.endswith("_r2") for k in metrics)
+    titles = ("data", "cost", "R²", "MAE") if regression else ("data", "cost", "accuracy")
+    for title in titles:
         table.add_column(title, justify="left" if title == "data" else "right")
     for split, name in (("train", "training"), ("val", "validation"), ("test", "test")):
-        if f"{split}_cost" in metrics:
+        if f"{split}_cost" not in metrics:
+            continue
+        cost = f"{metrics[split + '_cost']:.4f}"
+        if regression:
+            table.add_row(name, cost, f"{metrics[split + '_r2']:.4f}",
+                          f"{metrics[split + '_mae']:.4g}")  # fmt: skip
+        else:
             acc = metrics[f"{split}_accuracy"]
-            table.add_row(name, f"{metrics[split + '_cost']:.4f}",
-                          "-" if acc is None else f"{acc:.2%}")  # fmt: skip
+            table.add_row(name, cost, "-" if acc is None else f"{acc:.2%}")
     return table
 
 
@@ -814,41 +908,91 @@ def _preset_options(cfg):
 @main.command()
 @click.argument("model")
 @click.option("--dataset", default=None, help="Evaluate on a named data set's test split.")
-@click.option("--data", default=None, help="A CSV or NPZ file.")
-@click.option("--target", default=None, help="Label column of a CSV file.")
+@click.option("--data", default=None, help="A CSV or NPZ file: every row is scored.")
+@click.option(
+    "--target", default=None, help="Label column of a CSV file (default: the model's target)."
+)
+@click.option(
+    "--split",
+    type=click.Choice(["all", "train", "val", "test"], case_sensitive=False),
+    default="all",
+    show_default=True,
+    help="With --data: score only this part of train's split of the same file.",
+)
 @click.option("--data-dir", default=None)
 @click.option("--json", "as_json", is_flag=True)
-def evaluate(model, dataset, data, target, data_dir, as_json):
-    """Cost and accuracy of a saved model on test data."""
+def evaluate(model, dataset, data, target, split, data_dir, as_json):
+    """Cost and accuracy (or R² for regression) of a saved model on labelled data."""
     from .training import evaluate as evaluate_net
 
     net = _load_model(model)
     if dataset is None and data is None:
         _fail("evaluate needs --dataset NAME or --data FILE; expected one of them")
-    ds = _load_data(dataset, data, target, data_dir, 0)
-    X, y = (ds.X_test, ds.y_test) if ds.X_test is not None else (ds.X_train, ds.y_train)
-    cost, acc = evaluate_net(net, X, y)
-    if as_json:
-        _write_json({"cost": cost, "accuracy": acc, "samples": int(X.shape[0])})
+    if data is not None:
+        prep = net.preprocessor
+        seed = net.training_config.get("seed", 0) if isinstance(net.training_config, dict) else 0
+        target = target or (prep.target if prep is not None else None)
+        X, y = _cli_data.model_table(net, data, target, split, seed or 0)
+        where = "every row" if split == "all" else f"the {split} split"
     else:
-        click.echo(
-            f"cost {cost:.6f}"
-            + (f"  accuracy {acc:.4%}" if acc is not None else "")
-            + f"  ({X.shape[0]} samples)"
-        )
+        ds = _load_data(dataset, None, None, data_dir, 0)
+        X, y = (ds.X_test, ds.y_test) if ds.X_test is not None else (ds.X_train, ds.y_train)
+        where = "the test split" if ds.X_test is not None else "the training data"
+    cost, acc = evaluate_net(net, X, y)
+    result = {"cost": cost, "accuracy": acc, "samples": int(X.shape[0])}
+    if not net.is_classifier:
+        del result["accuracy"]
+        result.update(_cli_data.regression_metrics(net, X, y))
+    if as_json:
+        _write_json(result)
+        return
+    scores = (
+        f"  accuracy {acc:.4%}"
+        if acc is not None
+        else f"  R² {result['r2']:.4f}  MAE {result['mae']:.4g}"
+        if "r2" in result
+        else ""
+    )
+    click.echo(f"cost {cost:.6f}{scores}  ({X.shape[0]} samples, {where})")
 
 
 @main.command()
 @click.argument("model")
-@click.option("--input", "input_path", required=True, help="CSV (numbers only) or .npy/.npz file.")
-@click.option("--proba", is_flag=True, help="Print the output activations instead of classes.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    help="CSV with a header row (columns matched by name), or a .npy/.npz file.",
+)
+@click.option(
+    "--proba",
+    is_flag=True,
+    help="Print the output activations (a header row of class names) instead of labels.",
+)
 def predict(model, input_path, proba):
-    """Predict classes (or outputs) for the rows of a file."""
+    """Predict one label (or value) per input row, one per line."""
     import numpy as np
 
     net = _load_model(model)
-    X = _read_matrix(input_path)
-    out = net.predict_proba(X) if proba else net.predict(X)
+    prep = net.preprocessor
+    if prep is None and not input_path.lower().endswith((".npy", ".npz")):
+        X = _read_matrix(input_path)  # a model without stored preprocessing: numbers only
+    else:
+        X = _cli_data.model_inputs(net, input_path)
+    if proba:
+        out = net.predict_proba(X)
+        if prep is not None and prep.classes is not None:
+            names = prep.classes if len(prep.classes) > 2 else prep.classes[1:]
+            click.echo(",".join(str(c) for c in names))
+        for row in np.atleast_2d(out):
+            click.echo(",".join(f"{v:.6g}" for v in row))
+        return
+    out = net.predict(X)
+    if prep is not None and prep.target is not None:
+        out = prep.labels(out) if prep.classes is not None else prep.values(out)
+        for v in np.atleast_1d(out):
+            click.echo(f"{v:.6g}" if isinstance(v, float) else str(v))
+        return
     for row in np.atleast_1d(out):
         click.echo(" ".join(f"{v:.6g}" for v in np.atleast_1d(row)))
 
@@ -994,6 +1138,9 @@ def _explain_source(example, builtin, model, input_values, target_values, lr):
         if not input_values or target_values is None:
             _fail("--model needs --input X1,X2,... and --target Y1,... (or a class label)")
         net = _load_model(model)
+        if net.preprocessor is not None and net.preprocessor.target is not None:
+            x, y = _cli_data.explain_row(net, input_values, target_values)
+            return net, x, y, 0.5 if lr is None else lr
         x = _parse_numbers(input_values, "--input")
         y = _parse_numbers(target_values, "--target")
         if y.size == 1 and net.sizes[-1] > 1:
@@ -1032,7 +1179,10 @@ def report(model, out, dataset, data, target, data_dir, seed, title):
     out = out or os.path.splitext(model)[0] + ".html"
     _check_writable("--out", out)
     net = _load_model(model)
-    ds = _load_data(dataset, data, target, data_dir, seed) if (dataset or data) else None
+    if data and net.preprocessor is not None:
+        ds = _cli_data.model_dataset(net, data, target, seed)
+    else:
+        ds = _load_data(dataset, data, target, data_dir, seed) if (dataset or data) else None
     if ds is not None and ds.X_train.shape[1] != net.sizes[0]:
         _fail(
             f"the data have {ds.X_train.shape[1]} features but the model's input layer has "

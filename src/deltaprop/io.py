@@ -6,7 +6,8 @@ A model file is a zip archive in numpy's ``.npz`` layout, written without pickle
     UTF-8 JSON: ``format`` ("deltaprop-model"), ``format_version`` (1), ``library_version``,
     the architecture (``sizes``, ``activations`` configs, ``loss``, ``dtype``, and ``seed``/
     ``init`` where they are plain data), ``training_config``, ``history``, ``extra``,
-    ``optimizer_state`` and ``checksum``.
+    ``optimizer_state``, ``preprocessor`` (the fitted table preprocessing, or null) and
+    ``checksum``.
 ``W1.npy`` … ``WL.npy``, ``b1.npy`` … ``bL.npy``
     The parameters of layers 1..L, W^l of shape (n_l, n_{l−1}) and b^l of shape (n_l,), in the
     network's dtype.
@@ -57,6 +58,7 @@ from ._atomic import (
 )
 from ._validation import DeltapropError, DeltapropTypeError
 from ._version import __version__
+from .datasets.preprocessor import Preprocessor
 from .history import History
 from .network import Network, check_memory, provide
 
@@ -304,6 +306,9 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
         "history": _to_json(history, "net.history"),
         "optimizer_state": opt_json,
         "extra": extra_json,
+        "preprocessor": None
+        if net.preprocessor is None
+        else _to_json(net.preprocessor.to_dict(), "net.preprocessor"),
         "checksum": {"algorithm": "sha256", "value": _checksum(arrays)},
     }
     text = json.dumps(meta, indent=1, allow_nan=True).encode("utf-8")
@@ -911,7 +916,24 @@ def _build(reader, meta, arrays):
         net.init = meta["init"]
     net.training_config = dict(meta.get("training_config") or {})
     net.history = _restore_history(reader, meta.get("history"))
+    net.preprocessor = _restore_preprocessor(reader, meta.get("preprocessor"), sizes)
     return net
+
+
+def _restore_preprocessor(reader, data, sizes):
+    """The stored preprocessing, checked against the network's input and output widths."""
+    if data is None:
+        return None
+    try:
+        prep = Preprocessor.from_dict(data)
+    except DeltapropError as exc:
+        raise reader.fail(f"the stored {exc}") from None
+    if prep.n_inputs != sizes[0] or (prep.classes is not None and prep.n_outputs != sizes[-1]):
+        raise reader.fail(
+            f"the stored preprocessor gives {prep.n_inputs} inputs and {prep.n_outputs} "
+            f"outputs but the network has sizes {_brief(sizes)}"
+        )
+    return prep
 
 
 _HISTORY_LISTS = ("epoch", "cost", "accuracy", "val_cost", "val_accuracy", "lr", "time")

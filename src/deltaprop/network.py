@@ -212,6 +212,9 @@ class Network:
         self.reset_parameters(init)
         self.history = None
         self.training_config = {}
+        # The table-to-inputs step a model trained on a user's table keeps (a
+        # deltaprop.datasets.Preprocessor), or None: inputs are a^0 as given.
+        self.preprocessor = None
 
     # ------------------------------------------------------------------ parameters
     def _allocate(self):
@@ -349,6 +352,7 @@ class Network:
         other.rng = copy.deepcopy(self.rng)
         other.history = copy.deepcopy(self.history)
         other.training_config = copy.deepcopy(self.training_config)
+        other.preprocessor = copy.deepcopy(self.preprocessor)
         return other
 
     # ------------------------------------------------------------------ checks
@@ -528,9 +532,25 @@ class Network:
         return Gradients(cost=cost, weights=dW, biases=db, deltas=deltas, zs=zs, activations=acts)
 
     # ------------------------------------------------------------------ public conveniences
+    def is_table(self, X: Any) -> bool:
+        """Whether X is a table (a pandas DataFrame or a deltaprop Table) that this model's
+        preprocessor turns into inputs. Arrays are always a^0 itself."""
+        return (
+            self.preprocessor is not None
+            and hasattr(X, "columns")
+            and not isinstance(X, np.ndarray)
+        )
+
+    def inputs(self, X: Any) -> Any:
+        """a^0 for X: a table through the model's preprocessor, anything else as given."""
+        return self.preprocessor.transform(X) if self.is_table(X) else X
+
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Output activations a^L for X in chunks (the class scores of a classifier)."""
-        X, single = self.check_inputs(X)
+        """Output activations a^L for X in chunks (the class scores of a classifier).
+
+        X is a^0 (an array), or for a model with a preprocessor also a table of raw columns.
+        """
+        X, single = self.check_inputs(self.inputs(X))
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         with np.errstate(over="ignore"):
             for start in range(0, X.shape[0], 4096):
@@ -573,11 +593,16 @@ class Network:
 
         A network is a classifier when it has several outputs or one output in [0, 1]
         (``is_classifier``); a single unbounded output (identity, tanh, ReLU) is a value.
+        A table given to a model with a preprocessor gives the original labels (or values in
+        the target's own units).
         """
+        table = self.is_table(X)
         a = self.predict_proba(X)
-        if self.is_classifier:
-            return self.predicted_labels(a)
-        return a[..., 0]
+        out = self.predicted_labels(a) if self.is_classifier else a[..., 0]
+        prep = self.preprocessor
+        if table and prep.target is not None:
+            return prep.labels(out) if prep.classes is not None else prep.values(out)
+        return out
 
     def evaluate(self, X: ArrayLike, Y: ArrayLike) -> tuple[float, float | None]:
         """(cost, accuracy) on (X, Y); accuracy is None for a regression network.

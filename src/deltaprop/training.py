@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike
 from . import callbacks as _callbacks
 from . import progress as _progress
 from ._kernel import Workspace
+from ._tables import table_arrays, training_arrays
 from ._validation import DeltapropError, DeltapropTypeError
 from .callbacks import Callback
 from .history import History, TrainingConfig
@@ -110,6 +111,7 @@ def evaluate(net: Network, X: ArrayLike, Y: ArrayLike) -> tuple[float, float | N
     >>> round(cost, 6), acc          # a = σ(0) = 0.5: C = ½(1 − 0.5)², class 1 (a ≥ 0.5)
     (0.125, 1.0)
     """
+    X, Y = table_arrays(net, X, Y)
     X, single = net.check_inputs(X)
     Y = net.check_targets(Y, X.shape[0], single)
     return _evaluate_checked(net, X, Y, _labels(Y))
@@ -120,6 +122,9 @@ class _Data:
     """Checked training and validation arrays with their class labels (or None)."""
 
     def __init__(self, net, X, Y, validation_data, validation_split):
+        X, Y = training_arrays(net, X, Y)  # a table: through the model's preprocessor
+        if validation_data is not None and len(validation_data) == 2:
+            validation_data = table_arrays(net, *validation_data)
         X, single = net.check_inputs(X)  # a single sample comes back as one row already
         Y = net.check_targets(Y, X.shape[0], single)
         Xv = Yv = None

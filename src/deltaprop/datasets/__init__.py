@@ -13,7 +13,10 @@ circles    a small circle inside a large one
 spirals    k interleaved spiral arms
 =========  ==================================================================================
 
-User data: `load_csv` (header row, target column by name) and `load_npz` (arrays X and y).
+User data: `load_csv` (header row, target column by name) and `load_npz` (arrays X and y);
+`read_table` reads a CSV file as named columns (numbers and text), `Preprocessor` turns a
+table into network inputs (scaling, one-hot categories, label names) and `load_table` splits a
+table and fits the preprocessing on its training rows.
 Helpers: `one_hot`, `standardize`, `minmax_scale`, `train_test_split`, `from_arrays`.
 The package imports numpy and the standard library only.
 
@@ -38,6 +41,9 @@ from .files import DataFile, load_csv, load_npy, load_npz, save_npz
 from .idx import read_idx, write_idx
 from .mnist import MNIST_FILES, MNIST_MIRRORS, load_mnist, mnist_cache_dir
 from .preprocessing import Scaling, minmax_scale, one_hot, standardize, train_test_split
+from .preprocessor import Preprocessor
+from .table import Table, read_table
+from .tabular import load_table
 from .toy import (
     load_circles,
     load_moons,
@@ -77,6 +83,10 @@ __all__ = [
     "minmax_scale",
     "Scaling",
     "train_test_split",
+    "Table",
+    "read_table",
+    "Preprocessor",
+    "load_table",
 ]
 
 #: Registry of named data sets: name -> loader returning a Dataset.

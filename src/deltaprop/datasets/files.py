@@ -22,6 +22,8 @@ import numpy as np
 from .._atomic import atomic_open, open_regular
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError, _fspath
+from .preprocessor import Preprocessor
+from .table import Table
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -62,11 +64,22 @@ class DataFile(tuple):
         numbers, or a `classes` argument); None when y holds the file's own class indices.
     feature_names : tuple of str
     path : str
+    table : Table
+        The file's feature and target columns as read (see `read_table`), with their lines.
+    preprocessor : Preprocessor
+        Standard scaling of the features and the target's labels (or its mean and standard
+        deviation for regression), fitted on every row of the file; ``preprocessor.transform(
+        data.table)`` gives the network's inputs. To fit on training rows only, use
+        ``Preprocessor(target).fit(data.table.take(rows))`` or `load_table`.
     """
 
     classes: np.ndarray | None
     feature_names: tuple[str, ...]
     path: str
+    target_name: str | None = None
+    _target_texts: list[str] | None = None
+    _lines: Any = None
+    _preprocessor: Any = None
 
     def __new__(
         cls,
@@ -75,16 +88,36 @@ class DataFile(tuple):
         classes: np.ndarray | None = None,
         feature_names: Iterable[str] = (),
         path: str = "",
+        *,
+        target_name: str | None = None,
+        target_texts: list[str] | None = None,
+        lines: Any = None,
     ) -> DataFile:
         self = super().__new__(cls, (X, y))
         self.classes = classes
         self.feature_names = tuple(feature_names)
         self.path = path
+        self.target_name = target_name
+        self._target_texts = target_texts
+        self._lines = lines
         return self
 
     @property
     def X(self) -> np.ndarray:
         return self[0]
+
+    @property
+    def table(self) -> Table:
+        columns: dict[str, Any] = {n: self.X[:, j] for j, n in enumerate(self.feature_names)}
+        if self.target_name is not None:
+            columns[self.target_name] = self._target_texts
+        return Table(columns, self._lines, self.path)
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        if self._preprocessor is None:
+            self._preprocessor = Preprocessor(self.target_name).fit(self.table)
+        return self._preprocessor
 
     @property
     def y(self) -> np.ndarray | None:
@@ -255,7 +288,16 @@ def load_csv(
     y = labels = None
     if t is not None:
         y, labels = _csv_target(values, lines, target, classes, path)
-    return DataFile(X, y, labels, tuple(header[j] for j in feat), path)
+    return DataFile(
+        X,
+        y,
+        labels,
+        tuple(header[j] for j in feat),
+        path,
+        target_name=target if t is not None else None,
+        target_texts=values if t is not None else None,
+        lines=np.frombuffer(lines, dtype=np.int64) if len(lines) else None,
+    )
 
 
 def _read_csv_file(path, delimiter, target, features, max_bytes):
@@ -423,8 +465,14 @@ def _raise_bad_cell(
                 value = float(text)
             except ValueError:
                 what = "empty value" if not text.strip() else f"non-numeric value {text!r}"
+                hint = (
+                    ""
+                    if not text.strip()
+                    else " (load_table and the command one-hot encode text columns)"
+                )
                 raise DatasetError(
-                    f"{path}: line {lines[i]}, column {header[j]!r}: {what}; expected a number"
+                    f"{path}: line {lines[i]}, column {header[j]!r}: {what}; expected a "
+                    f"number{hint}"
                 ) from None
             if not math.isfinite(value):
                 raise DatasetError(
