@@ -401,3 +401,22 @@ def test_real_tables_train_close_to_scikit_learns_mlp(tmp_path, capsys, name):
         theirs = float((ref.predict(ds.X_test) == ds.y_test).mean())
         ours = result["test_accuracy"]
         assert ours >= theirs - 0.07, (ours, theirs)
+
+
+def test_explain_and_report_apply_the_models_preprocessing(tmp_path, capsys):
+    data = _fruit_csv(tmp_path / "fruit.csv", n=200)
+    model = tmp_path / "m.npz"
+    assert _cli(capsys, "train", "--data", data, "--target", "fruit", "--out", model,
+                "--epochs", "3", "-q")[0] == 0  # fmt: skip
+    code, out, err = _cli(capsys, "explain", "--model", model, "--input", "red,40,long",
+                          "--target", "apple")  # fmt: skip
+    assert code == 0, err
+    net = dpio.load(model)
+    row = Table({"color": ["red"], "size_g": [40.0], "shape": ["long"]})
+    x = net.preprocessor.transform(row)[0]
+    shown = next(line for line in out.splitlines() if line.startswith("Input x"))
+    assert "(" + ", ".join(f"{v:.6f}" for v in x) + ")" in shown
+    assert "target y = (1.000000, 0.000000, 0.000000)" in shown  # apple, class 0
+    code, out, err = _cli(capsys, "report", model, "--data", data, "-o", tmp_path / "r.html")
+    assert code == 0, err
+    assert (tmp_path / "r.html").stat().st_size > 1000
