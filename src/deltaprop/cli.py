@@ -969,10 +969,20 @@ def evaluate(model, dataset, data, target, split, data_dir, as_json):
     is_flag=True,
     help="Print the output activations (a header row of class names) instead of labels.",
 )
-def predict(model, input_path, proba):
+@click.option(
+    "--backend",
+    type=click.Choice(["deltaprop", "onnxruntime"], case_sensitive=False),
+    default="deltaprop",
+    show_default=True,
+    help="Run MODEL (or an exported .onnx file) through ONNX Runtime instead.",
+)
+def predict(model, input_path, proba, backend):
     """Predict one label (or value) per input row, one per line."""
     import numpy as np
 
+    if backend == "onnxruntime" or model.lower().endswith(".onnx"):
+        _predict_onnx(model, input_path, proba)
+        return
     net = _load_model(model)
     prep = net.preprocessor
     if prep is None and not input_path.lower().endswith((".npy", ".npz")):
@@ -995,6 +1005,46 @@ def predict(model, input_path, proba):
         return
     for row in np.atleast_1d(out):
         click.echo(" ".join(f"{v:.6g}" for v in np.atleast_1d(row)))
+
+
+def _predict_onnx(model, input_path, proba):
+    """predict through ONNX Runtime: a .onnx file, or a model file exported in memory."""
+    import numpy as np
+
+    from .export.onnx_runtime import class_names, run_onnx, session
+
+    if not os.path.exists(model):
+        _fail(f"model file {model!r} does not exist")
+    try:
+        sess = session(model if model.lower().endswith(".onnx") else _load_model(model))
+    except ImportError as exc:
+        _fail(str(exc))
+    reads_x = [i.name for i in sess.get_inputs()] == ["x"]
+    if reads_x and not input_path.lower().endswith((".npy", ".npz")):
+        data = _read_matrix(input_path)
+    else:
+        table = _cli_data.read_user_table(input_path, "--input")
+        data = np.column_stack([table[k] for k in table.names]) if reads_x else table
+    out = run_onnx(sess, data)
+    if proba:
+        names = class_names(sess)
+        if names:
+            click.echo(",".join(str(c) for c in (names if len(names) > 2 else names[1:])))
+        for row in np.atleast_2d(out["probabilities"]):
+            click.echo(",".join(f"{v:.6g}" for v in row))
+        return
+    values = out.get("label", out.get("value", out["probabilities"]))
+    for v in values:
+        click.echo(" ".join(f"{x:.6g}" for x in v) if np.ndim(v) else _plain(v))
+
+
+def _plain(v):
+    """One predicted label or value as predict prints it."""
+    import numpy as np
+
+    if isinstance(v, (bytes, str)):
+        return v.decode() if isinstance(v, bytes) else v
+    return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 @main.command()

@@ -24,6 +24,7 @@ from .._atomic import atomic_write_bytes, check_path
 from .._validation import DeltapropError, check_int
 from .._version import __version__
 from ..network import Network
+from . import onnx_table
 
 __all__ = ["DEFAULT_OPSET", "MIN_OPSET", "GraphParts", "network_graph", "onnx_model", "to_onnx"]
 
@@ -162,7 +163,17 @@ def _make_node(onnx, index, op_type, inputs, outputs, attrs, dtype):
 
 
 def _metadata(net: Network) -> dict[str, str]:
+    prep = net.preprocessor
+    table = {}
+    if prep is not None:
+        table = {
+            "inputs": json.dumps([c["name"] for c in prep.columns]),
+            "target": json.dumps(prep.target),
+            "classes": json.dumps(prep.classes),
+            "preprocessor": json.dumps(prep.to_dict()),
+        }
     return {
+        **table,
         "deltaprop_version": __version__,
         "sizes": json.dumps(net.sizes),
         "activations": json.dumps([a.config() for a in net.layer_activations]),
@@ -198,30 +209,57 @@ def onnx_model(net: Network, opset: int | None = None, *, check: bool = True) ->
     opset = DEFAULT_OPSET if opset is None else check_int(opset, "opset", minimum=MIN_OPSET)
     if opset > newest:
         raise DeltapropError(f"opset={opset} is newer than the installed onnx's {newest}")
-    parts = network_graph(net, "x", PROBABILITIES)
-    outputs = [(PROBABILITIES, net.sizes[-1])]
+    prep = net.preprocessor
+    parts = GraphParts()
+    inputs = [("x", net.dtype.name, net.sizes[0])]
+    if prep is not None:
+        # raw columns in: the preprocessing's nodes produce the network's input x
+        parts.nodes, parts.initializers = onnx_table.table_graph(prep, net.dtype, "x")
+        inputs = [(name, elem, 1) for name, elem in onnx_table.table_inputs(prep)]
+    network = network_graph(net, "x", PROBABILITIES)
+    parts.nodes += network.nodes
+    parts.initializers.update(network.initializers)
+    outputs = [(PROBABILITIES, net.dtype.name, net.sizes[-1])]
     if net.is_classifier:
-        parts.nodes += label_graph(net).nodes
-        outputs.append((LABEL, None))
-    return _assemble(onnx, net, parts, outputs, opset, check)
+        named = prep is not None and prep.classes is not None
+        index = onnx_table.RAW_INDEX if named else LABEL
+        parts.nodes += label_graph(net, PROBABILITIES, index).nodes
+        elem = "int64"
+        if named:
+            (nodes, _), elem = onnx_table.label_names_graph(prep, index, LABEL)
+            parts.nodes += nodes
+        outputs.append((LABEL, elem, None))
+    elif prep is not None and prep.target is not None:
+        nodes, inits = onnx_table.value_graph(prep, PROBABILITIES)
+        parts.nodes += nodes
+        parts.initializers.update(inits)
+        outputs.append((onnx_table.VALUE, "float64", None))
+    return _assemble(onnx, net, parts, inputs, outputs, opset, check)
 
 
-def _assemble(onnx, net, parts, outputs, opset, check):
-    """The ModelProto from graph parts; outputs are (name, width or None for labels)."""
+def _tensor(onnx, name, elem, width):
+    """A graph input or output: (batch, width), or (batch,) when width is None."""
+    code = (
+        onnx.TensorProto.STRING
+        if elem == "string"
+        else onnx.helper.np_dtype_to_tensor_dtype(np.dtype(elem))
+    )
+    shape = ["batch", width] if width else ["batch"]
+    return onnx.helper.make_tensor_value_info(name, code, shape)
+
+
+def _assemble(onnx, net, parts, inputs, outputs, opset, check):
+    """The ModelProto from graph parts; inputs and outputs are (name, element type, width)."""
     helper, dtype = onnx.helper, net.dtype
-    elem = helper.np_dtype_to_tensor_dtype(dtype)
     specs = [s for n in parts.nodes for s in (_double_forms(*n) if dtype == np.float64 else [n])]
     nodes = [_make_node(onnx, i, *spec, dtype=dtype) for i, spec in enumerate(specs)]
     inits = [onnx.numpy_helper.from_array(v, name=k) for k, v in parts.initializers.items()]
-    outs = [
-        helper.make_tensor_value_info(name, elem, ["batch", width])
-        if width
-        else helper.make_tensor_value_info(name, onnx.TensorProto.INT64, ["batch"])
-        for name, width in outputs
-    ]
-    x = helper.make_tensor_value_info("x", elem, ["batch", net.sizes[0]])
-    graph = helper.make_graph(nodes, "deltaprop_network", [x], outs, initializer=inits)
+    outs = [_tensor(onnx, *spec) for spec in outputs]
+    ins = [_tensor(onnx, *spec) for spec in inputs]
+    graph = helper.make_graph(nodes, "deltaprop_network", ins, outs, initializer=inits)
     opsets = [helper.make_opsetid("", opset)]
+    if any(n.domain == onnx_table.ML_DOMAIN for n in nodes):
+        opsets.append(helper.make_opsetid(onnx_table.ML_DOMAIN, onnx_table.ML_OPSET))
     model = helper.make_model(graph, opset_imports=opsets, producer_name="deltaprop")
     model.producer_version = __version__
     model.ir_version = helper.find_min_ir_version_for(opsets)

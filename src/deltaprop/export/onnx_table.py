@@ -1,0 +1,109 @@
+"""The model's preprocessing as ONNX nodes: raw columns in, the network's a^0 out.
+
+A model trained on a table (``Network.preprocessor``) exports with one graph input per column,
+named as the column: a numeric column is ``tensor(double)`` of shape (batch, 1), a text column
+``tensor(string)`` of shape (batch, 1). The nodes repeat the Preprocessor's arithmetic in
+float64 (x − center) / scale, an empty numeric cell (NaN) filled with the training value when
+the model imputes, each text column one-hot encoded over its stored categories by the
+``ai.onnx.ml`` OneHotEncoder (an unseen category is all zeros with ``unknown="zeros"``, else a
+runtime error), then one Concat and a Cast to the network's dtype, as the library computes it.
+
+After the network, ``label`` carries the original class labels (a LabelEncoder from class index
+to name: strings, or int64/float for numeric labels) and, for regression, ``value`` is a^L in
+the target's own units (float64, shape (batch,)).
+
+Missing text cells have no ONNX form here: an empty string is an unseen category.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ML_DOMAIN", "ML_OPSET", "VALUE", "table_inputs", "table_graph", "label_names_graph"]
+
+ML_DOMAIN = "ai.onnx.ml"
+#: OneHotEncoder-1 and LabelEncoder-2 (keys_int64s → values_strings/int64s/floats).
+ML_OPSET = 3
+#: Output of a regression model: predictions in the target's own units.
+VALUE = "value"
+RAW_INDEX = "label_index"
+
+#: Graph fragments as plain data: (nodes, initializers), nodes as (op, inputs, outputs, attrs).
+Parts = tuple[list, dict]
+
+
+def table_inputs(prep: Any) -> list[tuple[str, str]]:
+    """The graph inputs: (column name, "double" or "string") in the preprocessor's order."""
+    return [(c["name"], "string" if c["kind"] == "text" else "double") for c in prep.columns]
+
+
+def table_graph(prep: Any, dtype: np.dtype, x: str = "x") -> Parts:
+    """Nodes from the raw column inputs to tensor `x` (batch, n_inputs) in `dtype`."""
+    nodes: list = []
+    inits: dict = {}
+    pieces = []
+    for i, c in enumerate(prep.columns):
+        name, t = c["name"], f"col{i}"
+        if c["kind"] == "text":
+            cats = list(c["categories"])
+            zeros = 1 if prep.unknown == "zeros" else 0
+            nodes.append(
+                (
+                    "OneHotEncoder",
+                    [name],
+                    [f"{t}_hot3"],
+                    {"cats_strings": cats, "zeros": zeros, "domain": ML_DOMAIN},
+                )
+            )
+            inits[f"{t}_shape"] = np.array([-1, len(cats)], dtype=np.int64)
+            nodes.append(("Reshape", [f"{t}_hot3", f"{t}_shape"], [f"{t}_hot"], {}))
+            nodes.append(("Cast", [f"{t}_hot"], [f"{t}_out"], {"to": "float64"}))
+        else:
+            value = name
+            if prep.impute is not None:
+                inits[f"{t}_fill"] = np.array(c["fill"], dtype=np.float64)
+                nodes.append(("IsNaN", [name], [f"{t}_nan"], {}))
+                nodes.append(("Where", [f"{t}_nan", f"{t}_fill", name], [f"{t}_x"], {}))
+                value = f"{t}_x"
+            inits[f"{t}_center"] = np.array(c["center"], dtype=np.float64)
+            inits[f"{t}_scale"] = np.array(c["scale"], dtype=np.float64)
+            nodes.append(("Sub", [value, f"{t}_center"], [f"{t}_c"], {}))
+            nodes.append(("Div", [f"{t}_c", f"{t}_scale"], [f"{t}_out"], {}))
+        pieces.append(f"{t}_out")
+    nodes.append(("Concat", pieces, ["x_double"], {"axis": 1}))
+    nodes.append(("Cast", ["x_double"], [x], {"to": np.dtype(dtype).name}))
+    return nodes, inits
+
+
+def label_names_graph(prep: Any, index: str, label: str) -> tuple[Parts, str]:
+    """Class index → the original label; returns the parts and the label's element type."""
+    classes = list(prep.classes)
+    keys = list(range(len(classes)))
+    if all(isinstance(v, str) for v in classes):
+        attrs: dict[str, Any] = {"values_strings": classes, "default_string": ""}
+        elem = "string"
+    elif all(isinstance(v, int) and not isinstance(v, bool) for v in classes):
+        attrs = {"values_int64s": classes, "default_int64": -1}
+        elem = "int64"
+    else:
+        attrs = {"values_floats": [float(v) for v in classes], "default_float": float("nan")}
+        elem = "float32"
+    node = ("LabelEncoder", [index], [label], {"keys_int64s": keys, **attrs, "domain": ML_DOMAIN})
+    return ([node], {}), elem
+
+
+def value_graph(prep: Any, a: str, value: str = VALUE) -> Parts:
+    """Regression: a^L (standardized) back in the target's units, float64, shape (batch,)."""
+    inits: dict = {}
+    inits["value_scale"] = np.array(prep.target_scale, dtype=np.float64)
+    inits["value_center"] = np.array(prep.target_center, dtype=np.float64)
+    inits["value_shape"] = np.array([-1], dtype=np.int64)
+    nodes = [
+        ("Cast", [a], ["value_a"], {"to": "float64"}),
+        ("Mul", ["value_a", "value_scale"], ["value_scaled"], {}),
+        ("Add", ["value_scaled", "value_center"], ["value_2d"], {}),
+        ("Reshape", ["value_2d", "value_shape"], [value], {}),
+    ]
+    return nodes, inits
