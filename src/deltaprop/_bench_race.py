@@ -28,7 +28,14 @@ import numpy as np
 
 from ._validation import DeltapropError
 
-__all__ = ["recipe", "race_deltaprop", "race_pytorch", "infer_deltaprop", "infer_pytorch"]
+__all__ = [
+    "recipe",
+    "race_deltaprop",
+    "race_pytorch",
+    "infer_deltaprop",
+    "infer_pytorch",
+    "infer_onnxruntime",
+]
 
 #: Inference batch sizes.
 INFERENCE_BATCHES = (1, 1024)
@@ -215,12 +222,12 @@ def _throughput(call, X, *, singles, big_calls):
     }
 
 
-def infer_deltaprop(X, *, singles, big_calls, seed=0):
-    """``Network.predict``'s throughput at batch 1 and 1,024 (samples/s) and a note."""
+def _inference_network(seed):
+    """The untrained float32 network of the race's recipe, the same for every system."""
     from .network import Network
 
     r = recipe()
-    net = Network(
+    return Network(
         r["layers"],
         activation=r["activation"],
         output_activation=r["output_activation"],
@@ -229,9 +236,38 @@ def infer_deltaprop(X, *, singles, big_calls, seed=0):
         dtype="float32",
         seed=seed,
     )
+
+
+def infer_deltaprop(X, *, singles, big_calls, seed=0):
+    """``Network.predict``'s throughput at batch 1 and 1,024 (samples/s) and a note."""
+    net = _inference_network(seed)
     X = np.ascontiguousarray(X, dtype=np.float32)
     out = _throughput(net.predict, X, singles=singles, big_calls=big_calls)
     out["note"] = "Network.predict(X) (class labels), one call per batch"
+    return out
+
+
+def infer_onnxruntime(X, *, singles, big_calls, threads, seed=0):
+    """The same network exported to ONNX, run by ONNX Runtime: ``session.run(["label"], x)``."""
+    import onnxruntime as ort
+
+    from .export.onnx import onnx_model
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    model = onnx_model(_inference_network(seed)).SerializeToString()
+    sess = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+    def call(x):
+        return sess.run(["label"], {"x": x})[0]
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    out = _throughput(call, X, singles=singles, big_calls=big_calls)
+    out["note"] = (
+        f"Network.to_onnx's graph in onnxruntime {ort.__version__} (CPU, {threads} thread(s)), "
+        f"session.run(['label'], {{'x': x}}), one call per batch"
+    )
     return out
 
 

@@ -221,7 +221,8 @@ def _inference_lines(inf):
     lines = [
         "",
         f"Inference throughput, samples/s: `Network.predict` against PyTorch's `model(x)` "
-        f"under `torch.inference_mode()`, one call per batch ({inf['calls']['1']:,} calls at "
+        f"under `torch.inference_mode()` and the same network's ONNX export in ONNX Runtime, "
+        f"one call per batch ({inf['calls']['1']:,} calls at "
         f"batch 1, {inf['calls']['1024']} at batch 1,024), each system in a fresh process:",
         "",
         "| batch | "
@@ -234,6 +235,9 @@ def _inference_lines(inf):
         cells = [f"{comp['rates'][n][b]:,.0f}" for n in names]
         tail = [f"{r['median']:.2f}", f"{r['min']:.2f}–{r['max']:.2f}", str(r["n"])] if r else []
         lines.append(f"| {int(b):,} | " + " | ".join(cells + (tail or ["—"] * 3)) + " |")
+    if "onnx_ratios" in comp:
+        ratios = ", ".join(f"batch {int(b):,}: {v:.2f}" for b, v in comp["onnx_ratios"].items())
+        lines.append(f"\ndeltaprop ÷ ONNX Runtime (median of paired ratios): {ratios}.")
     lines.append(f"\nOther processes, cores per round: {_cores(comp['others_cores'])}.")
     return lines + [f"- {TITLES[k]}: {why}" for k, why in inf["skipped"].items()]
 

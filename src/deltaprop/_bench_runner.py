@@ -94,6 +94,11 @@ def _infer(spec):
     kw = dict(singles=spec["singles"], big_calls=spec["big_calls"], seed=spec["seed"])
     if spec["system"] == "deltaprop":
         return race.infer_deltaprop(X, **kw)
+    if spec["system"] == "onnxruntime":
+        try:
+            return race.infer_onnxruntime(X, threads=spec["threads"], **kw)
+        except ImportError:
+            return {"skipped": "not installed (pip install onnx onnxruntime)"}
     try:
         return race.infer_pytorch(X, threads=spec["threads"], **kw)
     except ImportError:

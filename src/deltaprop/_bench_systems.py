@@ -78,6 +78,7 @@ TITLES = {
     "jax": "JAX",
     "book": "book loop",
     "bound": "matmul bound",
+    "onnxruntime": "ONNX Runtime",
 }
 _PACKAGES = {"pytorch": "torch", "sklearn": "scikit-learn", "jax": "jax"}
 

@@ -287,11 +287,22 @@ def run_inference(run, settings, log):
     if why:
         out["skipped"]["pytorch"], names = why, ["deltaprop"]
     log(f"\ninference throughput (samples/s), {settings.rounds} round(s)")
+    if _installed("onnx") and _installed("onnxruntime"):
+        names.append("onnxruntime")  # the same network through Network.to_onnx
+    else:
+        out["skipped"]["onnxruntime"] = "not installed (pip install onnx onnxruntime)"
     rounds = paired_rounds(run, [{**spec, "system": n} for n in names], settings.rounds)
     if isinstance(rounds, str):
         out["skipped"]["pytorch"], names = rounds, ["deltaprop"]
         rounds = paired_rounds(run, [{**spec, "system": "deltaprop"}], settings.rounds)
     comp = out["comparison"] = summarize(rounds, names)
+    if "onnxruntime" in names:
+        comp["onnx_ratios"] = {
+            b: statistics.median(
+                r["rates"]["deltaprop"][b] / r["rates"]["onnxruntime"][b] for r in rounds
+            )
+            for b in ("1", "1024")
+        }
     for b in ("1", "1024"):
         line = f"  batch {b:>4}: " + ", ".join(
             f"{TITLES[n]} {comp['rates'][n][b]:,.0f}" for n in names
@@ -299,8 +310,16 @@ def run_inference(run, settings, log):
         r = comp["ratios"].get(b)
         if r:
             line += f"; ratio {r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
+        if "onnx_ratios" in comp:
+            line += f"; deltaprop ÷ ONNX Runtime {comp['onnx_ratios'][b]:.2f}"
         log(line)
     return out
+
+
+def _installed(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 # ---------------------------------------------------------------------- the whole run
