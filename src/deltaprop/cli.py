@@ -1309,14 +1309,20 @@ def _check_writable(option, path):
 
 
 def _check_directory(option, path):
-    """Fail unless `path` is a writable directory or one that can be created."""
+    """Fail unless `path` is a writable directory, or a new one in an existing directory.
+
+    The one rule for every output: its parent directory must exist (as for --out, report -o
+    and explain --out); a directory output such as --plots is itself created, like mkdir.
+    """
     if os.path.lexists(path) and not os.path.isdir(path):
         _fail(f"{option} {path!r} is not a directory; expected a directory path")
     existing = os.path.abspath(path)
-    while not os.path.exists(existing):
+    if not os.path.exists(existing):
         existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        _fail(f"{option} {path!r}: {existing!r} is not a directory")
+        if os.path.exists(existing) and not os.path.isdir(existing):
+            _fail(f"{option} {path!r}: {existing!r} is not a directory")
+        if not os.path.isdir(existing):
+            _fail(f"{option} {path!r}: directory {existing!r} does not exist")
     if not os.access(existing, os.W_OK | os.X_OK):
         _fail(f"{option} {path!r}: directory {existing!r} is not writable")
 

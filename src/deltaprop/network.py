@@ -412,13 +412,14 @@ class Network:
                 f"{name} contains {bad}; expected integer class labels in "
                 f"[0, {n_out - 1}] or an array of shape (m, {n_out})"
             )
-        lab = labels.astype(np.int64)
-        if lab.min() < 0 or lab.max() >= n_out:
-            bad = lab.min() if lab.min() < 0 else lab.max()
+        # checked before the cast to int64, which would turn 2**64 − 1 into −1
+        if labels.size and (labels.min() < 0 or labels.max() >= n_out):
+            bad = (labels.min() if labels.min() < 0 else labels.max()).item()
             raise DeltapropError(
                 f"{name} contains class label {bad} but the output layer has "
                 f"{n_out} neurons; expected labels in [0, {n_out - 1}]"
             )
+        lab = labels.astype(np.int64)
         Y = np.zeros((lab.size, n_out), dtype=self.dtype)
         Y[np.arange(lab.size), lab] = 1.0
         return Y

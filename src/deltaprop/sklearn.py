@@ -75,7 +75,7 @@ from . import losses as _losses
 from . import optimizers as _optimizers
 from . import schedules as _schedules
 from . import training as _training
-from ._validation import DeltapropError, _short
+from ._validation import DeltapropError, _short, check_array
 from .network import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor", "EXPECTED_FAILED_CHECKS"]
@@ -488,7 +488,8 @@ class _BaseMLP(BaseEstimator):
                     f"warm_start=False to start a new network"
                 )
         net = self.network_
-        X = np.ascontiguousarray(X, dtype=net.dtype)
+        # in the network's dtype, a value beyond float32's range named (not a cast warning)
+        X = np.ascontiguousarray(check_array(X, "X", dtype=net.dtype))
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
         rs = check_random_state(self.random_state)
         if not incremental or not hasattr(self, "_optimizer"):

@@ -38,9 +38,10 @@ def split_rows(
     n_test = _resolve_count(test, n, "test")
     n_val = _resolve_count(validation, n, "validation")
     if n_test + n_val >= n:
+        smallest = _smallest(validation, test)
         raise DatasetError(
-            f"validation={validation!r} and test={test!r} leave no training rows out of {n}; "
-            f"expected a table with more rows, or smaller validation and test parts"
+            f"{n} row(s) cannot be split into training, validation ({_part(validation)}) and "
+            f"test ({_part(test)}) rows; expected a table of at least {smallest} rows"
         )
     rows = np.arange(n, dtype=np.float64)[:, None]
     y = strata if strata is not None else np.zeros(n, dtype=np.int64)
@@ -57,6 +58,18 @@ def split_rows(
             parts[name] = np.arange(0)
     parts["train"] = train[:, 0].astype(np.int64)
     return parts
+
+
+def _part(size: float) -> str:
+    return f"{size:.0%}" if isinstance(size, float) and size < 1 else f"{size} rows"
+
+
+def _smallest(validation: float, test: float) -> int:
+    """The fewest rows that leave at least one training row after the held-out parts."""
+    n = 1
+    while _resolve_count(test, n, "test") + _resolve_count(validation, n, "validation") >= n:
+        n += 1
+    return n
 
 
 def _can_stratify(y: np.ndarray, n_test: int, n_val: int) -> bool:
