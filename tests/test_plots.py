@@ -374,3 +374,9 @@ def test_svg_rendering_keeps_text_and_no_address(digits_run):
     assert "<text" in svgs["cost"][0] and "per epoch" in svgs["cost"][0]
     with pytest.raises(ValueError, match="expected 'png' or 'svg'"):
         plots.render_plots(net, history, ds, format="gif")
+
+
+def test_cost_curve_goes_log_when_the_cost_spans_decades():
+    flat = {"epoch": [1, 2, 3], "cost": [0.5, 0.3, 0.2]}
+    steep = {"epoch": [1, 2, 3], "cost": [0.5, 0.01, 0.001]}
+    assert not plots._spans_decades(flat) and plots._spans_decades(steep)

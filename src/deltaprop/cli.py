@@ -408,6 +408,8 @@ def _train_and_report(cfg, o, ds, sizes, config, net):
     net, history, interrupted = _run_fit(net, ds, config, display, o)
     wall = time.perf_counter() - t0
     metrics = _train_metrics(net, ds, history, wall, config)
+    if net is not None:
+        net.training_config.update(_provenance(ds))
     saved = _save_model(net, o.out)
     if o.as_json:
         _write_json(_train_json(o, ds, sizes, net, history, metrics, saved and saved[0]))
@@ -753,6 +755,18 @@ def _print_training(history, metrics, saved, interrupted, first_epoch):
 
 def _size_text(n):
     return f"{n} B" if n < 1000 else f"{n / 1000:.1f} kB" if n < 1e6 else f"{n / 1e6:.1f} MB"
+
+
+def _provenance(ds):
+    """Where a model came from, kept with its settings for the report's title."""
+    import datetime
+    import shlex
+
+    return {
+        "dataset": ds.name,
+        "command": shlex.join(["deltaprop", *_ARGV]),
+        "date": datetime.datetime.now().astimezone().isoformat(sep=" ", timespec="seconds"),
+    }
 
 
 def _save_model(net, out):
@@ -1167,8 +1181,14 @@ def _read_matrix(path):
     return X
 
 
+#: The arguments of the running command, recorded with a trained model (``_provenance``).
+_ARGV: list[str] = sys.argv[1:]
+
+
 def run(argv=None):
     """Entry point: click's parsing with deltaprop's one-line errors and exit codes."""
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
     try:
         main.main(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:

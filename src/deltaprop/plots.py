@@ -126,18 +126,22 @@ _SVG_ROOT_NS = re.compile(r'\s+xmlns(?::xlink)?="[^"]*"')
 _NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 
-def _svg(fig: Figure, salt: str) -> str:
+def _svg(fig: Figure, prefix: str) -> str:
     """The figure as an ``<svg>`` element for an HTML page: text stays text (searchable),
-    element ids are derived from `salt` (unique per figure of a page, and reproducible)."""
+    every element id (and every reference to one) starts with `prefix`, so that several
+    pictures share a page without two elements of the same id; output is reproducible."""
     import matplotlib
 
     buf = _stdio.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": prefix}):
         fig.savefig(buf, format="svg", metadata=_NO_METADATA)
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     end = text.index(">")
-    return _SVG_ROOT_NS.sub("", text[:end]) + text[end:]
+    text = _SVG_ROOT_NS.sub("", text[:end]) + text[end:]
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", text)
+    return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', text)
 
 
 # ---------------------------------------------------------------------- numbers
@@ -675,6 +679,13 @@ def _restored(net: Network, history: HistoryLike) -> bool:
     return bool(cfg.get("restore_best")) and stop != "interrupted"
 
 
+def _spans_decades(history: HistoryLike, decades: float = 2.0) -> bool:
+    """Whether the costs span more than `decades` powers of ten (then a log scale shows them)."""
+    costs = [c for key in ("cost", "val_cost") for c in _hist_get(history, key) if c is not None]
+    costs = [c for c in costs if c > 0 and math.isfinite(c)]
+    return bool(costs) and max(costs) / min(costs) > 10**decades
+
+
 _Spec = tuple[str, Any, str]  # (name, a function drawing the figure or None, caption)
 
 
@@ -686,7 +697,7 @@ def _history_specs(net: Network, history: HistoryLike) -> list[_Spec]:
         f"with the {net.init!r} initialiser)." if start is not None else "."
     )  # fmt: skip
     return [
-        ("cost", lambda: plot_curves(history, "cost", restored),
+        ("cost", lambda: plot_curves(history, "cost", restored, log=_spans_decades(history)),
          "Cost per epoch (training and validation); the dashed line marks the best epoch."),
         ("accuracy", lambda: plot_curves(history, "accuracy", restored),
          "Accuracy per epoch (training and validation); the dashed line marks the best epoch."),
