@@ -534,9 +534,11 @@ def _trace_blocks(t, fmt) -> list:
     for l, name in enumerate(t.activations, 1):
         intro += [Txt(f"layer {l} "), Code(name), Txt(", " if l < L else "; ")]
     intro += [Txt("loss "), Code(t.loss)]
-    cost = _loss_formula(t, "formula", "formula_latex", layer=L)
+    # The output layer stays L here: a number beside the cost's own exponent, as in
+    # (a²ⱼ − yⱼ)², would read as a square.
+    cost = _loss_formula(t, "formula", "formula_latex")
     if cost:
-        intro += [Txt(", "), *cost]
+        intro += [Txt(", "), *cost, Txt(" with "), "L = ", Num(str(L))]
     intro += [
         Txt("; learning rate "),
         "η = ",
@@ -662,7 +664,7 @@ def _cost_blocks(t, s, fmt, lvl, m) -> list:
     cx = Sym("C", "", "x") if m > 1 else "C"
     # A column of shares where the loss splits C_x by output (its ``shares``).
     shared = any(c.value is not None for c in s.cost_terms)
-    headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")]]
+    headers = [["j"], [Sym("a", "L", "j")], [Sym("y", "", "j")]]
     if shared:
         share = _loss_formula(t, "share_formula")
         headers.append(share or [Txt("share of "), Sym("C", "", "x")])
@@ -675,7 +677,7 @@ def _cost_blocks(t, s, fmt, lvl, m) -> list:
         total += _join([fmt.factor(c.value) for c in s.cost_terms], " + ") + [" = "]
     total.append(fmt(s.cost))
     return [
-        H(lvl, [Txt("Cost "), cx]),
+        H(lvl, [Txt("Cost "), cx, Txt(f" (output layer L = {L})")]),
         Table(headers, rows, "rrr" + ("r" if shared else "")),
         P(total),
     ]
