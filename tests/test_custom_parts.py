@@ -223,7 +223,7 @@ def test_explain_renders_every_format(rng):
     latex = render(t, "latex")
     assert latex.isascii() and "?" not in latex
     # LaTeX takes the part's own text where it has one, else writes the markup as math
-    assert r"C_x = \tfrac{1}{4} \sum_j (a^L_j - y_j)^4 with $L = 2$" in latex
+    assert r"$C_x = \tfrac{1}{4} \sum_j (a^L_j - y_j)^4$ with $L = 2$" in latex
     assert r"\sigma'(z) = (1 - |a|)^2" in latex
     assert r"\sigma'(z) = 3z^{2}" in latex
     html = render(t, "html")
