@@ -937,6 +937,20 @@ def info(model, as_json):
 )
 @click.option("--out", default=None, help="Write the rendering to this file.")
 @click.option(
+    "--diagram/--no-diagram",
+    default=None,
+    help="Draw the network with the step's numbers (HTML: SVG, the default; LaTeX: TikZ; "
+    "Markdown: Mermaid).",
+)
+@click.option(
+    "--naming",
+    type=click.Choice(["textbook", "mazur"]),
+    default="textbook",
+    show_default=True,
+    help="mazur: the classic tutorial's names (w1…w8, net_h1, out_h1) in the drawing and a "
+    "table of them.",
+)
+@click.option(
     "--max-parameters",
     type=int,
     default=2000,
@@ -956,6 +970,8 @@ def explain(
     gradients,
     out,
     max_parameters,
+    diagram=None,
+    naming="textbook",
 ):
     """Show one gradient step worked out: every z, a, δ and ∂C/∂w (BP1-BP4)."""
     from .explain import explain as trace_step
@@ -987,14 +1003,15 @@ def explain(
     if out:
         from .io import atomic_write_bytes
 
-        atomic_write_bytes(out, render(obj, fmt, precision).encode("utf-8"))
+        text = render(obj, fmt, precision, diagram=diagram, naming=naming)
+        atomic_write_bytes(out, text.encode("utf-8"))
         click.echo(f"written to {out}")
-    elif fmt == "text" and sys.stdout.isatty():
+    elif fmt == "text" and sys.stdout.isatty() and naming == "textbook":
         from rich.console import Console
 
         Console().print(to_rich(obj, precision))
     else:
-        click.echo(render(obj, fmt, precision))
+        click.echo(render(obj, fmt, precision, diagram=diagram, naming=naming))
 
 
 def _explain_source(example, builtin, model, input_values, target_values, lr):
