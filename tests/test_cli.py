@@ -170,8 +170,14 @@ def test_report_command_writes_a_self_contained_page(trained, tmp_path):
     proc = run("report", str(out), "--dataset", "digits", "--out", str(html))
     assert proc.returncode == 0, proc.stderr
     text = html.read_text()
-    assert text.count("<img") >= 3 and "data:image/png;base64," in text
+    assert text.count("<svg") >= 6 and 'id="plot-confusion"' in text
     assert "http://" not in text and "https://" not in text
+    # the title block names the command that trained the model and the data set
+    assert (
+        '<pre class="cmd" id="command"><code>deltaprop train --epochs 5 --json --out '
+        f"{out} --seed 1</code></pre>"
+    ) in text
+    assert "data set digits" in text and "trained 20" in text
 
 
 # ---------------------------------------------------------------------- errors by type

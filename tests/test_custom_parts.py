@@ -194,7 +194,7 @@ def test_explain_shows_the_parts_and_their_formulas(rng):
     for name in ("cube", "softsign", "quartic"):
         assert name in text, name
     for shown in (
-        "Cₓ = ¼ Σⱼ (a²ⱼ − yⱼ)⁴",  # the loss's formula, L written as the output layer 2
+        "Cₓ = ¼ Σⱼ (aᴸⱼ − yⱼ)⁴ with L = 2",  # the loss's formula, L named as the output layer 2
         "¼(aⱼ − yⱼ)⁴",  # the share column's heading
         "∂C/∂aⱼ = (aⱼ − yⱼ)³",
         "activation softsign: σ′(z) = (1 − |a|)²",
@@ -223,7 +223,7 @@ def test_explain_renders_every_format(rng):
     latex = render(t, "latex")
     assert latex.isascii() and "?" not in latex
     # LaTeX takes the part's own text where it has one, else writes the markup as math
-    assert r"C_x = \tfrac{1}{4} \sum_j (a^{2}_j - y_j)^4" in latex
+    assert r"$C_x = \tfrac{1}{4} \sum_j (a^L_j - y_j)^4$ with $L = 2$" in latex
     assert r"\sigma'(z) = (1 - |a|)^2" in latex
     assert r"\sigma'(z) = 3z^{2}" in latex
     html = render(t, "html")

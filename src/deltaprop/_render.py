@@ -25,6 +25,7 @@ import numbers
 import re
 from dataclasses import dataclass, replace
 
+from . import _diagram
 from ._validation import DeltapropError, DeltapropTypeError, _short
 
 ALIASES = {
@@ -435,6 +436,15 @@ class Table:
     align: str  # one letter per column: l(eft), r(ight) or w(ide, wraps)
 
 
+@dataclass
+class Drawing:
+    """The traced network drawn with its numbers (``deltaprop._diagram``)."""
+
+    trace: object
+    names: _diagram.Names
+    fixed: object  # number → text
+
+
 # ---------------------------------------------------------------------------- formatting numbers
 class _Fmt:
     def __init__(self, precision):
@@ -534,9 +544,11 @@ def _trace_blocks(t, fmt) -> list:
     for l, name in enumerate(t.activations, 1):
         intro += [Txt(f"layer {l} "), Code(name), Txt(", " if l < L else "; ")]
     intro += [Txt("loss "), Code(t.loss)]
-    cost = _loss_formula(t, "formula", "formula_latex", layer=L)
+    # The output layer stays L here: a number beside the cost's own exponent, as in
+    # (a²ⱼ − yⱼ)², would read as a square.
+    cost = _loss_formula(t, "formula", "formula_latex")
     if cost:
-        intro += [Txt(", "), *cost]
+        intro += [Txt(", "), *cost, Txt(" with "), "L = ", Num(str(L))]
     intro += [
         Txt("; learning rate "),
         "η = ",
@@ -662,7 +674,7 @@ def _cost_blocks(t, s, fmt, lvl, m) -> list:
     cx = Sym("C", "", "x") if m > 1 else "C"
     # A column of shares where the loss splits C_x by output (its ``shares``).
     shared = any(c.value is not None for c in s.cost_terms)
-    headers = [["j"], [Sym("a", L, "j")], [Sym("y", "", "j")]]
+    headers = [["j"], [Sym("a", "L", "j")], [Sym("y", "", "j")]]
     if shared:
         share = _loss_formula(t, "share_formula")
         headers.append(share or [Txt("share of "), Sym("C", "", "x")])
@@ -675,7 +687,7 @@ def _cost_blocks(t, s, fmt, lvl, m) -> list:
         total += _join([fmt.factor(c.value) for c in s.cost_terms], " + ") + [" = "]
     total.append(fmt(s.cost))
     return [
-        H(lvl, [Txt("Cost "), cx]),
+        H(lvl, [Txt("Cost "), cx, Txt(f" (output layer L = {L})")]),
         Table(headers, rows, "rrr" + ("r" if shared else "")),
         P(total),
     ]
@@ -1082,6 +1094,8 @@ def _markdown(blocks) -> str:
             out.append("#" * b.level + " " + _inline_unicode(b.parts, _md_escape))
         elif isinstance(b, P):
             out.append(_inline_unicode(b.parts, _md_escape))
+        elif isinstance(b, Drawing):
+            out.append(_diagram.mermaid(b.trace, b.fixed, b.names))
         else:
             lines = [
                 "| " + " | ".join(_inline_unicode(h, _md_escape) for h in b.headers) + " |",
@@ -1108,7 +1122,13 @@ _LATEX_COLUMN = {"r": "r", "l": "l", "w": r">{\raggedright\arraybackslash}p{0.42
 
 
 def _latex(blocks) -> str:
-    out = [_LATEX_HEAD]
+    head = _LATEX_HEAD
+    if any(isinstance(b, Drawing) for b in blocks):
+        head = head.replace(
+            "\\begin{document}",
+            "\\usepackage{tikz}\n\\usetikzlibrary{positioning}\n\\begin{document}",
+        )
+    out = [head]
     heads = {1: "section*", 2: "subsection*", 3: "subsubsection*"}
     for b in blocks:
         if isinstance(b, H):
@@ -1117,6 +1137,8 @@ def _latex(blocks) -> str:
             )
         elif isinstance(b, P):
             out.append(_inline_latex(b.parts) + "\n")
+        elif isinstance(b, Drawing):
+            out.append(_diagram.tikz(b.trace, b.fixed, b.names) + "\n")
         else:
             spec = "".join(_LATEX_COLUMN[a] for a in b.align)
             lines = [
@@ -1145,7 +1167,8 @@ th{border-bottom:2px solid #888;text-align:left}
 td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}
 td{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92em}
 td i,th i{font-family:Georgia,serif}
-code{background:#f3f3f3;padding:0 .25em;border-radius:3px}"""
+code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
+figure.diagram{margin:1em 0;overflow-x:auto}figure.diagram svg{max-width:100%;height:auto}"""
 
 
 def _html_doc(blocks, title) -> str:
@@ -1165,6 +1188,10 @@ def _html_doc(blocks, title) -> str:
             out.append(f"<h{lv}>{_inline_html(b.parts)}</h{lv}>")
         elif isinstance(b, P):
             out.append(f"<p>{_inline_html(b.parts)}</p>")
+        elif isinstance(b, Drawing):
+            out.append(
+                f'<figure class="diagram">{_diagram.svg(b.trace, b.fixed, b.names)}</figure>'
+            )
         else:
             cls = ["r" if a == "r" else "l" for a in b.align]
             lines = [
@@ -1208,7 +1235,50 @@ def _blocks(obj, fmt) -> list:
     )
 
 
-def render(obj, format="text", precision=6, width=None) -> str:
+def _drawn(t, fmt, key, diagram, naming) -> list:
+    """The blocks a trace gets in front: the drawing (HTML by default, Markdown and LaTeX when
+    asked) and, for the tutorial's naming, the table of its names."""
+    names = _diagram.Names(list(t.sizes), naming)
+    out: list = []
+    if (key == "html" if diagram is None else diagram) and key != "text":
+        out.append(H(2, [Txt("The network, drawn")]))
+        if _diagram.drawable(t):
+            sample = " of sample 1" if len(t.samples) > 1 else ""
+            out.append(P([Txt(f"In each neuron z and a{sample}, below it δ; on each edge "
+                              "∂C/∂w (BP4). ∂C/∂b of a neuron is its δ (BP3).")]))  # fmt: skip
+            out.append(Drawing(t, names, fmt.fixed))
+        else:
+            out.append(P([Txt(f"Not drawn: a layer of {max(t.sizes)} neurons is too wide to "
+                              "draw legibly.")]))  # fmt: skip
+    if names.classic:
+        out += _names_blocks(t, names, fmt)
+    return out
+
+
+def _names_blocks(t, names, fmt) -> list:
+    """The classic tutorial's names beside the textbook's symbols and the step's values."""
+    s = t.samples[0]
+    rows = []
+    for lf in s.forward:
+        for n in lf.neurons:
+            rows.append(
+                [[Txt(names.z(lf.l, n.j))], [Sym("z", lf.l, n.j)], [fmt(n.z)], ["–"], ["–"]]
+            )
+            rows.append(
+                [[Txt(names.a(lf.l, n.j))], [Sym("a", lf.l, n.j)], [fmt(n.a)], ["–"], ["–"]]
+            )
+    for step in t.steps:
+        for p in step.weights:
+            rows.append([[Txt(names.weight(p.l, p.j, p.k))], [_name_sym("w", p.l, p.j, p.k)],
+                         [fmt(p.value)], [fmt(p.grad)], [fmt(p.new_value)]])  # fmt: skip
+    headers = [[Txt("tutorial")], [Txt("textbook")], [Txt("value")], ["∂C/∂w"], [Txt("after")]]
+    return [
+        H(2, [Txt("Names of the classic tutorial")]),
+        Table(headers, rows, "llrrr"),
+    ]
+
+
+def render(obj, format="text", precision=6, width=None, diagram=None, naming="textbook") -> str:
     """See ``deltaprop.explain.render``."""
     key = ALIASES.get(format.lower()) if isinstance(format, str) else None
     if key is None:
@@ -1219,7 +1289,14 @@ def render(obj, format="text", precision=6, width=None) -> str:
         isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 40
     ):
         raise DeltapropError(f"width={_short(width)} is invalid; expected an integer >= 40")
-    blocks = _blocks(obj, _Fmt(precision))
+    if naming not in _diagram.NAMINGS:
+        raise DeltapropError(
+            f"naming={_short(naming)} is unknown; expected one of {_diagram.NAMINGS}"
+        )
+    fmt = _Fmt(precision)
+    blocks = _blocks(obj, fmt)
+    if _layout(obj) == "trace":
+        blocks[2:2] = _drawn(obj, fmt, key, diagram, naming)
     if key == "text":
         return _text(blocks, width)
     if key == "markdown":

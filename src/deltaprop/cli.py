@@ -470,6 +470,8 @@ def _train_and_report(cfg, o, ds, sizes, config, net):
     net, history, interrupted = _run_fit(net, ds, config, display, o)
     wall = time.perf_counter() - t0
     metrics = _train_metrics(net, ds, history, wall, config)
+    if net is not None:
+        net.training_config.update(_provenance(ds))
     saved = _save_model(net, o.out)
     warning = _chance_warning(cfg, o, ds, metrics)
     if o.as_json:
@@ -849,6 +851,18 @@ def _size_text(n):
     return f"{n} B" if n < 1000 else f"{n / 1000:.1f} kB" if n < 1e6 else f"{n / 1e6:.1f} MB"
 
 
+def _provenance(ds):
+    """Where a model came from, kept with its settings for the report's title."""
+    import datetime
+    import shlex
+
+    return {
+        "dataset": ds.name,
+        "command": shlex.join(["deltaprop", *_ARGV]),
+        "date": datetime.datetime.now().astimezone().isoformat(sep=" ", timespec="seconds"),
+    }
+
+
 def _save_model(net, out):
     """Write the model where --out says: (path, size in bytes, replaced an existing file)."""
     if not out or net is None:
@@ -1117,6 +1131,20 @@ def info(model, as_json):
 )
 @click.option("--out", default=None, help="Write the rendering to this file.")
 @click.option(
+    "--diagram/--no-diagram",
+    default=None,
+    help="Draw the network with the step's numbers (HTML: SVG, the default; LaTeX: TikZ; "
+    "Markdown: Mermaid).",
+)
+@click.option(
+    "--naming",
+    type=click.Choice(["textbook", "mazur"]),
+    default="textbook",
+    show_default=True,
+    help="mazur: the classic tutorial's names (w1…w8, net_h1, out_h1) in the drawing and a "
+    "table of them.",
+)
+@click.option(
     "--max-parameters",
     type=int,
     default=2000,
@@ -1136,6 +1164,8 @@ def explain(
     gradients,
     out,
     max_parameters,
+    diagram=None,
+    naming="textbook",
 ):
     """Show one gradient step worked out: every z, a, δ and ∂C/∂w (BP1-BP4)."""
     from .explain import explain as trace_step
@@ -1167,14 +1197,15 @@ def explain(
     if out:
         from .io import atomic_write_bytes
 
-        atomic_write_bytes(out, render(obj, fmt, precision).encode("utf-8"))
+        text = render(obj, fmt, precision, diagram=diagram, naming=naming)
+        atomic_write_bytes(out, text.encode("utf-8"))
         click.echo(f"written to {out}")
-    elif fmt == "text" and sys.stdout.isatty():
+    elif fmt == "text" and sys.stdout.isatty() and naming == "textbook":
         from rich.console import Console
 
         Console().print(to_rich(obj, precision))
     else:
-        click.echo(render(obj, fmt, precision))
+        click.echo(render(obj, fmt, precision, diagram=diagram, naming=naming))
 
 
 def _explain_source(example, builtin, model, input_values, target_values, lr):
@@ -1373,8 +1404,14 @@ def _read_matrix(path):
     return X
 
 
+#: The arguments of the running command, recorded with a trained model (``_provenance``).
+_ARGV: list[str] = sys.argv[1:]
+
+
 def run(argv=None):
     """Entry point: click's parsing with deltaprop's one-line errors and exit codes."""
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
     try:
         main.main(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -656,7 +656,15 @@ def gradient_table(
 
 
 # ---------------------------------------------------------------------------- rendering
-def render(obj, format: str = "text", precision: int = 6, *, width: int | None = None) -> str:
+def render(
+    obj,
+    format: str = "text",
+    precision: int = 6,
+    *,
+    width: int | None = None,
+    diagram: bool | None = None,
+    naming: str = "textbook",
+) -> str:
     """Render a Trace, NudgeResult, list of NudgeResult or GradientTable as a string.
 
     Parameters
@@ -671,12 +679,22 @@ def render(obj, format: str = "text", precision: int = 6, *, width: int | None =
         Digits after the decimal point (0 to 17).
     width : int, optional
         Line width of the "text" rendering (default 120).
+    diagram : bool, optional
+        For a Trace: draw the network with the step's numbers (z and a in each neuron, δ
+        beside it, ∂C/∂w on each edge) as SVG in "html" (the default there), a TikZ picture
+        in "latex" and a Mermaid flowchart in "markdown"; "text" draws none.
+    naming : {"textbook", "mazur"}
+        "mazur" names neurons and weights as the classic tutorial does (i1, h1, o1; w1…w8
+        numbered layer by layer and row by row, so w5 = w²₁₁; net_h1 = z¹₁, out_h1 = a¹₁) in
+        the drawing and adds a table of those names beside the textbook's.
 
     Returns
     -------
     str
     """
-    return _render.render(obj, format=format, precision=precision, width=width)
+    return _render.render(
+        obj, format=format, precision=precision, width=width, diagram=diagram, naming=naming
+    )
 
 
 def to_rich(obj, precision: int = 6):

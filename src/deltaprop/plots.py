@@ -11,13 +11,24 @@ Figures, by the file name ``write_plots`` gives them:
 ``gradients.png``
     ‖∂C/∂W^l‖ and ‖∂C/∂b^l‖ per layer over the epochs on a log scale, from
     ``history.diagnostics`` (``fit(..., diagnostics=True)``).
+``saturation.png``
+    The share of saturated units (sigmoid, tanh) and of dead units (ReLU) per layer over the
+    epochs, from the same diagnostics.
 ``weights.png``
-    A histogram of the entries of each W^l.
-``confusion.png``
+    A histogram of the entries of each W^l at the end of training, and at its start where
+    the network's seed and initialiser can draw the starting weights again.
+``confusion.png``, ``class_scores.png``
     The confusion matrix of the network's predictions on the data set's test part (else its
-    validation part, else its training part).
+    validation part, else its training part), and each class's precision and recall.
 ``misclassified.png``
     A grid of misclassified samples drawn as images, for image data.
+``decision_regions.png``
+    For two input features: the predicted class over the plane, with the training points.
+``predicted.png``
+    For a regression network (identity output): predicted against true values, with R².
+
+``render_plots(..., format="svg")`` gives the same figures as SVG text (text kept as text),
+which is how the HTML report embeds them.
 
 A figure whose data are missing (no validation data, no diagnostics, no data set, no
 misclassified sample, ...) is skipped.
@@ -28,6 +39,7 @@ from __future__ import annotations
 import io as _stdio
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,13 +68,32 @@ __all__ = [
     "plot_weight_histograms",
     "plot_confusion_matrix",
     "plot_misclassified",
+    "plot_saturation",
+    "plot_class_scores",
+    "plot_decision_regions",
+    "plot_predicted_vs_true",
+    "class_scores",
+    "r_squared",
+    "start_weights",
+    "is_regression",
     "evaluation_split",
     "infer_image_shape",
     "PLOT_NAMES",
 ]
 
 #: The plots ``write_plots`` can write, in order (file name = name + ".png").
-PLOT_NAMES = ("cost", "accuracy", "gradients", "weights", "confusion", "misclassified")
+PLOT_NAMES = (
+    "cost",
+    "accuracy",
+    "gradients",
+    "saturation",
+    "weights",
+    "confusion",
+    "class_scores",
+    "misclassified",
+    "decision_regions",
+    "predicted",
+)
 
 _DPI = 100
 
@@ -87,6 +118,30 @@ def _png(fig: Figure) -> bytes:
     buf = _stdio.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI)
     return buf.getvalue()
+
+
+# The root's namespace attributes are implied in HTML; dropping them leaves the inline SVG with
+# no address in it, so a page can be checked for references to the outside.
+_SVG_ROOT_NS = re.compile(r'\s+xmlns(?::xlink)?="[^"]*"')
+_NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+
+def _svg(fig: Figure, prefix: str) -> str:
+    """The figure as an ``<svg>`` element for an HTML page: text stays text (searchable),
+    every element id (and every reference to one) starts with `prefix`, so that several
+    pictures share a page without two elements of the same id; output is reproducible."""
+    import matplotlib
+
+    buf = _stdio.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": prefix}):
+        fig.savefig(buf, format="svg", metadata=_NO_METADATA)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    end = text.index(">")
+    text = _SVG_ROOT_NS.sub("", text[:end]) + text[end:]
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", text)
+    return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', text)
 
 
 # ---------------------------------------------------------------------- numbers
@@ -135,6 +190,95 @@ def confusion_matrix(
         )
     k = int(n_classes)
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k).astype(np.int64)
+
+
+def class_scores(cm: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall of each class from a confusion matrix.
+
+    Parameters
+    ----------
+    cm : array of int, shape (k, k)
+        Rows true classes, columns predicted ones (as :func:`confusion_matrix` returns).
+
+    Returns
+    -------
+    (precision, recall) : two float arrays of shape (k,)
+        precision_i = cm[i, i] / Σ_r cm[r, i] (of the samples predicted i, the share that are
+        i), recall_i = cm[i, i] / Σ_c cm[i, c] (of the samples of class i, the share found);
+        NaN where the denominator is 0.
+
+    Example
+    -------
+    >>> p, r = class_scores([[3, 1], [0, 4]])
+    >>> p.round(2).tolist(), r.round(2).tolist()
+    ([1.0, 0.8], [0.75, 1.0])
+    """
+    cm = np.asarray(cm, dtype=float)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise DeltapropError(f"cm has shape {cm.shape}; expected a square confusion matrix")
+    hits = np.diag(cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return hits / cm.sum(axis=0), hits / cm.sum(axis=1)
+
+
+def r_squared(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """The coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², averaged over outputs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (m,) or (m, n_L)
+
+    Returns
+    -------
+    float
+        1 for a perfect fit, 0 for predicting the mean, negative for worse; an output whose
+        true values are all equal counts as 1 when predicted exactly, else 0 (as scikit-learn's
+        ``r2_score`` does).
+
+    Example
+    -------
+    >>> round(r_squared([1.0, 2.0, 3.0], [1.0, 2.0, 4.0]), 6)
+    0.5
+    """
+    t = np.asarray(y_true, dtype=float)
+    p = np.asarray(y_pred, dtype=float)
+    t = t.reshape(len(t), -1)
+    p = p.reshape(len(p), -1)
+    if t.shape != p.shape or t.shape[0] == 0:
+        raise DeltapropError(
+            f"y_true has shape {t.shape} and y_pred {p.shape}; expected equal, non-empty shapes"
+        )
+    residual = ((t - p) ** 2).sum(axis=0)
+    total = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = np.where(total > 0, 1.0 - residual / total, np.where(residual == 0, 1.0, 0.0))
+    return float(scores.mean())
+
+
+def is_regression(net: Network) -> bool:
+    """Whether `net` predicts values rather than classes: an identity output layer."""
+    return net.layer_activations[-1].name == "identity"
+
+
+def start_weights(net: Network) -> list[np.ndarray] | None:
+    """The weights the network started from, drawn again from its seed and initialiser.
+
+    None when the network has no integer seed or no named initialiser (a network built from
+    another library's weights, or from a generator): its start cannot be drawn again. The
+    weights are those of construction, so a network whose weights were set by hand since
+    (rather than trained) gets its constructor's weights, not the hand-set ones.
+    """
+    seed, init = getattr(net, "seed", None), getattr(net, "init", None)
+    if (
+        not isinstance(seed, (int, np.integer))
+        or isinstance(seed, bool)
+        or not isinstance(init, str)
+    ):
+        return None
+    start = net.copy()
+    start.rng = np.random.default_rng(seed)
+    start.reset_parameters(init)
+    return [np.array(W) for W in start.weights]
 
 
 def _class_indices(y: ArrayLike, name: str) -> np.ndarray:
@@ -202,8 +346,22 @@ def _hist_get(history: HistoryLike, key: str) -> list[Any]:
     return list(getattr(history, key, None) or [])
 
 
-def plot_curves(history: HistoryLike, metric: str = "cost") -> Figure | None:
-    """Training and validation `metric` ("cost" or "accuracy") per epoch; None without data."""
+def _hist_value(history: HistoryLike, key: str) -> Any:
+    """One scalar entry of a History or its dict (None when absent)."""
+    if isinstance(history, Mapping):
+        return history.get(key)
+    return getattr(history, key, None)
+
+
+def plot_curves(
+    history: HistoryLike, metric: str = "cost", restored: bool = False, log: bool = False
+) -> Figure | None:
+    """Training and validation `metric` ("cost" or "accuracy") per epoch; None without data.
+
+    The history's best epoch (``best_epoch``, set when a run watches a monitor) is marked by a
+    dashed vertical line, labelled "restored" when `restored` says the run ended with that
+    epoch's weights. `log` draws the values on a log scale.
+    """
     if metric not in ("cost", "accuracy"):
         raise DeltapropError(f"metric={metric!r} is unknown; expected 'cost' or 'accuracy'")
     epochs = _hist_get(history, "epoch")
@@ -219,9 +377,15 @@ def plot_curves(history: HistoryLike, metric: str = "cost") -> Figure | None:
     marker = "o" if len(epochs) <= 30 else None
     for label, values in series:
         ax.plot(epochs, values, marker=marker, markersize=3, label=label)
+    best = _hist_value(history, "best_epoch")
+    if best is not None and best in epochs:
+        what = "best epoch, restored" if restored else "best epoch"
+        ax.axvline(best, color="0.35", linestyle="--", linewidth=1, label=f"{what} ({best})")
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
-    if metric == "accuracy":
+    if log:
+        ax.set_yscale("log")
+    elif metric == "accuracy":
         ax.yaxis.set_major_formatter(_percent_formatter())
     ax.set_title(f"{metric} per epoch")
     ax.grid(True, alpha=0.3)
@@ -271,8 +435,54 @@ def plot_gradient_norms(history: HistoryLike | list[dict[str, Any]]) -> Figure |
     return fig
 
 
-def plot_weight_histograms(net: Network, bins: int = 50) -> Figure:
-    """One histogram of the entries of W^l per layer."""
+def plot_saturation(history: HistoryLike | list[dict[str, Any]]) -> Figure | None:
+    """Share of saturated (sigmoid, tanh) and dead (ReLU) units per layer over the epochs.
+
+    One panel per quantity that applies to some layer; None without diagnostics or when it
+    applies to no layer (an identity or softmax network).
+    """
+    from .diagnostics import summarize
+
+    records = history if isinstance(history, list) else _hist_get(history, "diagnostics")
+    if not records:
+        return None
+    s = summarize(records)
+    epochs = s["epoch"] if not np.all(np.isnan(s["epoch"])) else np.arange(1, len(records) + 1)
+    panels = [
+        (key, title)
+        for key, title in (
+            ("saturated", "saturated units (σ′ near 0)"),
+            ("dead", "dead units (z ≤ 0 on every sample)"),
+        )
+        if not np.all(np.isnan(s[key]))
+    ]
+    if not panels:
+        return None
+    fig = _figure(5.0 * len(panels), 3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    marker = "o" if len(epochs) <= 30 else None
+    for ax, (key, title) in zip(axes, panels):
+        for l in range(s["layers"]):
+            if np.all(np.isnan(s[key][:, l])):
+                continue
+            name = s["activations"][l] if l < len(s["activations"]) else ""
+            ax.plot(
+                epochs, s[key][:, l], marker=marker, markersize=3, label=f"layer {l + 1} ({name})"
+            )
+        ax.set_ylim(-0.02, 1.02)
+        ax.yaxis.set_major_formatter(_percent_formatter())
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    return fig
+
+
+def plot_weight_histograms(
+    net: Network, bins: int = 50, start: Sequence[ArrayLike] | None = None
+) -> Figure:
+    """One histogram of the entries of W^l per layer; `start` (the weights before training,
+    e.g. :func:`start_weights`) is drawn over it as an outline."""
     L = net.num_layers
     cols = min(L, 4)
     rows = -(-L // cols)
@@ -281,7 +491,13 @@ def plot_weight_histograms(net: Network, bins: int = 50) -> Figure:
     for l, W in enumerate(net.weights):
         ax = axes[l]
         w = np.asarray(W, dtype=np.float64).ravel()
-        ax.hist(w, bins=bins, color="C0")
+        edges = np.histogram_bin_edges(w, bins=bins)
+        if start is not None:
+            w0 = np.asarray(start[l], dtype=np.float64).ravel()
+            edges = np.histogram_bin_edges(np.concatenate([w, w0]), bins=bins)
+        ax.hist(w, bins=edges, color="C0", label="end")
+        if start is not None:
+            ax.hist(w0, bins=edges, histtype="step", color="C1", linewidth=1.5, label="start")
         ax.set_title(
             f"$W^{{{l + 1}}}$ ({W.shape[0]}×{W.shape[1]})\nmean {w.mean():.3g}, std {w.std():.3g}",
             fontsize="small",
@@ -290,6 +506,8 @@ def plot_weight_histograms(net: Network, bins: int = 50) -> Figure:
     for ax in axes[L:]:
         ax.set_visible(False)
     axes[0].set_ylabel("count")
+    if start is not None:
+        axes[0].legend(fontsize="small")
     return fig
 
 
@@ -369,11 +587,196 @@ def plot_misclassified(
     return fig
 
 
+def plot_class_scores(cm: ArrayLike, class_names: Sequence[Any] | None = None) -> Figure:
+    """Precision and recall of each class (:func:`class_scores`) as paired bars."""
+    precision, recall = class_scores(cm)
+    k = len(precision)
+    names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(k)]
+    fig = _figure(min(max(4.5, 0.55 * k + 2.0), 12.0), 3.4)
+    ax = fig.add_subplot()
+    x = np.arange(k)
+    ax.bar(x - 0.2, np.nan_to_num(precision), width=0.4, label="precision", color="C0")
+    ax.bar(x + 0.2, np.nan_to_num(recall), width=0.4, label="recall", color="C2")
+    ax.set_xticks(x, labels=names if k <= 30 else None)
+    ax.set_ylim(0, 1.08)
+    ax.yaxis.set_major_formatter(_percent_formatter())
+    ax.set_xlabel("class")
+    ax.set_title("precision and recall per class")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_decision_regions(
+    net: Network,
+    X: ArrayLike,
+    labels: ArrayLike,
+    class_names: Sequence[Any] | None = None,
+    resolution: int = 200,
+) -> Figure | None:
+    """The class the network predicts over the plane of its two inputs, with the points (X,
+    labels) on top; None unless the network has exactly two inputs."""
+    X = np.asarray(X, dtype=float)
+    labels = np.asarray(labels).reshape(-1)
+    if net.sizes[0] != 2 or X.ndim != 2 or X.shape[1] != 2 or not len(X):
+        return None
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * np.maximum(hi - lo, 1e-9)
+    gx, gy = (np.linspace(lo[i] - pad[i], hi[i] + pad[i], resolution) for i in (0, 1))
+    xx, yy = np.meshgrid(gx, gy)
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    zz = net.predicted_labels(net.predict_proba(grid)).reshape(xx.shape)
+    k = max(int(zz.max()), int(labels.max(initial=0))) + 1
+    fig = _figure(5.6, 4.6)
+    ax = fig.add_subplot()
+    from matplotlib.colors import ListedColormap
+
+    colors = [f"C{i % 10}" for i in range(k)]
+    ax.contourf(xx, yy, zz, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.25)
+    names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(k)]
+    for c in range(k):
+        pts = X[labels == c]
+        if len(pts):
+            name = names[c] if c < len(names) else str(c)
+            ax.scatter(pts[:, 0], pts[:, 1], s=14, color=colors[c], edgecolors="k",
+                       linewidths=0.4, label=f"class {name}")  # fmt: skip
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title("decision regions and training points")
+    ax.legend(fontsize="small", loc="best")
+    return fig
+
+
+def plot_predicted_vs_true(
+    y_true: ArrayLike, y_pred: ArrayLike, title: str | None = None
+) -> Figure:
+    """Predicted against true values (one colour per output) with the line ŷ = y and R²."""
+    t = np.asarray(y_true, dtype=float)
+    p = np.asarray(y_pred, dtype=float)
+    t, p = t.reshape(len(t), -1), p.reshape(len(p), -1)
+    fig = _figure(5.0, 4.6)
+    ax = fig.add_subplot()
+    for i in range(t.shape[1]):
+        label = f"output {i + 1}" if t.shape[1] > 1 else None
+        ax.scatter(t[:, i], p[:, i], s=12, alpha=0.7, color=f"C{i % 10}", label=label)
+    lo = float(min(t.min(), p.min()))
+    hi = float(max(t.max(), p.max()))
+    ax.plot([lo, hi], [lo, hi], color="0.3", linestyle="--", linewidth=1, label="ŷ = y")
+    ax.set_xlabel("true value y")
+    ax.set_ylabel("predicted value ŷ")
+    ax.set_title(title or f"predicted against true (R² = {r_squared(t, p):.4f})")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
 # ---------------------------------------------------------------------- all of them
-def render_plots(
+def _restored(net: Network, history: HistoryLike) -> bool:
+    """Whether the run ended with its best epoch's weights (restore-best, not interrupted)."""
+    cfg = getattr(net, "training_config", None) or {}
+    stop = _hist_value(history, "stop_reason")
+    return bool(cfg.get("restore_best")) and stop != "interrupted"
+
+
+def _spans_decades(history: HistoryLike, decades: float = 2.0) -> bool:
+    """Whether the costs span more than `decades` powers of ten (then a log scale shows them)."""
+    costs = [c for key in ("cost", "val_cost") for c in _hist_get(history, key) if c is not None]
+    costs = [c for c in costs if c > 0 and math.isfinite(c)]
+    return bool(costs) and max(costs) / min(costs) > 10**decades
+
+
+_Spec = tuple[str, Any, str]  # (name, a function drawing the figure or None, caption)
+
+
+def _history_specs(net: Network, history: HistoryLike) -> list[_Spec]:
+    restored = _restored(net, history)
+    start = start_weights(net)
+    weights_caption = "Histogram of the weights of each layer" + (
+        f" at the end (filled) and at the start (outline, drawn again from seed {net.seed} "
+        f"with the {net.init!r} initialiser)." if start is not None else "."
+    )  # fmt: skip
+    return [
+        ("cost", lambda: plot_curves(history, "cost", restored, log=_spans_decades(history)),
+         "Cost per epoch (training and validation); the dashed line marks the best epoch."),
+        ("accuracy", lambda: plot_curves(history, "accuracy", restored),
+         "Accuracy per epoch (training and validation); the dashed line marks the best epoch."),
+        ("gradients", lambda: plot_gradient_norms(history),
+         "Gradient norms per layer on the diagnostics check batch (log scale): lines drifting "
+         "apart mean the layers learn at different speeds (vanishing or exploding gradients)."),
+        ("saturation", lambda: plot_saturation(history),
+         "Saturated and dead units per layer on the diagnostics check batch."),
+        ("weights", lambda: plot_weight_histograms(net, start=start), weights_caption),
+    ]  # fmt: skip
+
+
+def _data_specs(net: Network, dataset: Any) -> list[_Spec]:
+    split = evaluation_split(dataset)
+    if split is None or net.sizes[0] != np.asarray(split[1]).shape[1]:
+        return []
+    part, X, y = split
+    part_name = {"test": "test", "val": "validation", "train": "training"}[part]
+    if is_regression(net):
+        pred = net.predict_proba(X)
+        return [("predicted", lambda: plot_predicted_vs_true(y, pred),
+                 f"Predicted against true values on the {part_name} data; points on the "
+                 "dashed line are exact.")]  # fmt: skip
+    labels = _labels_of(net, y)
+    if labels is None:
+        return []
+    pred = net.predicted_labels(net.predict_proba(X))
+    k = max(net.sizes[-1] if net.sizes[-1] > 1 else 2, int(labels.max()) + 1, int(pred.max()) + 1)
+    classes = getattr(dataset, "classes", None)
+    cm = confusion_matrix(labels, pred, k)
+    acc = np.trace(cm) / max(cm.sum(), 1)
+    cm_title = f"confusion matrix, {part_name} data ({acc:.2%} correct)"
+    specs: list[_Spec] = [
+        ("confusion", lambda: plot_confusion_matrix(cm, cm_title, classes),
+         f"Confusion matrix on the {part_name} data: rows true class, columns predicted."),
+        ("class_scores", lambda: plot_class_scores(cm, classes),
+         f"Precision (of the samples predicted as the class, the share right) and recall (of "
+         f"the samples of the class, the share found) on the {part_name} data."),
+    ]  # fmt: skip
+    shape = infer_image_shape(dataset, np.asarray(X).shape[1])
+    if shape is not None and shape[0] * shape[1] == np.asarray(X).shape[1]:
+        specs.append(("misclassified",
+                      lambda: plot_misclassified(X, labels, pred, shape, class_names=classes),
+                      f"Misclassified {part_name} samples, titled true→predicted."))  # fmt: skip
+    Xt, yt = getattr(dataset, "X_train", None), getattr(dataset, "y_train", None)
+    if net.sizes[0] == 2 and Xt is not None and yt is not None:
+        lt = _labels_of(net, yt)
+        if lt is not None:
+            specs.append(("decision_regions", lambda: plot_decision_regions(net, Xt, lt, classes),
+                          "The class predicted at each point of the input plane (shaded) "
+                          "with the training points."))  # fmt: skip
+    return specs
+
+
+def figures(
     net: Network, history: HistoryLike = None, dataset: Any = None
-) -> dict[str, tuple[bytes, str]]:
-    """Every plot whose data are present, as PNG bytes.
+) -> dict[str, tuple[Figure, str]]:
+    """Every figure whose data are present, as matplotlib Figures.
+
+    Parameters are those of :func:`render_plots`. Returns plot name (in the order of
+    :data:`PLOT_NAMES`) → (Figure, caption): the pictures of the HTML report, for a notebook.
+    """
+    if history is None:
+        history = net.history
+    specs = {name: (make, caption) for name, make, caption in _history_specs(net, history)}
+    specs.update({name: (make, caption) for name, make, caption in _data_specs(net, dataset)})
+    out = {}
+    for name in PLOT_NAMES:
+        if name in specs:
+            fig = specs[name][0]()
+            if fig is not None:
+                out[name] = (fig, specs[name][1])
+    return out
+
+
+def render_plots(
+    net: Network, history: HistoryLike = None, dataset: Any = None, format: str = "png"
+) -> dict[str, tuple[Any, str]]:
+    """Every plot whose data are present, as PNG bytes or SVG text.
 
     Parameters
     ----------
@@ -382,68 +785,21 @@ def render_plots(
         Default: ``net.history``.
     dataset : Dataset, optional
         Anything with ``X_test``/``y_test`` (else ``X_val``/``y_val``, else ``X_train``/
-        ``y_train``) and optionally ``image_shape`` and ``classes``.
+        ``y_train``) and optionally ``image_shape`` and ``classes``; ``X_train``/``y_train``
+        for the decision regions of two-input networks.
+    format : "png" or "svg"
+        PNG bytes, or the ``<svg>`` element as text (for an HTML page; text kept as text).
 
     Returns
     -------
     dict
-        Plot name (from :data:`PLOT_NAMES`) → (PNG bytes, caption), in that order.
+        Plot name (from :data:`PLOT_NAMES`) → (PNG bytes or SVG text, caption), in that order.
     """
-    if history is None:
-        history = net.history
-    out = {}
-    figures = [
-        ("cost", lambda: plot_curves(history, "cost"), "Cost per epoch (training and validation)."),
-        (
-            "accuracy",
-            lambda: plot_curves(history, "accuracy"),
-            "Accuracy per epoch (training and validation).",
-        ),
-        (
-            "gradients",
-            lambda: plot_gradient_norms(history),
-            "Gradient norms per layer on the diagnostics check batch (log scale).",
-        ),
-        ("weights", lambda: plot_weight_histograms(net), "Histogram of the weights of each layer."),
-    ]
-    split = evaluation_split(dataset)
-    if split is not None and net.sizes[0] == np.asarray(split[1]).shape[1]:
-        part, X, y = split
-        labels = _labels_of(net, y)
-        if labels is not None:
-            pred = net.predicted_labels(net.predict_proba(X))
-            k = max(
-                net.sizes[-1] if net.sizes[-1] > 1 else 2,
-                int(labels.max()) + 1,
-                int(pred.max()) + 1,
-            )
-            classes = getattr(dataset, "classes", None)
-            part_name = {"test": "test", "val": "validation", "train": "training"}[part]
-            cm = confusion_matrix(labels, pred, k)
-            acc = np.trace(cm) / max(cm.sum(), 1)
-            figures.append(
-                (
-                    "confusion",
-                    lambda: plot_confusion_matrix(
-                        cm, f"confusion matrix, {part_name} data ({acc:.2%} correct)", classes
-                    ),
-                    f"Confusion matrix on the {part_name} data: rows true class, "
-                    "columns predicted.",
-                )
-            )
-            shape = infer_image_shape(dataset, np.asarray(X).shape[1])
-            if shape is not None and shape[0] * shape[1] == np.asarray(X).shape[1]:
-                figures.append(
-                    (
-                        "misclassified",
-                        lambda: plot_misclassified(X, labels, pred, shape, class_names=classes),
-                        f"Misclassified {part_name} samples, titled true→predicted.",
-                    )
-                )
-    for name, make, caption in figures:
-        fig = make()
-        if fig is not None:
-            out[name] = (_png(fig), caption)
+    if format not in ("png", "svg"):
+        raise DeltapropError(f"format={format!r} is unknown; expected 'png' or 'svg'")
+    out: dict[str, tuple[Any, str]] = {}
+    for name, (fig, caption) in figures(net, history, dataset).items():
+        out[name] = (_png(fig) if format == "png" else _svg(fig, name), caption)
     return out
 
 
