@@ -1066,11 +1066,9 @@ def playground(port, host, no_browser):
             f"the URL and its token can use it",
             err=True,
         )
-    try:
-        serve(host or "127.0.0.1", port, open_browser=not no_browser, echo=_echo_flush)
-    except KeyboardInterrupt:
-        click.echo("playground stopped", err=True)
-        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    # Ctrl-C: the server closes its connections, then the interrupt ends the command as
+    # every command's does ("interrupted", exit code 130).
+    serve(host or "127.0.0.1", port, open_browser=not no_browser, echo=_echo_flush)
 
 
 def _echo_flush(text):

@@ -457,17 +457,18 @@
     const L = f.sizes.length - 1, F = f.formulas, key = through ? st[stage].key : null;
     const rows = [];
     const eq = (k, html, nums) => rows.push(`<div class="eq${key === k ? " active" : ""}">${html}</div>` + (nums && (!through || key === k) ? `<div class="num">${esc(nums)}</div>` : ""));
-    eq("forward", math("z^{l} = W^{l} a^{l−1} + b^{l},   a^{l} = σ(z^{l})"),
+    eq("forward", math("z^{l} = W^{l} a^{l−1} + b^{l}") + " &emsp; " + math("a^{l} = σ(z^{l})"),
       s.zs.map((z, l) => `l=${l + 1} (${f.layer_activations[l]}): z = ${vec(z)}  a = ${vec(s.activations[l + 1])}`).join("\n"));
     const bp1 = F.output_rule === "fused" ? math(F.fused) + " &nbsp;(the loss's fused error, BP1)" : F.output_rule === "BP1" ? math("BP1: δ^{L} = ∇_{a} C ⊙ σ′(z^{L}),  ∂C/∂a_{j} = " + F.gradient) : math("BP1: δ^{L} = (∂a/∂z)ᵀ ∇_{a} C");
     eq("bp1", bp1, `a^${L} = ${vec(s.activations[L])}\ny   = ${vec(s.y)}\nδ^${L} = ${vec(s.deltas[L - 1])}`);
     const bp2 = [];
-    for (let l = L - 1; l >= 1; l--) {
+    const lowest = key === "bp2" ? st[stage].layer : 1;  // δ as far back as the step has gone
+    for (let l = L - 1; l >= lowest; l--) {
       const back = transposeTimes(f.weights[l], s.deltas[l]);
       bp2.push(`l=${l}: (W^${l + 1})ᵀδ^${l + 1} = ${vec(back)}  ⊙ σ′ (${F.activations[l - 1].derivative})\n      δ^${l} = ${vec(s.deltas[l - 1])}`);
     }
     if (L > 1) eq("bp2", math("BP2: δ^{l} = ((W^{l+1})ᵀ δ^{l+1}) ⊙ σ′(z^{l})"), bp2.join("\n"));
-    eq("bp34", math("BP3: ∂C/∂b^{l}_{j} = δ^{l}_{j}      BP4: ∂C/∂w^{l}_{jk} = a^{l−1}_{k} δ^{l}_{j}"),
+    eq("bp34", math("BP3: ∂C/∂b^{l}_{j} = δ^{l}_{j}") + " &emsp;&emsp; " + math("BP4: ∂C/∂w^{l}_{jk} = a^{l−1}_{k} δ^{l}_{j}"),
       s.gradients.biases.map((b, l) => `∂C/∂b^${l + 1} = ${vec(b)}   ‖∂C/∂W^${l + 1}‖ = ${fmt(norm(s.gradients.weights[l]))}`).join("\n") + "\n(edges: width and colour show ∂C/∂w; hover an edge for its value)");
     eq("update", math(`w ← w − η ∂C/∂w,  b ← b − η ∂C/∂b   (η = ${s.lr})`),
       `C_x before = ${fmt(s.cost)}   after this one-point step = ${fmt(s.cost_after)}\n(edges show the new weights; "apply update" makes the step)`);
@@ -531,7 +532,7 @@
         epoch: f.epoch, step: f.step, cost: f.cost, test_cost: f.test_cost, accuracy: f.accuracy,
         sizes: f.sizes, layer_activations: f.layer_activations, loss: f.loss,
         weights: f.weights, biases: f.biases, selected: f.selected, playing: f.playing,
-        grad_norms: f.grad_norms, frames: frameCount, config: config,
+        grad_norms: f.grad_norms, frames: frameCount, config: config, domain: data ? data.domain : null,
         stage: through ? currentStages(f)[stage].key : null,
       };
     },
@@ -540,5 +541,8 @@
   };
 
   bindControls();
+  // A configuration pasted into the address bar applies at once (our own updates of the
+  // hash use history.replaceState, which fires no hashchange).
+  window.addEventListener("hashchange", () => { const c = readHash(); if (c) setConfig(c); });
   connect();
 })();
