@@ -1273,6 +1273,40 @@ def report(model, out, dataset, data, target, data_dir, seed, title):
     click.echo(f"report written to {path}")
 
 
+@main.command()
+@click.option("--port", type=int, default=0, show_default=True, help="Port (0: a free one).")
+@click.option("--host", default=None, help="Listen address (default 127.0.0.1, this machine).")
+@click.option("--no-browser", is_flag=True, help="Print the URL without opening a browser.")
+def playground(port, host, no_browser):
+    """Train a small network in the browser and watch δ flow back (needs deltaprop[web]).
+
+    The first line printed is the page's URL with its access token. Ctrl-C stops the server.
+    """
+    import importlib.util
+
+    needed = ("starlette", "uvicorn", "websockets")
+    if any(importlib.util.find_spec(m) is None for m in needed):
+        _fail('the playground needs starlette, uvicorn, websockets; pip install "deltaprop[web]"')
+    if not 0 <= port <= 65535:
+        _fail(f"--port {port} is invalid; expected 0..65535 (0: a free port)")
+    from .web.server import is_loopback, serve
+
+    if host is not None and not is_loopback(host):
+        click.echo(
+            f"warning: --host {host} lets other machines reach the playground; anyone with "
+            f"the URL and its token can use it",
+            err=True,
+        )
+    # Ctrl-C: the server closes its connections, then the interrupt ends the command as
+    # every command's does ("interrupted", exit code 130).
+    serve(host or "127.0.0.1", port, open_browser=not no_browser, echo=_echo_flush)
+
+
+def _echo_flush(text):
+    click.echo(text)
+    sys.stdout.flush()
+
+
 main.add_command(bench_command, name="bench")
 main.add_command(export_command, name="export")
 
