@@ -287,10 +287,11 @@ def run_inference(run, settings, log):
     if why:
         out["skipped"]["pytorch"], names = why, ["deltaprop"]
     log(f"\ninference throughput (samples/s), {settings.rounds} round(s)")
-    if _installed("onnx") and _installed("onnxruntime"):
-        names.append("onnxruntime")  # the same network through Network.to_onnx
-    else:
-        out["skipped"]["onnxruntime"] = "not installed (pip install onnx onnxruntime)"
+    if len(names) > 1:  # beside PyTorch (the ratio's reference): the same network's ONNX export
+        if _installed("onnx") and _installed("onnxruntime"):
+            names.append("onnxruntime")
+        else:
+            out["skipped"]["onnxruntime"] = "not installed (pip install onnx onnxruntime)"
     rounds = paired_rounds(run, [{**spec, "system": n} for n in names], settings.rounds)
     if isinstance(rounds, str):
         out["skipped"]["pytorch"], names = rounds, ["deltaprop"]
