@@ -96,6 +96,8 @@ def forge(path, *, arrays=None, drop=(), meta=None, fix_checksum=True):
             if n.endswith(".npy")
         }
         metadata["checksum"]["value"] = dio._checksum(loaded)
+        if "metadata" in metadata.get("checksum", {}):
+            metadata["checksum"]["metadata"] = dio.metadata_digest(metadata)
     if "metadata.json" in members:
         members["metadata.json"] = json.dumps(metadata).encode()
     write_zip(path, members)

@@ -420,3 +420,31 @@ def test_explain_and_report_apply_the_models_preprocessing(tmp_path, capsys):
     code, out, err = _cli(capsys, "report", model, "--data", data, "-o", tmp_path / "r.html")
     assert code == 0, err
     assert (tmp_path / "r.html").stat().st_size > 1000
+
+
+def test_the_metadata_checksum_refuses_an_edited_scale_and_old_files_still_load(tmp_path):
+    import zipfile
+
+    t = _table()
+    p = Preprocessor("kind").fit(t)
+    net = dp.Network([p.n_inputs, 4, 3], output_activation="softmax", loss="cross_entropy")
+    net.preprocessor = p
+    net.save(tmp_path / "m.npz")
+
+    def rewrite(change, name):
+        with zipfile.ZipFile(tmp_path / "m.npz") as zin:
+            with zipfile.ZipFile(tmp_path / name, "w") as zout:
+                for info in zin.infolist():
+                    data = zin.read(info)
+                    if info.filename == "metadata.json":
+                        meta = json.loads(data)
+                        change(meta)
+                        data = json.dumps(meta).encode()
+                    zout.writestr(info, data)
+        return tmp_path / name
+
+    edited = rewrite(lambda m: m["preprocessor"]["columns"][0].update(scale=2.0), "e.npz")
+    with pytest.raises(dpio.ModelFileError, match="metadata's SHA-256 differs"):
+        dpio.load(edited)
+    old = rewrite(lambda m: m["checksum"].pop("metadata"), "old.npz")  # as written before
+    assert dpio.load(old).preprocessor.columns[0]["scale"] == p.columns[0]["scale"]

@@ -17,7 +17,10 @@ A model file is a zip archive in numpy's ``.npz`` layout, written without pickle
 
 The checksum is the SHA-256 over every array member in sorted name order; for each array it
 hashes ``json.dumps([name, dtype.str, list(shape)])``, a newline, then the data in C order and
-little-endian byte order. ``np.load(path, allow_pickle=False)`` reads the file too.
+little-endian byte order. ``checksum.metadata`` is the SHA-256 of the rest of the metadata
+(every key but ``checksum``) as ``json.dumps(..., sort_keys=True)``: the preprocessing's
+scales, the class names and the configuration are covered too (files written before it was
+added load without it). ``np.load(path, allow_pickle=False)`` reads the file too.
 
 Loading never unpickles and never evaluates code: the zip directory is read with ``zipfile``,
 every ``.npy`` header is parsed by ``numpy.lib.format`` after its length has been bounded, and
@@ -217,6 +220,13 @@ def _canonical(arr):
     return np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
 
 
+def metadata_digest(meta):
+    """SHA-256 of the metadata without its ``checksum`` entry, keys sorted."""
+    rest = {k: v for k, v in meta.items() if k != "checksum"}
+    text = json.dumps(rest, sort_keys=True, allow_nan=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _checksum(arrays):
     """SHA-256 over names, dtypes, shapes and data of canonical arrays, in sorted name order."""
     h = hashlib.sha256()
@@ -311,6 +321,7 @@ def save(net, path, *, optimizer_state=None, extra=None) -> Path:
         else _to_json(net.preprocessor.to_dict(), "net.preprocessor"),
         "checksum": {"algorithm": "sha256", "value": _checksum(arrays)},
     }
+    meta["checksum"]["metadata"] = metadata_digest(meta)
     text = json.dumps(meta, indent=1, allow_nan=True).encode("utf-8")
     if len(text) > _MAX_METADATA_BYTES:
         raise DeltapropError(
@@ -756,12 +767,14 @@ def load(path, *, return_state=False):
     reader, (meta, arrays) = _read_model_file(path, _read_all)
     net = _build(reader, meta, arrays)
     if not return_state:
+        _verify_metadata(reader, meta)
         return net
     opt = meta.get("optimizer_state")
     opt = None if opt is None else _insert_arrays(opt, arrays)
     extra = meta.get("extra")
     extra = {} if extra is None else _insert_arrays(extra, arrays)
     _check_checkpoint(reader, opt, extra)
+    _verify_metadata(reader, meta)
     return net, opt, extra
 
 
@@ -880,6 +893,19 @@ def _verify_arrays(reader, meta, arrays, expected):
             raise reader.fail(
                 f"array {name!r} contains NaN or infinity; expected finite parameters"
             )
+
+
+def _verify_metadata(reader, meta):
+    """The metadata's own checksum, when the file has one (after the schema's checks, whose
+    messages say more about a file that is malformed rather than altered)."""
+    recorded = meta["checksum"].get("metadata")
+    if recorded is None:
+        return
+    if recorded != metadata_digest(meta):
+        raise reader.fail(
+            "checksum mismatch: the metadata's SHA-256 differs from the one it records; the "
+            "file is corrupted or its metadata.json was modified"
+        )
 
 
 def _layer_order(name):
