@@ -555,8 +555,18 @@ class Network:
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         with np.errstate(over="ignore"):
             for start in range(0, X.shape[0], 4096):
-                out[start : start + 4096] = self._forward(X[start : start + 4096])[1][-1]
+                out[start : start + 4096] = self._output(X[start : start + 4096])
         return out[0] if single else out
+
+    def _output(self, X):
+        """a^L alone: each z^l is overwritten by σ(z^l), no z or a kept (inference)."""
+        a = X
+        for W, b, act in zip(self._weights, self._biases, self.layer_activations):
+            z = a @ W.T  # Z^l = A^{l−1} (W^l)ᵀ + b^l
+            if b.size:
+                z += b
+            a = act.forward(z, out=z)
+        return a
 
     @property
     def is_classifier(self) -> bool:
