@@ -128,7 +128,7 @@ def param_name(kind: str, l: int, j: int | None, k: int | None = None) -> str:
     """
     if kind == "b":
         return f"b^{l}" if j is None else f"b^{l}_{j}"
-    sep = "," if j > 9 or (k is not None and k > 9) else ""
+    sep = "," if (j or 0) > 9 or (k is not None and k > 9) else ""
     return f"w^{l}_{j}{sep}{k}"
 
 
@@ -466,15 +466,15 @@ def _layer_step(net, g, Ws, bs, new_Ws, new_bs, l, updated) -> LayerStep:
             )
     mode = net.bias_modes[l]
     for i in range(bs[l].shape[0]):
-        j = None if mode == "shared" else i + 1
+        bj = None if mode == "shared" else i + 1
         # BP3: δ_j per sample, or Σ_j δ_j per sample for a bias that every neuron adds
-        contrib = D[:, i].tolist() if j else [_fsum(D[s].tolist()) for s in range(m)]
+        contrib = D[:, i].tolist() if bj else [_fsum(D[s].tolist()) for s in range(m)]
         biases.append(
             ParamStep(
-                name=param_name("b", l + 1, j),
+                name=param_name("b", l + 1, bj),
                 kind="b",
                 l=l + 1,
-                j=j,
+                j=bj,
                 k=None,
                 value=float(bs[l][i]),
                 a_prev=None,

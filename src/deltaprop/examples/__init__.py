@@ -105,7 +105,8 @@ def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
         otherwise TOML) or the parsed dict. Keys: ``weights`` (list of per-layer nested lists,
         shape (n_l, n_{l−1})), ``biases`` (unless ``bias`` is false), ``input`` (alias
         ``x``), ``target`` (alias ``y``) are required; ``bias`` (true, "shared", false or
-        one per layer: see ``Network``), ``train_biases``, ``sizes`` (checked against the weights, inferred when absent),
+        one per layer: see ``Network``), ``train_biases``, ``sizes`` (checked against the
+        weights, inferred when absent),
         ``activation`` (one name for all layers, or a list: one per layer including the
         output, or one per hidden layer with ``output_activation``; default "sigmoid"),
         ``output_activation``, ``loss`` (default "quadratic"), ``learning_rate`` (alias ``lr``,
