@@ -28,6 +28,7 @@ from deltaprop.explain import (
     explain,
     gradient_table,
     load_example,
+    nudge,
     render,
 )
 from deltaprop.gradcheck import gradcheck
@@ -461,3 +462,15 @@ def test_a_batch_with_shared_frozen_and_absent_biases_renders_in_every_format(fm
     out = render(trace, fmt, 6)
     assert "frozen" in out and "no bias" in out
     assert math.isfinite(trace.cost_after)
+
+
+def test_nudge_and_the_command_on_a_saved_model_with_frozen_and_absent_biases(tmp_path):
+    net, x, y, _ = builtin_example("no-bias")
+    assert abs(nudge(net, x, y, layer=1, neuron=2, delta=1e-6).ratio - 1) < 1e-4
+    net = _net(["shared", False, True], train_biases=[False, True, True])
+    net.save(tmp_path / "m.npz")
+    proc = run("explain", "--model", str(tmp_path / "m.npz"), "--input", "0.1,0.2,0.3,0.4",
+               "--target", "0.2,0.5,0.9", "--format", "markdown")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "not updated (frozen): the biases of layer 1; no bias in layer 2" in proc.stdout
+    assert "| b¹ |" in proc.stdout and "(frozen)" in proc.stdout
