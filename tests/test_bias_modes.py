@@ -474,3 +474,17 @@ def test_nudge_and_the_command_on_a_saved_model_with_frozen_and_absent_biases(tm
     assert proc.returncode == 0, proc.stderr
     assert "not updated (frozen): the biases of layer 1; no bias in layer 2" in proc.stdout
     assert "| b¹ |" in proc.stdout and "(frozen)" in proc.stdout
+
+
+def test_the_weights_only_step_in_a_terminal(tmp_path):
+    """What a person sees in an 80-column terminal (rich's drawing, emulated by pyte)."""
+    pytest.importorskip("pyte")
+    from test_cli_terminal import Terminal
+
+    term = Terminal(["explain", "--builtin", "mazur", "--freeze-biases", "--precision", "9"],
+                    tmp_path)  # fmt: skip
+    assert term.finish() == 0
+    screen = " ".join(" ".join(term.lines()).split())
+    assert "b¹₁ 0.350000000 δ¹₁ = 0.008771355 0.350000000 (frozen)" in screen
+    assert "after the step: C = 0.291027774 (before: 0.298371109); weights only" in screen
+    assert "\x1b[" in term.raw.decode()  # drawn by rich, with its styles

@@ -879,7 +879,8 @@ def _step_intro(t, m) -> list:
     if "neuron" in modes:
         parts += [Txt("BP3: "), "∂C/∂", Sym("b", "l", "j"), " = ", Sym("δ", "l", "j"), Txt("; ")]
     if "shared" in modes:
-        parts += [Txt("a bias shared by layer l: "), "∂C/∂", Sym("b", "l"), " = "]
+        lead = "a bias shared by layer l: " if parts else "A bias shared by layer l: "
+        parts += [Txt(lead), "∂C/∂", Sym("b", "l"), " = "]
         parts += [Sym("Σ", "", "j"), " ", Sym("δ", "l", "j"), Txt("; ")]
     parts += [Txt("BP4: "), "∂C/∂", Sym("w", "l", "jk"), " = ", Sym("a", "l−1", "k"), " "]
     parts += [Sym("δ", "l", "j")]
