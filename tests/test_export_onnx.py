@@ -237,3 +237,21 @@ def test_the_export_command_refuses_bad_arguments(args, message, tmp_path, monke
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "out.onnx").exists()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bias", [False, "shared", ["shared", True, False]], ids=str)
+def test_absent_and_shared_biases_export_to_onnx(bias, dtype):
+    net = Network([4, 6, 5, 3], activation="relu", output_activation="softmax",
+                  loss="cross_entropy", dtype=dtype, seed=4, bias=bias)  # fmt: skip
+    for b in net.biases:
+        b[...] = np.random.default_rng(1).normal(size=b.shape)
+    model = onnx_model(net)
+    onnx.checker.check_model(model, full_check=True)
+    gemms = [n for n in model.graph.node if n.op_type == "Gemm"]
+    assert [len(n.input) for n in gemms] == [2 if m == "none" else 3 for m in net.bias_modes]
+    X = np.random.default_rng(0).normal(0, 2, (32, 4)).astype(dtype)
+    out = _run(model, X)
+    np.testing.assert_allclose(out["probabilities"], net.predict_proba(X),
+                               rtol=TOL[dtype], atol=TOL[dtype])  # fmt: skip
+    np.testing.assert_array_equal(out["label"], net.predict(X))

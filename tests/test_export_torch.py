@@ -60,7 +60,7 @@ def test_the_weights_are_copies():
 def test_from_torch_reads_a_hand_built_sequential():
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Linear(5, 8, bias=False),  # no bias: zeros
+        nn.Linear(5, 8, bias=False),  # no bias: a layer without bias
         nn.SiLU(),
         nn.Linear(8, 7),
         nn.Linear(7, 6),  # no activation between: identity
@@ -74,6 +74,7 @@ def test_from_torch_reads_a_hand_built_sequential():
     assert names == [{"name": "swish", "beta": 1.0}, {"name": "identity"},
                      {"name": "leaky_relu", "alpha": 0.05}, {"name": "softmax"}]  # fmt: skip
     assert net.loss.name == "cross_entropy" and net.dtype == np.float64
+    assert net.bias_modes == ["none", "neuron", "neuron", "neuron"]
     X = np.random.default_rng(1).normal(size=(32, 5))
     np.testing.assert_allclose(net.predict_proba(X), _forward(model, X), rtol=1e-12, atol=1e-12)
 
@@ -108,3 +109,22 @@ def test_to_torch_refuses_swish_with_beta_other_than_one():
     net = Network([2, 3, 1], activation={"name": "swish", "beta": 2.0}, seed=0)
     with pytest.raises(DeltapropError, match=r"Swish\(beta=2.0\) has no torch.nn module"):
         net.to_torch()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_absent_and_shared_biases_export_to_torch(dtype):
+    net = Network([4, 6, 5, 3], activation="tanh", output_activation="softmax",
+                  loss="cross_entropy", dtype=dtype, seed=2,
+                  bias=["shared", False, True])  # fmt: skip
+    net.biases[0] = np.array([0.7], dtype=dtype)
+    model = net.to_torch()
+    assert model[0].bias is not None and model[2].bias is None and model[4].bias is not None
+    # the shared b^1 becomes six equal entries
+    np.testing.assert_array_equal(model[0].bias.detach().numpy(), np.full(6, 0.7, dtype=dtype))
+    X = np.random.default_rng(0).normal(0, 3, (32, 4)).astype(dtype)
+    np.testing.assert_allclose(_forward(model, X), net.predict_proba(X),
+                               rtol=TOL[dtype], atol=TOL[dtype])  # fmt: skip
+    back = Network.from_torch(model)
+    assert back.bias_modes == ["neuron", "none", "neuron"]
+    np.testing.assert_allclose(back.predict_proba(X), net.predict_proba(X),
+                               rtol=TOL[dtype], atol=TOL[dtype])  # fmt: skip

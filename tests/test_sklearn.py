@@ -805,3 +805,20 @@ def test_too_small_validation_split():
     y = np.arange(10) % 2
     with pytest.raises(ValueError, match="leaves 1 validation samples out of 10"):
         MLPClassifier(early_stopping=True).fit(X, y)
+
+
+@pytest.mark.parametrize("bias", [False, "shared", ["shared", True]], ids=str)
+def test_intercepts_of_a_network_with_shared_or_absent_biases_give_the_same_outputs(bias):
+    from deltaprop import Network
+
+    X, y = make_regression(n_samples=30, n_features=3, random_state=0)
+    est = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)
+    net = Network([3, 4, 1], activation="tanh", output_activation="identity", seed=0, bias=bias)
+    for b in net.biases:
+        b[...] = 0.5
+    est.network_ = net
+    assert [b.shape for b in est.intercepts_] == [(4,), (1,)]
+    a = X
+    for C, b, act in zip(est.coefs_, est.intercepts_, net.layer_activations):
+        a = act.forward(a @ C + b)  # scikit-learn's y = x C + b
+    np.testing.assert_allclose(a, net.predict_proba(X), rtol=0, atol=1e-12)

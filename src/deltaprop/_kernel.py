@@ -19,7 +19,10 @@ few hundred numbers, so the cost is the number of calls, not the arithmetic. Hen
   folded into Δ^L once: by linearity every Δ^l, ∂C/∂W^l and ∂C/∂b^l below inherit the factor, so
   the gradient buffer already holds the SGD step η ∂C/∂θ;
 - softmax + cross-entropy with one-hot rows (checked once per ``fit``) gives Δ^L = A − Y
-  directly, without the row sums Σ_j y_j of the general fused error.
+  directly, without the row sums Σ_j y_j of the general fused error;
+- a layer without bias has no bias call in either direction; a frozen bias's gradient is
+  never computed and stays zero in ``grad`` (allocated zeroed), so no optimizer moves it; a
+  shared bias takes BP3 summed over the layer's neurons, 1ᵀΔ1.
 
 Overflow in e^{−z} (σ(z) for z ≪ 0) gives the right limit; ``fit`` runs the step under
 ``np.errstate(over="ignore")``.
@@ -79,7 +82,7 @@ class Workspace:
             Z if act.is_identity else np.empty_like(Z) for Z, act in zip(self.Z, acts)
         ]
         self.D = [np.empty((m, n), dtype=dt) for n in sizes[1:]]
-        self.grad = np.empty_like(net.parameters)
+        self.grad = np.zeros_like(net.parameters)  # frozen biases keep their zero gradient
         self.gW, self.gb = net.parameter_views(self.grad)
         self.output_activation = acts[-1]
         self._ones = np.ones(m, dtype=dt)
@@ -121,9 +124,11 @@ class Workspace:
         epoch.)
         """
         slices = [self.grad[net.num_weights :]]
-        for l in range(1, len(acts)):
-            lo, hi = acts[l - 1].output_range
-            if not (np.isfinite(lo) and np.isfinite(hi)):
+        for l in range(len(acts)):
+            lo, hi = acts[l - 1].output_range if l else (0.0, 0.0)
+            # Without a computed ∂C/∂b^l, ∂C/∂W^l stands for Δ^l: a non-finite δ_j of any
+            # sample makes row j of Δᵀ A non-finite.
+            if not net.trained_biases[l] or not (np.isfinite(lo) and np.isfinite(hi)):
                 slices.append(self.gW[l].reshape(-1))
         return slices
 
@@ -140,7 +145,8 @@ class Workspace:
         for l in range(L):
             Z = self.Z[l]
             fwd.append((_matmul, (self.A[l], net._weights[l].T, Z)))
-            fwd.append((_add, (Z, net._biases[l], Z)))
+            if net.bias_modes[l] != "none":  # a shared (1,) bias broadcasts over the neurons
+                fwd.append((_add, (Z, net._biases[l], Z)))
             dropped = self.dropout is not None and l < L - 1 and self.dropout[l] > 0
             out = self.A_pre[l + 1] if dropped else self.A[l + 1]
             fwd += acts[l].forward_ops(Z, out, self._one)
@@ -155,7 +161,7 @@ class Workspace:
         for l in range(len(acts) - 1, -1, -1):
             D = self.D[l]
             bwd.append((_matmul, (D.T, self.A[l], self.gW[l])))  # BP4: Δᵀ A
-            bwd.append((_matmul, (self._ones, D, self.gb[l])))  # BP3: 1ᵀ Δ
+            bwd += self._bp3(net, l, D)
             if l > 0:
                 Dp = self.D[l - 1]
                 bwd.append((_matmul, (D, net._weights[l], Dp)))  # BP2: Δ W ...
@@ -168,6 +174,15 @@ class Workspace:
                     Dp, self.Z[l - 1], a_prev, self._scratch[l - 1], self._one
                 )
         return bwd
+
+    def _bp3(self, net, l, D):
+        """∂C/∂b^l = 1ᵀ Δ (BP3) as calls: summed over the neurons for a shared bias, none for a
+        layer without bias or with frozen biases."""
+        if not net.trained_biases[l]:
+            return []
+        if net.bias_modes[l] == "shared":
+            return [(np.add.reduce, (D, None, None, self.gb[l].reshape(())))]
+        return [(_matmul, (self._ones, D, self.gb[l]))]
 
     def _draw_mask(self, mask, keep):
         """1/keep where a uniform draw is below keep, 0 elsewhere (so that E[mask] = 1)."""

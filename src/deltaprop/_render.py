@@ -514,7 +514,8 @@ def _jk(j, k):
 
 # ---------------------------------------------------------------------------- trace → blocks
 def _name_sym(kind, l, j, k=None):
-    return Sym(kind, str(l), str(j) if k is None else _jk(j, k))
+    """w_jk^l, b_j^l, or b^l for a bias shared by the layer (j None)."""
+    return Sym(kind, str(l), "" if j is None else str(j) if k is None else _jk(j, k))
 
 
 def _loss_formula(t, key, latex_key=None, **kwargs) -> list:
@@ -622,6 +623,7 @@ def _sample_blocks(t, s, fmt, m) -> list:
 
 
 def _forward_blocks(s, fmt, lvl) -> list:
+    any_bias = any(getattr(lf, "bias", "neuron") != "none" for lf in s.forward)
     out: list = [
         H(
             lvl,
@@ -632,8 +634,7 @@ def _forward_blocks(s, fmt, lvl) -> list:
                 Sym("w", "l"),
                 " ",
                 Sym("a", "l−1"),
-                " + ",
-                Sym("b", "l"),
+                *([" + ", Sym("b", "l")] if any_bias else []),
                 ", ",
                 Sym("a", "l"),
                 " = σ(",
@@ -644,7 +645,25 @@ def _forward_blocks(s, fmt, lvl) -> list:
     ]
     for lf in s.forward:
         l = lf.l
+        bias = getattr(lf, "bias", "neuron")
         out.append(H(lvl + 1, [Txt(f"Layer {l} ("), Code(lf.activation), Txt(")")]))
+        if bias == "shared":
+            out.append(
+                P([Txt("One bias "), Sym("b", l), Txt(f" shared by every neuron of layer {l}.")])
+            )
+        elif bias == "none":
+            out.append(
+                P(
+                    [
+                        Txt(f"Layer {l} has no bias: "),
+                        Sym("z", l, "j"),
+                        Txt(" is the weighted sum alone."),
+                    ]
+                )
+            )
+        plus_b = (
+            [] if bias == "none" else [" + ", _name_sym("b", l, None if bias == "shared" else "j")]
+        )
         headers = [
             ["j"],
             [
@@ -655,8 +674,7 @@ def _forward_blocks(s, fmt, lvl) -> list:
                 Sym("w", l, "jk"),
                 " ",
                 Sym("a", l - 1, "k"),
-                " + ",
-                Sym("b", l, "j"),
+                *plus_b,
             ],
             [Sym("z", l, "j")],
             [Sym("a", l, "j"), " = σ(", Sym("z", l, "j"), ")"],
@@ -816,53 +834,17 @@ def _jacobian_error_blocks(t, lb, fmt, lvl) -> list:
 
 
 def _step_blocks(t, fmt, m) -> list:
-    out: list = [
-        H(2, [Txt("Gradients by BP3 and BP4, and the step "), "w ← w − η ∂C/∂w, b ← b − η ∂C/∂b"])
-    ]
     mean = m > 1
-    out.append(
-        P(
-            [
-                Txt("BP3: "),
-                "∂C/∂",
-                Sym("b", "l", "j"),
-                " = ",
-                Sym("δ", "l", "j"),
-                Txt("; BP4: "),
-                "∂C/∂",
-                Sym("w", "l", "jk"),
-                " = ",
-                Sym("a", "l−1", "k"),
-                " ",
-                Sym("δ", "l", "j"),
-                Txt(f"{', each averaged over the ' + str(m) + ' samples' if mean else ''}; "),
-                "η = ",
-                Num(f"{t.lr:g}"),
-                Txt("."),
-            ]
-        )
-    )
+    out: list = [H(2, [Txt("Gradients by BP3 and BP4, and the step "), *_step_rule(t)])]
+    out.append(P(_step_intro(t, m) + [Txt("η = "), Num(f"{t.lr:g}"), Txt(".")]))
+    updated = _updated_note(t)
+    if updated:
+        out.append(P(updated))
     for step in reversed(t.steps):
         l = step.l
         out.append(H(3, [Txt(f"Layer {l}")]))
         headers = [[Txt("parameter "), "θ"], ["θ"], [Txt("BP4 / BP3")], ["∂C/∂θ"], ["θ − η ∂C/∂θ"]]
-        rows = []
-        for p in step.weights + step.biases:
-            if p.kind == "w":
-                sym = _name_sym("w", l, p.j, p.k)
-                prods = [[fmt.factor(a), " · ", fmt.factor(d)] for a, d in zip(p.a_prev, p.delta)]
-                formula = [Sym("a", l - 1, p.k), " ", Sym("δ", l, p.j), " = "]
-            else:
-                sym = _name_sym("b", l, p.j)
-                prods = [[fmt.factor(d) if mean else fmt(d)] for d in p.delta]
-                formula = [Sym("δ", l, p.j), " = "]
-            if mean:
-                formula = (
-                    ["mean(", *formula[:-1], ") = ("] + _join(prods, " + ") + [")/", Num(str(m))]
-                )
-            else:
-                formula += prods[0]
-            rows.append([[sym], [fmt(p.value)], formula, [fmt(p.grad)], [fmt(p.new_value)]])
+        rows = [_step_row(t, p, l, fmt, m) for p in step.weights + step.biases]
         out.append(Table(headers, rows, "lrwrr"))
     out.append(
         P(
@@ -874,6 +856,7 @@ def _step_blocks(t, fmt, m) -> list:
                 fmt(t.cost),
                 Txt(
                     ")"
+                    + ("; weights only, the biases kept their values" if _weights_only(t) else "")
                     + (
                         "; the step was applied to the network."
                         if t.applied
@@ -884,6 +867,98 @@ def _step_blocks(t, fmt, m) -> list:
         )
     )
     return out
+
+
+def _weights_only(t) -> bool:
+    """Whether the step left every bias as it was while the network has some."""
+    modes = getattr(t, "bias_modes", None) or []
+    updated = getattr(t, "biases_updated", None) or []
+    return any(mode != "none" for mode in modes) and not any(updated)
+
+
+def _step_rule(t) -> list:
+    """The update rule in the heading: b's only where some bias is updated."""
+    updated = getattr(t, "biases_updated", None)
+    if updated is not None and len(updated) and not any(updated):
+        return ["w ← w − η ∂C/∂w"]
+    return ["w ← w − η ∂C/∂w, b ← b − η ∂C/∂b"]
+
+
+def _step_intro(t, m) -> list:
+    """BP3 (per neuron, or summed over the neurons for a shared bias) and BP4 in words."""
+    modes = getattr(t, "bias_modes", None) or ["neuron"] * t.num_layers
+    parts: list = []
+    if "neuron" in modes:
+        parts += [Txt("BP3: "), "∂C/∂", Sym("b", "l", "j"), " = ", Sym("δ", "l", "j"), Txt("; ")]
+    if "shared" in modes:
+        lead = "a bias shared by layer l: " if parts else "A bias shared by layer l: "
+        parts += [Txt(lead), "∂C/∂", Sym("b", "l"), " = "]
+        parts += [Sym("Σ", "", "j"), " ", Sym("δ", "l", "j"), Txt("; ")]
+    parts += [Txt("BP4: "), "∂C/∂", Sym("w", "l", "jk"), " = ", Sym("a", "l−1", "k"), " "]
+    parts += [Sym("δ", "l", "j")]
+    parts.append(Txt(f"{', each averaged over the ' + str(m) + ' samples' if m > 1 else ''}; "))
+    return parts
+
+
+def _updated_note(t) -> list:
+    """Which parameters the step updated, where some biases were left as they were."""
+    modes = getattr(t, "bias_modes", None) or []
+    updated = getattr(t, "biases_updated", None) or []
+    kept = [l for l, (mode, u) in enumerate(zip(modes, updated), 1) if mode != "none" and not u]
+    absent = [l for l, mode in enumerate(modes, 1) if mode == "none"]
+    if not kept and not absent:
+        return []
+    moved = [l for l, (mode, u) in enumerate(zip(modes, updated), 1) if mode != "none" and u]
+    parts: list = [Txt("Updated: the weights" + (" only" if not moved else ""))]
+    if moved:
+        parts.append(Txt(f" and the biases of {_layers_text(moved)}"))
+    if kept:
+        parts.append(Txt(f"; not updated (frozen): the biases of {_layers_text(kept)}"))
+    if absent:
+        parts.append(Txt(f"; no bias in {_layers_text(absent)}"))
+    return parts + [Txt(".")]
+
+
+def _layers_text(layers) -> str:
+    """ "layer 2" or "layers 1, 2"."""
+    return f"layer{'s' if len(layers) > 1 else ''} " + ", ".join(map(str, layers))
+
+
+def _step_row(t, p, l, fmt, m) -> list:
+    """One parameter's row: θ, its BP4/BP3 formula with the numbers, ∂C/∂θ, the new θ."""
+    mean = m > 1
+    if p.kind == "w":
+        sym = _name_sym("w", l, p.j, p.k)
+        prods = [[fmt.factor(a), " · ", fmt.factor(d)] for a, d in zip(p.a_prev, p.delta)]
+        formula = [Sym("a", l - 1, p.k), " ", Sym("δ", l, p.j), " = "]
+    elif p.j is None:  # a shared bias: Σ_j δ_j^l, with the sample's δ_j written out
+        sym = _name_sym("b", l, None)
+        formula = [Sym("Σ", "", "j"), " ", Sym("δ", l, "j"), " = "]
+        if mean:
+            prods = [[fmt.factor(d)] for d in p.delta]
+        else:
+            deltas = _layer_deltas(t, l)
+            prods = [_join([fmt.factor(d) for d in deltas], " + ") + [" = ", fmt(p.delta[0])]]
+    else:
+        sym = _name_sym("b", l, p.j)
+        prods = [[fmt.factor(d) if mean else fmt(d)] for d in p.delta]
+        formula = [Sym("δ", l, p.j), " = "]
+    if mean:
+        formula = ["mean(", *formula[:-1], ") = ("] + _join(prods, " + ") + [")/", Num(str(m))]
+    else:
+        formula += prods[0]
+    new = [fmt(p.new_value)]
+    if not getattr(p, "updated", True):
+        new.append(Txt(" (frozen)"))
+    return [[sym], [fmt(p.value)], formula, [fmt(p.grad)], new]
+
+
+def _layer_deltas(t, l) -> list:
+    """δ_j^l of the trace's only sample, j = 1..n_l."""
+    for lb in t.samples[0].backward:
+        if lb.l == l:
+            return [n.delta for n in lb.neurons]
+    return []
 
 
 # ---------------------------------------------------------------------------- nudge, gradients

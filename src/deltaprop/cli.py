@@ -1094,7 +1094,10 @@ def info(model, as_json):
 @main.command()
 @click.argument("example", required=False)
 @click.option(
-    "--builtin", "builtin", default=None, help="A built-in worked example (mazur, relu-softmax)."
+    "--builtin",
+    "builtin",
+    default=None,
+    help="A built-in worked example (mazur, relu-softmax, shared-bias, no-bias).",
 )
 @click.option("--model", default=None, help="A saved model file instead of an example file.")
 @click.option(
@@ -1129,6 +1132,11 @@ def info(model, as_json):
 @click.option(
     "--gradients", is_flag=True, help="Show finite differences beside backprop for every parameter."
 )
+@click.option(
+    "--freeze-biases",
+    is_flag=True,
+    help="A weights-only step: the biases keep their values (as in Mazur's example).",
+)
 @click.option("--out", default=None, help="Write the rendering to this file.")
 @click.option(
     "--diagram/--no-diagram",
@@ -1162,6 +1170,7 @@ def explain(
     precision,
     nudge_spec,
     gradients,
+    freeze_biases,
     out,
     max_parameters,
     diagram=None,
@@ -1187,7 +1196,10 @@ def explain(
         if max_parameters < 0:
             _fail(f"--max-parameters {max_parameters} is invalid; expected a count >= 0")
         try:
-            obj = trace_step(net, x, y, lr=step_lr, max_parameters=max_parameters or None)
+            obj = trace_step(
+                net, x, y, lr=step_lr, max_parameters=max_parameters or None,
+                freeze_biases=freeze_biases,
+            )  # fmt: skip
         except DeltapropError as exc:
             _fail(
                 str(exc)

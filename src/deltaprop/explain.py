@@ -120,14 +120,15 @@ _LOSS_TEXT = (
 _ACTIVATION_TEXT = ("formula", "derivative_formula", "formula_latex", "derivative_latex")
 
 
-def param_name(kind: str, l: int, j: int, k: int | None = None) -> str:
+def param_name(kind: str, l: int, j: int | None, k: int | None = None) -> str:
     """ASCII name of a parameter in the textbook's notation: "w^2_12", "b^1_2", "w^1_3,12".
 
-    Indices are 1-based; a comma separates j and k when either has two or more digits.
+    Indices are 1-based; a comma separates j and k when either has two or more digits. A bias
+    shared by the layer (``j`` None) is "b^1".
     """
     if kind == "b":
-        return f"b^{l}_{j}"
-    sep = "," if j > 9 or (k is not None and k > 9) else ""
+        return f"b^{l}" if j is None else f"b^{l}_{j}"
+    sep = "," if (j or 0) > 9 or (k is not None and k > 9) else ""
     return f"w^{l}_{j}{sep}{k}"
 
 
@@ -140,6 +141,7 @@ def explain(
     apply: bool = False,
     max_samples: int = _MAX_SAMPLES,
     max_parameters: int | None = _MAX_PARAMETERS,
+    freeze_biases: bool = False,
 ) -> Trace:
     """Trace one gradient-descent step of ``net`` on (x, y), every number written out.
 
@@ -156,6 +158,10 @@ def explain(
     max_samples : int, default 8
     max_parameters : int or None, default 2000
         A trace lists every parameter; larger networks are refused unless this is raised or None.
+    freeze_biases : bool, default False
+        A weights-only step: the biases keep their values (as in worked examples that update
+        the weights only). Biases the network itself freezes (``train_biases``) are never
+        updated either. Their gradients are traced all the same.
 
     Returns
     -------
@@ -168,8 +174,9 @@ def explain(
     δ_j^L = ∂C/∂a_j^L σ'(z_j^L) (BP1; the loss's fused error, such as a_j − y_j, for the pairs
     it declares; Σ_i ∂C/∂a_i ∂a_i/∂z_j for an activation that is not element-wise, such as
     softmax with another loss); δ_j^l = (Σ_k w_kj^{l+1} δ_k^{l+1}) σ'(z_j^l) (BP2);
-    ∂C/∂b_j^l = δ_j^l (BP3); ∂C/∂w_jk^l = a_k^{l−1} δ_j^l (BP4), each averaged over the samples;
-    w ← w − η ∂C/∂w, b ← b − η ∂C/∂b.
+    ∂C/∂b_j^l = δ_j^l (BP3; Σ_j δ_j^l for a bias b^l shared by the layer);
+    ∂C/∂w_jk^l = a_k^{l−1} δ_j^l (BP4), each averaged over the samples;
+    w ← w − η ∂C/∂w, b ← b − η ∂C/∂b (unless the biases are frozen).
 
     Examples
     --------
@@ -177,6 +184,8 @@ def explain(
     >>> trace = explain(net, x, y, lr)
     >>> round(trace.cost, 9), round(trace.param("w^2_11").new_value, 8)
     (0.298371109, 0.35891648)
+    >>> round(explain(net, x, y, lr, freeze_biases=True).cost_after, 9)  # Mazur's step
+    0.291027774
     """
     X, Y, lr = _check_explain(net, x, y, lr, max_samples, max_parameters)
     g = net.backprop(X, Y)
@@ -184,9 +193,10 @@ def explain(
     bs = [b.copy() for b in net.biases]
     rule = _output_rule(net.loss, net.output_activation)
     samples = _samples(net, g, X, Y, Ws, bs, rule)
+    updated = [t and not freeze_biases for t in net.trained_biases]
     new_Ws = [W - lr * dW for W, dW in zip(Ws, g.weights)]
-    new_bs = [b - lr * db for b, db in zip(bs, g.biases)]
-    steps = [_layer_step(g, Ws, bs, new_Ws, new_bs, l) for l in range(net.num_layers)]
+    new_bs = [b - lr * db if u else b.copy() for b, db, u in zip(bs, g.biases, updated)]
+    steps = [_layer_step(net, g, Ws, bs, new_Ws, new_bs, l, updated[l]) for l in range(len(Ws))]
     cost_after = _cost_with(net, new_Ws, new_bs, X, Y)
     if apply:
         net.weights = new_Ws
@@ -210,6 +220,8 @@ def explain(
         applied=bool(apply),
         loss_text=_loss_text(net.loss),
         activation_text=[_text_of(act, _ACTIVATION_TEXT) for act in net.layer_activations],
+        bias_modes=list(net.bias_modes),
+        biases_updated=updated,
     )
 
 
@@ -340,22 +352,23 @@ def _term(index, factor, value) -> Term:
 def _forward_layers(net, g, Ws, bs, s) -> list:
     """Layers 1..L of sample s: each z_j^l with its terms w_jk a_k, and a_j^l."""
     layers = []
-    for l, act in enumerate(net.layer_activations):
+    for l, (act, mode) in enumerate(zip(net.layer_activations, net.bias_modes)):
         a_prev, W, b = g.activations[l][s], Ws[l], bs[l]
         neurons = []
         for j in range(W.shape[0]):
             terms = [_term(k, W[j, k], a_prev[k]) for k in range(W.shape[1])]
+            bias = None if mode == "none" else float(b[0 if mode == "shared" else j])
             neurons.append(
                 NeuronForward(
                     j=j + 1,
                     terms=terms,
-                    bias=float(b[j]),
+                    bias=bias,
                     z=float(g.zs[l][s, j]),
                     a=float(g.activations[l + 1][s, j]),
-                    explicit=_fsum([t.product for t in terms] + [float(b[j])]),
+                    explicit=_fsum([t.product for t in terms] + ([] if bias is None else [bias])),
                 )
             )
-        layers.append(LayerForward(l=l + 1, activation=act.name, neurons=neurons))
+        layers.append(LayerForward(l=l + 1, activation=act.name, neurons=neurons, bias=mode))
     return layers
 
 
@@ -427,7 +440,7 @@ def _hidden_layers(net, g, Ws, s, factors) -> list:
     return layers
 
 
-def _layer_step(g, Ws, bs, new_Ws, new_bs, l) -> LayerStep:
+def _layer_step(net, g, Ws, bs, new_Ws, new_bs, l, updated) -> LayerStep:
     """Layer l + 1's gradients (BP4, BP3) with each sample's contribution, and the step."""
     A, D = g.activations[l], g.deltas[l]
     m = A.shape[0]
@@ -451,22 +464,26 @@ def _layer_step(g, Ws, bs, new_Ws, new_bs, l) -> LayerStep:
                     new_value=float(new_Ws[l][j, k]),
                 )
             )
-    for j in range(Ws[l].shape[0]):
-        contrib = D[:, j].tolist()
+    mode = net.bias_modes[l]
+    for i in range(bs[l].shape[0]):
+        bj = None if mode == "shared" else i + 1
+        # BP3: δ_j per sample, or Σ_j δ_j per sample for a bias that every neuron adds
+        contrib = D[:, i].tolist() if bj else [_fsum(D[s].tolist()) for s in range(m)]
         biases.append(
             ParamStep(
-                name=param_name("b", l + 1, j + 1),
+                name=param_name("b", l + 1, bj),
                 kind="b",
                 l=l + 1,
-                j=j + 1,
+                j=bj,
                 k=None,
-                value=float(bs[l][j]),
+                value=float(bs[l][i]),
                 a_prev=None,
                 delta=list(contrib),
                 contributions=contrib,
-                grad=float(g.biases[l][j]),
+                grad=float(g.biases[l][i]),
                 explicit=_fsum(contrib) / m,
-                new_value=float(new_bs[l][j]),
+                new_value=float(new_bs[l][i]),
+                updated=updated,
             )
         )
     return LayerStep(l=l + 1, weights=weights, biases=biases)
@@ -482,7 +499,7 @@ def _forward_with(net, Ws, bs, X, start=0, z_start=None):
     for l, (W, b, act) in enumerate(zip(Ws, bs, net.layer_activations)):
         if l < start:
             continue
-        z = z_start if (l == start and z_start is not None) else a @ W.T + b
+        z = z_start if (l == start and z_start is not None) else a @ W.T + (b if b.size else 0)
         a = act.forward(z.copy())
         zs.append(z)
         acts.append(a)
@@ -631,8 +648,9 @@ def gradient_table(
     for l in range(1, net.num_layers + 1):
         for kind in ("W", "b"):
             num, ana = report.numerical[f"{kind}{l}"], report.analytic[f"{kind}{l}"]
+            shared = kind == "b" and net.bias_modes[l - 1] == "shared"
             for idx in np.ndindex(*ana.shape):
-                j = idx[0] + 1
+                j = None if shared else idx[0] + 1
                 k = idx[1] + 1 if kind == "W" else None
                 a, n = float(ana[idx]), float(num[idx])
                 diff = abs(a - n)

@@ -32,7 +32,8 @@ class GradcheckReport:
     errors : dict
         Relative error per parameter tensor, keys "W1", "b1", ..., "WL", "bL": the largest
         |numerical − backprop| over the tensor's entries divided by the tensor's largest
-        gradient magnitude.
+        gradient magnitude. A shared bias's "b" has one entry; a layer without bias has an
+        empty "b" (error 0: nothing to check).
     max_error : float
         The largest of them.
     numerical, analytic : dict

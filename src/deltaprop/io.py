@@ -4,13 +4,15 @@ A model file is a zip archive in numpy's ``.npz`` layout, written without pickle
 
 ``metadata.json``
     UTF-8 JSON: ``format`` ("deltaprop-model"), ``format_version`` (1), ``library_version``,
-    the architecture (``sizes``, ``activations`` configs, ``loss``, ``dtype``, and ``seed``/
+    the architecture (``sizes``, ``activations`` configs, ``loss``, ``dtype``, ``bias`` (per
+    layer "neuron", "shared" or "none"; absent in older files: "neuron" throughout),
+    ``train_biases`` (per layer; absent: all true), and ``seed``/
     ``init`` where they are plain data), ``training_config``, ``history``, ``extra``,
     ``optimizer_state``, ``preprocessor`` (the fitted table preprocessing, or null) and
     ``checksum``.
 ``W1.npy`` … ``WL.npy``, ``b1.npy`` … ``bL.npy``
-    The parameters of layers 1..L, W^l of shape (n_l, n_{l−1}) and b^l of shape (n_l,), in the
-    network's dtype.
+    The parameters of layers 1..L, W^l of shape (n_l, n_{l−1}) and b^l of shape (n_l,) ((1,)
+    for a shared bias, (0,) for a layer without bias), in the network's dtype.
 ``optimizer.<key>.npy``, ``extra.<key>.npy``
     Arrays found inside ``optimizer_state`` or ``extra``; in the JSON they are replaced by
     ``{"__ndarray__": "<member name without .npy>"}``.
@@ -554,7 +556,30 @@ class _Reader:
             meta["optimizer_state"], dict
         ):
             raise self.fail("metadata optimizer_state is not an object; expected an object or null")
+        self.check_biases(meta, len(sizes) - 1)
         return sizes, np.dtype(meta["dtype"])
+
+    def check_biases(self, meta, L):
+        """The optional ``bias`` modes and ``train_biases`` flags: L entries each."""
+        modes, flags = meta.get("bias"), meta.get("train_biases")
+        if modes is not None and (
+            not isinstance(modes, list)
+            or len(modes) != L
+            or not all(m in ("neuron", "shared", "none") for m in modes)
+        ):
+            raise self.fail(
+                f"metadata bias={_brief(modes)} is invalid; expected {L} of "
+                f"'neuron', 'shared', 'none' (one per layer)"
+            )
+        if flags is not None and (
+            not isinstance(flags, list)
+            or len(flags) != L
+            or not all(isinstance(f, bool) for f in flags)
+        ):
+            raise self.fail(
+                f"metadata train_biases={_brief(flags)} is invalid; expected {L} "
+                f"booleans (one per layer)"
+            )
 
     # -- arrays
     def read_array(self, zf, info, *, dtype=None, shape=None, max_elements=None):
@@ -784,10 +809,11 @@ def _read_all(reader, zf):
     sizes, dtype = reader.check_architecture(meta)
     L = len(sizes) - 1
     expected = {}
+    modes = meta.get("bias") or ["neuron"] * L
     for l in range(1, L + 1):
         expected[f"W{l}"] = (sizes[l], sizes[l - 1])
-        expected[f"b{l}"] = (sizes[l],)
-    n_params = sum(r * c + r for r, c in zip(sizes[1:], sizes[:-1]))
+        expected[f"b{l}"] = ({"neuron": sizes[l], "shared": 1, "none": 0}[modes[l - 1]],)
+    n_params = sum(math.prod(shape) for shape in expected.values())
     param_bytes = n_params * dtype.itemsize
     # Each parameter member holds its data plus a header; a stored member cannot be larger than
     # the file, a deflated one not more than ~1000 times its compressed size.
@@ -932,6 +958,8 @@ def _build(reader, meta, arrays):
             loss=meta["loss"],
             dtype=meta["dtype"],
             seed=seed,
+            bias=meta.get("bias") or True,
+            train_biases=meta.get("train_biases") or True,
         )
     except (ValueError, TypeError) as exc:
         raise reader.fail(f"metadata describes an invalid network: {exc}") from None

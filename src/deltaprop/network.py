@@ -12,6 +12,13 @@ activation σ_l. For a mini-batch of m samples held as the rows of a matrix,
 
 where row x of Δ^l is the per-sample δ^l of sample x and C is the batch mean of C_x.
 
+A layer's biases come in one of three modes (``bias=``): one per neuron (the textbook's), one
+shared by all the layer's neurons (b^l of shape (1,), added to every z_j^l: then
+∂C/∂b^l = (1/m) Σ_rows Σ_j Δ^l, BP3 summed over the neurons it feeds), or none (Z^l =
+A^{l−1} (W^l)ᵀ, and BP3 has nothing to compute). Biases that exist may be frozen
+(``train_biases=False``): backprop still reports their gradient, training leaves them as they
+are.
+
 All parameters live in one flat vector (weights of every layer first, then biases) and
 ``weights``/``biases`` are views into it: the optimizer updates every parameter with a single
 operation, and L2 decay touches the weights' contiguous slice only.
@@ -54,7 +61,7 @@ class Gradients:
     weights : list of ndarray
         ∂C/∂W^l for l = 1..L, same shapes as ``Network.weights`` (BP4).
     biases : list of ndarray
-        ∂C/∂b^l, shape (n_l,) (BP3).
+        ∂C/∂b^l (BP3): shape (n_l,), (1,) for a shared bias, (0,) for a layer without one.
     deltas : list of ndarray
         δ^l = ∂C_x/∂z^l per sample, shape (m, n_l), before the batch mean (BP1, BP2).
     zs : list of ndarray
@@ -179,6 +186,13 @@ class Network:
     dtype : {"float64", "float32"}
     seed : int or np.random.Generator, optional
         Makes initialisation (and, through ``fit``, shuffling and dropout) reproducible.
+    bias : bool, "shared", or a list of them (one per layer l = 1..L), default True
+        True: one bias per neuron, b^l of shape (n_l,). "shared": one bias for the whole layer,
+        shape (1,), as in worked examples that write one b per layer. False: no bias, z^l =
+        W^l a^{l−1}.
+    train_biases : bool or list of bool (one per layer), default True
+        False freezes the biases: ``fit`` leaves them unchanged (the optimizer sees a zero
+        gradient for them), while ``backprop`` still reports ∂C/∂b^l.
 
     Examples
     --------
@@ -196,9 +210,13 @@ class Network:
         init="auto",
         dtype="float64",
         seed=None,
+        bias=True,
+        train_biases=True,
     ):
         self.sizes = _check_sizes(sizes)
         L = len(self.sizes) - 1
+        self.bias_modes = _bias_modes(bias, L)
+        self.train_biases = train_biases
         self.dtype = check_dtype(dtype)
         self.layer_activations = _layer_activations(activation, output_activation, L)
         self.loss = _losses.get(loss)
@@ -220,7 +238,7 @@ class Network:
     def _allocate(self):
         shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
         n_w = sum(r * c for r, c in shapes)
-        n_b = sum(self.sizes[1:])
+        n_b = sum(self._bias_sizes())
         check_memory(self.sizes, n_w + n_b, self.dtype.itemsize)
         try:
             self._theta = np.zeros(n_w + n_b, dtype=self.dtype)
@@ -242,16 +260,35 @@ class Network:
 
         Returns
         -------
-        (list of (n_l, n_{l−1}) views, list of (n_l,) views)
+        (list of (n_l, n_{l−1}) views, list of bias views: (n_l,), (1,) shared or (0,) none)
         """
         Ws, bs, pos = [], [], 0
         for r, c in zip(self.sizes[1:], self.sizes[:-1]):
             Ws.append(flat[pos : pos + r * c].reshape(r, c))
             pos += r * c
-        for r in self.sizes[1:]:
+        for r in self._bias_sizes():
             bs.append(flat[pos : pos + r])
             pos += r
         return Ws, bs
+
+    def _bias_sizes(self):
+        """Entries of b^l per layer: n_l, 1 for a shared bias, 0 for none."""
+        return [_BIAS_SIZE[mode](n) for n, mode in zip(self.sizes[1:], self.bias_modes)]
+
+    @property
+    def train_biases(self) -> list[bool]:
+        """Per layer l = 1..L, whether training updates b^l (False: frozen). Assign a bool or
+        a list of L bools; layers without biases have nothing to train either way."""
+        return list(self._train_biases)
+
+    @train_biases.setter
+    def train_biases(self, value: bool | Sequence[bool]) -> None:
+        self._train_biases = _per_layer_flags(value, len(self.sizes) - 1, "train_biases")
+
+    @property
+    def trained_biases(self) -> list[bool]:
+        """Per layer, whether b^l exists and training updates it."""
+        return [t and m != "none" for t, m in zip(self._train_biases, self.bias_modes)]
 
     def __getstate__(self):
         # ``_weights``/``_biases`` are views into ``_theta``; pickled on their own they would
@@ -262,6 +299,10 @@ class Network:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        # Networks pickled before bias modes existed had one trained bias per neuron.
+        L = len(self.sizes) - 1
+        self.__dict__.setdefault("bias_modes", ["neuron"] * L)
+        self.__dict__.setdefault("_train_biases", [True] * L)
         self._weights, self._biases = self.parameter_views(self._theta)
 
     def reset_parameters(self, init: str = "auto") -> None:
@@ -345,6 +386,8 @@ class Network:
         other = Network.__new__(Network)
         other.__dict__.update(self.__dict__)
         other.layer_activations = list(self.layer_activations)
+        other.bias_modes = list(self.bias_modes)
+        other._train_biases = list(self._train_biases)
         other._allocate()
         other._theta[...] = self._theta
         # Copies of the generator and history: the copy's training neither advances nor
@@ -448,7 +491,8 @@ class Network:
         a = X
         for W, b, act in zip(self._weights, self._biases, self.layer_activations):
             z = a @ W.T  # Z^l = A^{l−1} (W^l)ᵀ + b^l
-            z += b
+            if b.size:  # (a shared b^l of shape (1,) broadcasts to every neuron)
+                z += b
             a = act.forward(z)
             zs.append(z)
             acts.append(a)
@@ -513,7 +557,9 @@ class Network:
         -----
         δ^L = ∇_a C ⊙ σ'(z^L) (BP1, or the fused a − y where the loss declares it);
         δ^l = (δ^{l+1} W^{l+1}) ⊙ σ'(z^l) (BP2); ∂C/∂b^l = mean of δ^l (BP3);
-        ∂C/∂W^l = (δ^l)ᵀ a^{l−1} / m (BP4).
+        ∂C/∂W^l = (δ^l)ᵀ a^{l−1} / m (BP4). A shared bias gets BP3 summed over the layer's
+        neurons, Σ_j mean(δ_j^l); a layer without bias gets an empty (0,) array. Frozen biases
+        (``train_biases``) get their gradient all the same.
         """
         X, single = self.check_inputs(X)
         Y = self.check_targets(Y, X.shape[0], single)
@@ -529,7 +575,7 @@ class Network:
             grad_a = deltas[l + 1] @ self._weights[l + 1]  # BP2: (W^{l+1})ᵀ δ^{l+1}
             deltas[l] = self.layer_activations[l].backward(grad_a, zs[l], acts[l + 1])  # ⊙ σ'(z^l)
         dW = [d.T @ a / m for d, a in zip(deltas, acts[:-1])]  # BP4
-        db = [d.mean(axis=0) for d in deltas]  # BP3
+        db = [_bias_gradient(d, mode) for d, mode in zip(deltas, self.bias_modes)]  # BP3
         return Gradients(cost=cost, weights=dW, biases=db, deltas=deltas, zs=zs, activations=acts)
 
     # ------------------------------------------------------------------ public conveniences
@@ -658,6 +704,8 @@ class Network:
             "activations": [a.config() for a in self.layer_activations],
             "loss": self.loss.config(),
             "dtype": self.dtype.name,
+            "bias": list(self.bias_modes),
+            "train_biases": self.train_biases,
         }
 
     def summary(self, print_fn: Any = print) -> None:
@@ -679,10 +727,10 @@ class Network:
         """
         rows = [("layer", "neurons", "activation", "W shape", "parameters"),
                 ("input", str(self.sizes[0]), "-", "-", "0")]  # fmt: skip
-        for l, act in enumerate(self.layer_activations, start=1):
+        for l, (act, b) in enumerate(zip(self.layer_activations, self._biases), start=1):
             n, n_prev = self.sizes[l], self.sizes[l - 1]
             name = "output" if l == len(self.sizes) - 1 else f"hidden {l}"
-            rows.append((name, str(n), act.name, f"({n}, {n_prev})", f"{n * n_prev + n:,}"))
+            rows.append((name, str(n), act.name, f"({n}, {n_prev})", f"{n * n_prev + b.size:,}"))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         right = (False, True, False, False, True)
         lines = [
@@ -695,7 +743,24 @@ class Network:
             f"{self.num_parameters:,} parameters ({self.dtype.name}, {size_text}); "
             f"loss {self.loss.name}"
         )
+        if self.bias_modes != ["neuron"] * self.num_layers or not all(self._train_biases):
+            lines.append(f"biases: {self.bias_description()}")
         print_fn("\n".join(line.rstrip() for line in lines))
+
+    def bias_description(self) -> str:
+        """The biases in words, layer by layer: "one per neuron", "one shared", "none", each
+        followed by ", frozen" where training leaves them unchanged.
+
+        Examples
+        --------
+        >>> Network([2, 2, 2], bias=["shared", False]).bias_description()
+        'layer 1 one shared, layer 2 none'
+        """
+        words = {"neuron": "one per neuron", "shared": "one shared", "none": "none"}
+        return ", ".join(
+            f"layer {l} {words[mode]}" + (", frozen" if mode != "none" and not trained else "")
+            for l, (mode, trained) in enumerate(zip(self.bias_modes, self._train_biases), 1)
+        )
 
     def __repr__(self):
         acts = [a.name for a in self.layer_activations]
@@ -703,7 +768,15 @@ class Network:
             act = f"activation={acts[0]!r}, output_activation={acts[-1]!r}"
         else:
             act = f"activations={acts!r}"
-        return f"Network({self.sizes}, {act}, loss={self.loss.name!r}, dtype={self.dtype.name!r})"
+        extra = ""
+        if self.bias_modes != ["neuron"] * self.num_layers:
+            extra += f", bias={self.bias_modes!r}"
+        if not all(self._train_biases):
+            extra += f", train_biases={self._train_biases!r}"
+        return (
+            f"Network({self.sizes}, {act}, loss={self.loss.name!r}, "
+            f"dtype={self.dtype.name!r}{extra})"
+        )
 
 
 # ``fit``, ``evaluate`` and ``save`` are implemented by deltaprop.training and deltaprop.io, the
@@ -725,6 +798,52 @@ def _provided(name):
         raise RuntimeError(
             f"Network.{name} is provided by the deltaprop package; import deltaprop first"
         ) from None
+
+
+_BIAS_SIZE = {"neuron": lambda n: n, "shared": lambda n: 1, "none": lambda n: 0}
+
+
+def _bias_modes(bias, L):
+    """One of "neuron", "shared", "none" per layer l = 1..L from ``bias`` (a value or a list)."""
+    values = list(bias) if isinstance(bias, (list, tuple)) else [bias] * L
+    if len(values) != L:
+        raise DeltapropError(
+            f"bias has {len(values)} entries but the network has {L} layers with weights; "
+            f"expected one value, or one per layer"
+        )
+    modes = []
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)):
+            modes.append("neuron" if v else "none")
+        elif isinstance(v, str) and v in _BIAS_SIZE:
+            modes.append(v)
+        else:
+            where = f"bias[{i}]" if isinstance(bias, (list, tuple)) else "bias"
+            raise DeltapropError(
+                f"{where}={_short(v)} is invalid; expected True (one bias per neuron), "
+                f"'shared' (one bias for the whole layer) or False (no bias)"
+            )
+    return modes
+
+
+def _per_layer_flags(value, L, name):
+    """A bool or a list of L bools, as a list of L bools."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * L
+    if len(values) != L or not all(isinstance(v, (bool, np.bool_)) for v in values):
+        raise DeltapropError(
+            f"{name}={_short(value)} is invalid; expected True, False or a list of {L} "
+            f"of them (one per layer with weights)"
+        )
+    return [bool(v) for v in values]
+
+
+def _bias_gradient(delta, mode):
+    """∂C/∂b^l by BP3 from Δ^l (m, n_l): the batch mean per neuron, summed over the neurons for
+    a shared bias (b^l enters every z_j^l), empty for a layer without bias."""
+    if mode == "none":
+        return np.zeros(0, dtype=delta.dtype)
+    db = delta.mean(axis=0)
+    return db.sum(keepdims=True) if mode == "shared" else db
 
 
 def _check_sizes(sizes):

@@ -338,8 +338,14 @@ class _BaseMLP(BaseEstimator):
 
     @property
     def intercepts_(self):
-        """Bias vectors b^l, shape (n_out,): ``network_.biases[l]``."""
-        return list(self._net("intercepts_").biases)
+        """Bias vectors b^l, shape (n_out,): ``network_.biases[l]`` (views). A network_ with a
+        bias shared by a layer, or none, gives that layer's n_out equal entries, or zeros (a
+        copy): scikit-learn's y = x C + b computes the same outputs."""
+        net = self._net("intercepts_")
+        return [
+            b if b.shape == (n,) else np.broadcast_to(b if b.size else 0.0, (n,)).astype(b.dtype)
+            for b, n in zip(net.biases, net.sizes[1:])
+        ]
 
     @intercepts_.setter
     def intercepts_(self, values):

@@ -87,11 +87,12 @@ class NeuronForward(_Data):
     """Neuron j of layer l in the forward pass.
 
     ``z`` and ``a`` are the engine's; ``explicit`` is Σ_k w_jk a_k + b_j summed term by term.
+    ``bias`` is b_j (b^l for a bias shared by the layer), None for a layer without bias.
     """
 
     j: int
     terms: list
-    bias: float
+    bias: float | None
     z: float
     a: float
     explicit: float
@@ -99,11 +100,15 @@ class NeuronForward(_Data):
 
 @dataclass
 class LayerForward(_Data):
-    """Layer l = 1..L of the forward pass: z^l = W^l a^{l−1} + b^l, a^l = σ(z^l)."""
+    """Layer l = 1..L of the forward pass: z^l = W^l a^{l−1} + b^l, a^l = σ(z^l).
+
+    ``bias``: "neuron" (b_j^l), "shared" (one b^l for every neuron) or "none" (no bias term).
+    """
 
     l: int
     activation: str
     neurons: list
+    bias: str = "neuron"
 
 
 @dataclass
@@ -187,15 +192,17 @@ class ParamStep(_Data):
     """One parameter's gradient and update.
 
     ``kind`` "w" (w_jk^l, ∂C/∂w = mean over samples of a_k^{l−1} δ_j^l, BP4) or "b" (b_j^l,
-    ∂C/∂b = mean of δ_j^l, BP3; ``k`` and ``a_prev`` are None). ``a_prev``, ``delta`` and
-    ``contributions`` have one entry per sample; ``grad`` is the engine's, ``explicit`` the
-    mean of ``contributions``; ``new_value`` = value − η grad.
+    ∂C/∂b = mean of δ_j^l, BP3; ``k`` and ``a_prev`` are None; for a bias b^l shared by the
+    layer ``j`` is None too and ∂C/∂b = mean of Σ_j δ_j^l, so ``delta`` holds each sample's
+    Σ_j δ_j^l). ``a_prev``, ``delta`` and ``contributions`` have one entry per sample;
+    ``grad`` is the engine's, ``explicit`` the mean of ``contributions``; ``new_value`` =
+    value − η grad, or value where ``updated`` is False (a frozen bias).
     """
 
     name: str
     kind: str
     l: int
-    j: int
+    j: int | None
     k: int | None
     value: float
     a_prev: list | None
@@ -204,6 +211,7 @@ class ParamStep(_Data):
     grad: float
     explicit: float
     new_value: float
+    updated: bool = True
 
 
 @dataclass
@@ -232,7 +240,7 @@ class Trace(_Data):
         Layers 1..L.
     weights, biases, grad_weights, grad_biases, new_weights, new_biases : lists of ndarray
         W^l and b^l before the step, ∂C/∂W^l and ∂C/∂b^l (``Network.backprop``'s), and
-        W^l − η ∂C/∂W^l, b^l − η ∂C/∂b^l.
+        W^l − η ∂C/∂W^l, b^l − η ∂C/∂b^l (b^l itself where the biases were not updated).
     cost_after : float
         C on the same samples with the updated parameters.
     applied : bool
@@ -245,6 +253,11 @@ class Trace(_Data):
     activation_text : list of dict
         For layers 1..L, the activation's "formula", "derivative_formula" (markup) and
         "formula_latex", "derivative_latex".
+    bias_modes : list of str
+        For layers 1..L: "neuron", "shared" or "none" (``Network.bias_modes``).
+    biases_updated : list of bool
+        For layers 1..L, whether the step updated b^l (False: no bias, frozen biases, or
+        ``explain(..., freeze_biases=True)``, a weights-only step).
     """
 
     _layout = "trace"
@@ -267,13 +280,16 @@ class Trace(_Data):
     applied: bool = False
     loss_text: dict = field(default_factory=dict)
     activation_text: list = field(default_factory=list)
+    bias_modes: list = field(default_factory=list)
+    biases_updated: list = field(default_factory=list)
 
     @property
     def num_layers(self) -> int:
         return len(self.sizes) - 1
 
     def param(self, name: str) -> ParamStep:
-        """The ParamStep of a parameter named as ``param_name`` names it: "w^2_12", "b^1_2"."""
+        """The ParamStep of a parameter named as ``param_name`` names it: "w^2_12", "b^1_2"
+        (a shared bias: "b^1")."""
         for step in self.steps:
             for p in step.weights + step.biases:
                 if p.name == name:
@@ -335,7 +351,7 @@ class GradientRow(_Data):
     name: str
     kind: str
     l: int
-    j: int
+    j: int | None
     k: int | None
     backprop: float
     numerical: float

@@ -117,12 +117,14 @@ def check_sgd_arguments(epochs, mini_batch_size):
     check_int(mini_batch_size, "mini_batch_size", minimum=1)
 
 
-def replaced(net, base, name):
-    """Whether the class of `net` (a subclass of `base`) defines its own method `name`."""
-    key = (type(net), base, name)
+def replaced(net, base, *names):
+    """Whether the class of `net` (a subclass of `base`) defines its own method of one of
+    `names` (looked up once per class: this runs once per mini-batch)."""
+    key = (type(net), base, names)
     found = _REPLACED.get(key)
     if found is None:
-        found = _REPLACED[key] = getattr(type(net), name) is not getattr(base, name)
+        cls = type(net)
+        found = _REPLACED[key] = any(getattr(cls, n) is not getattr(base, n) for n in names)
     return found
 
 
@@ -233,8 +235,9 @@ class BookNetwork:
             raise DeltapropError("mini_batch is empty; expected at least one (x, y) pair")
         ws = self._workspaces.get(m) or self._workspace(m)
         try:
-            np.concatenate([x for x, _ in mini_batch], axis=1, out=ws.X.T)
-            np.concatenate([y for _, y in mini_batch], axis=1, out=ws.Y.T)
+            xs, ys = zip(*mini_batch)
+            np.concatenate(xs, axis=1, out=ws.X.T)
+            np.concatenate(ys, axis=1, out=ws.Y.T)
         except (ValueError, TypeError):
             self._explain_bad_pairs(mini_batch, "mini_batch")
             raise

@@ -129,7 +129,7 @@ class Network(BookNetwork):
             m pairs of columns; they go through the engine as one (m, n_0) matrix.
         eta : float
         """
-        if _replaced(self, "backprop") or _replaced(self, "cost_derivative"):
+        if replaced(self, Network, "backprop", "cost_derivative"):
             self.per_sample_step(mini_batch, eta)
         else:
             self._fast_step(mini_batch, eta)

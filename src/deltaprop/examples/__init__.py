@@ -13,6 +13,10 @@ out)::
     weights = [ [[0.15, 0.20], [0.25, 0.30]],      # W^1, shape (n_1, n_0)
                 [[0.40, 0.45], [0.50, 0.55]] ]     # W^2, shape (n_2, n_1)
     biases = [ [0.35, 0.35], [0.60, 0.60] ]
+    # bias = "shared"                 # one b per layer: biases = [ [0.35], [0.60] ] (or 0.35)
+    # bias = false                    # no biases: leave out the biases key
+    # bias = ["shared", false]        # per layer; a layer without bias has [] in biases
+    # train_biases = false            # frozen biases: the step updates the weights only
     input = [0.05, 0.10]              # or a list of up to 8 samples; alias x
     target = [0.01, 0.99]             # alias y; class labels also accepted
     learning_rate = 0.5               # alias lr; default 0.5
@@ -69,6 +73,8 @@ _KEYS = {
     "sizes": "sizes",
     "weights": "weights",
     "biases": "biases",
+    "bias": "bias",
+    "train_biases": "train_biases",
     "activation": "activation",
     "activations": "activation",
     "output_activation": "output_activation",
@@ -97,8 +103,10 @@ def load_example(source: str | os.PathLike[str] | Mapping[str, Any]) -> Example:
     source : str, path or mapping
         A ``.json`` or ``.toml`` file (other suffixes: JSON if the text starts with "{",
         otherwise TOML) or the parsed dict. Keys: ``weights`` (list of per-layer nested lists,
-        shape (n_l, n_{l−1})), ``biases``, ``input`` (alias ``x``), ``target`` (alias ``y``)
-        are required; ``sizes`` (checked against the weights, inferred when absent),
+        shape (n_l, n_{l−1})), ``biases`` (unless ``bias`` is false), ``input`` (alias
+        ``x``), ``target`` (alias ``y``) are required; ``bias`` (true, "shared", false or
+        one per layer: see ``Network``), ``train_biases``, ``sizes`` (checked against the
+        weights, inferred when absent),
         ``activation`` (one name for all layers, or a list: one per layer including the
         output, or one per hidden layer with ``output_activation``; default "sigmoid"),
         ``output_activation``, ``loss`` (default "quadratic"), ``learning_rate`` (alias ``lr``,
@@ -210,7 +218,8 @@ def _build_example(raw: dict) -> Example:
     """Check an example's keys and values, in the order they are read, and build it."""
     spec = _canonical_spec(raw)
     sizes, Ws, origin = _example_weights(spec)
-    bs = _example_biases(spec["biases"], sizes, origin)
+    modes = _example_bias_modes(spec.get("bias", True), len(sizes) - 1)
+    bs = _example_biases(spec.get("biases"), sizes, origin, modes)
     net = _example_network(spec, sizes, Ws, bs)
     x = _numbers(spec["input"], "input", (1, 2))
     X, single = net.check_inputs(x, "input")
@@ -248,12 +257,16 @@ def _canonical_spec(raw: dict) -> dict[str, Any]:
         spec[canon] = value
     for key, what in (
         ("weights", "a list of per-layer weight matrices, shape (n_l, n_{l-1})"),
-        ("biases", "a list of per-layer bias vectors, length n_l"),
         ("input", "the input x: a list of n_0 numbers (or of samples)"),
         ("target", "the target y: a list of n_L numbers (or of samples)"),
     ):
         if key not in spec:
             raise _SpecError(f"missing key {key!r}; expected {what}")
+    if "biases" not in spec and spec.get("bias", True) is not False:
+        raise _SpecError(
+            "missing key 'biases'; expected a list of per-layer bias vectors, length n_l "
+            "(or bias = false for a network without biases)"
+        )
     return spec
 
 
@@ -303,9 +316,22 @@ def _example_sizes(sizes: Any) -> list[int]:
     return [int(n) for n in sizes]
 
 
-def _example_biases(biases: Any, sizes: list[int], origin: str) -> list[np.ndarray]:
-    """The bias vectors, one per layer after the input, checked against the sizes."""
+def _example_bias_modes(bias: Any, L: int) -> list[str]:
+    """The example's bias mode per layer ("neuron", "shared", "none"), as Network reads it."""
+    try:
+        return Network([1] * (L + 1), bias=bias).bias_modes
+    except (ValueError, TypeError) as exc:
+        raise _SpecError(str(exc)) from None
+
+
+def _example_biases(
+    biases: Any, sizes: list[int], origin: str, modes: list[str]
+) -> list[np.ndarray]:
+    """The bias vectors, one per layer after the input, checked against the sizes and modes:
+    n_l entries, one for a shared bias (or a bare number), none ([] or absent) without."""
     L = len(sizes) - 1
+    if biases is None and all(m == "none" for m in modes):
+        return [np.zeros(0) for _ in modes]
     if not isinstance(biases, (list, tuple, np.ndarray)) or len(biases) != L:
         n = len(biases) if isinstance(biases, (list, tuple, np.ndarray)) else None
         got = f"has {n} vectors" if n is not None else f"is {_short(biases)}"
@@ -313,13 +339,22 @@ def _example_biases(biases: Any, sizes: list[int], origin: str) -> list[np.ndarr
             f"biases {got}; expected a list of {L} vectors (one per layer after "
             f"the input) for sizes {sizes}"
         )
-    bs = [_numbers(b, f"biases[{i}]", 1) for i, b in enumerate(biases)]
-    for i, b in enumerate(bs):
-        if b.shape != (sizes[i + 1],):
-            raise _SpecError(
-                f"biases[{i}] has {b.shape[0]} entries; expected {sizes[i + 1]} "
-                f"for sizes {sizes}{origin}"
-            )
+    bs = []
+    for i, (b, mode) in enumerate(zip(biases, modes)):
+        if mode == "none":
+            if not (b is None or (isinstance(b, (list, tuple)) and len(b) == 0)):
+                raise _SpecError(
+                    f"biases[{i}] is {_short(b)} but layer {i + 1} has no bias "
+                    f"(bias); expected [] there"
+                )
+            bs.append(np.zeros(0))
+            continue
+        arr = _numbers(b, f"biases[{i}]", (0, 1) if mode == "shared" else 1).reshape(-1)
+        want = 1 if mode == "shared" else sizes[i + 1]
+        if arr.shape != (want,):
+            why = "one bias shared by the layer" if mode == "shared" else f"sizes {sizes}{origin}"
+            raise _SpecError(f"biases[{i}] has {arr.shape[0]} entries; expected {want} for {why}")
+        bs.append(arr)
     return bs
 
 
@@ -336,9 +371,14 @@ def _example_network(
     except ValueError as exc:
         raise _SpecError(str(exc)) from None
     try:
-        net = Network(sizes, activation=hidden, output_activation=output, loss=loss, seed=0)
+        net = Network(sizes, activation=hidden, output_activation=output, loss=loss, seed=0,
+                      bias=spec.get("bias", True))  # fmt: skip
     except (ValueError, TypeError) as exc:
         raise _SpecError(f"loss/activation: {exc}") from None
+    try:
+        net.train_biases = spec.get("train_biases", True)
+    except (ValueError, TypeError) as exc:
+        raise _SpecError(str(exc)) from None
     net.weights = Ws
     net.biases = bs
     return net
@@ -450,7 +490,9 @@ def builtin_example(name: str = "mazur") -> Example:
     "mazur": Matt Mazur's step-by-step example, a 2-2-2 sigmoid network with biases and the
     quadratic cost, x = (0.05, 0.10), y = (0.01, 0.99), η = 0.5 (C = 0.298371109; after the
     step w^2_11 = 0.35891648). "relu-softmax": a 2-2-2 network with a ReLU hidden layer (one
-    unit dead), softmax output and cross-entropy, worked by hand in the tests.
+    unit dead), softmax output and cross-entropy, worked by hand in the tests. "shared-bias":
+    Mazur's network as he draws it, one bias shared by each layer. "no-bias": a 2-3-1 network
+    without biases, tanh hidden layer and linear output, E = ½(d − y)².
     """
     return load_example(builtin_example_path(name))
 

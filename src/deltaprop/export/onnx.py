@@ -82,7 +82,9 @@ def network_graph(net: Network, x: str = "x", y: str = PROBABILITIES) -> GraphPa
     Notes
     -----
     Layer l is Z^l = Gemm(A^{l−1}, W^l, b^l, transB=1) = A^{l−1} (W^l)ᵀ + b^l, the engine's
-    own formula with W^l stored as (n_l, n_{l−1}), followed by ``σ_l.onnx_nodes``. An
+    own formula with W^l stored as (n_l, n_{l−1}), followed by ``σ_l.onnx_nodes``. A layer
+    without bias has Gemm without its C input; a bias shared by the layer is stored repeated
+    n_l times (the same forward pass). An
     activation without an ONNX form makes the export fail, naming every such layer.
     """
     parts, missing = GraphParts(), []
@@ -91,8 +93,11 @@ def network_graph(net: Network, x: str = "x", y: str = PROBABILITIES) -> GraphPa
     for l, (W, b, act) in enumerate(zip(net.weights, net.biases, net.layer_activations), 1):
         z, out = f"z{l}", (y if l == L else f"a{l}")
         parts.initializers[f"W{l}"] = np.array(W)
-        parts.initializers[f"b{l}"] = np.array(b)
-        parts.nodes.append(("Gemm", [a, f"W{l}", f"b{l}"], [z], {"transB": 1}))
+        gemm_inputs = [a, f"W{l}"]
+        if b.size:  # a shared b^l is written out per neuron: the same z^l; no bias: no C input
+            parts.initializers[f"b{l}"] = np.broadcast_to(b, (W.shape[0],)).copy()
+            gemm_inputs.append(f"b{l}")
+        parts.nodes.append(("Gemm", gemm_inputs, [z], {"transB": 1}))
         try:
             parts.nodes.extend(act.onnx_nodes(z, out))
         except NotImplementedError:

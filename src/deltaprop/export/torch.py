@@ -64,7 +64,9 @@ def to_torch(net: Network) -> Any:
     -------
     torch.nn.Sequential
         In the network's dtype, in eval mode; ``model(torch.from_numpy(X))`` equals
-        ``net.predict_proba(X)``. The weights are copies.
+        ``net.predict_proba(X)``. The weights are copies. A layer without bias becomes
+        ``nn.Linear(..., bias=False)``; a bias shared by the layer becomes n_l equal entries
+        of ``Linear.bias`` (the same forward pass; training in torch would move them apart).
 
     Examples
     --------
@@ -81,10 +83,11 @@ def to_torch(net: Network) -> Any:
     nn, dtype = torch.nn, getattr(torch, net.dtype.name)
     layers = []
     for W, b, act in zip(net.weights, net.biases, net.layer_activations):
-        linear = nn.Linear(W.shape[1], W.shape[0], dtype=dtype)
+        linear = nn.Linear(W.shape[1], W.shape[0], bias=b.size > 0, dtype=dtype)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(np.array(W)))
-            linear.bias.copy_(torch.from_numpy(np.array(b)))
+            if b.size:  # a shared b^l becomes n_l equal entries: the same forward pass
+                linear.bias.copy_(torch.from_numpy(np.broadcast_to(b, (W.shape[0],)).copy()))
         layers += [linear, _torch_activation(nn, act, net.dtype)]
     return nn.Sequential(*layers).eval()
 
@@ -154,7 +157,8 @@ def from_torch(module: Any, loss: Any = None) -> Network:
     Returns
     -------
     Network
-        In the weights' dtype (float32 or float64); the weights are copies.
+        In the weights' dtype (float32 or float64); the weights are copies. An
+        ``nn.Linear(..., bias=False)`` gives a layer without bias (``bias=False``).
     """
     torch = _torch()
     nn = torch.nn
@@ -174,7 +178,9 @@ def from_torch(module: Any, loss: Any = None) -> Network:
     sizes = [layers[0][0].in_features] + [lin.out_features for lin, _ in layers]
     acts = [act for _, act in layers]
     loss = default_loss(acts[-1]) if loss is None else loss
-    net = Network(sizes, activation=acts[:-1], output_activation=acts[-1], loss=loss, dtype=dtype)
+    bias = [lin.bias is not None for lin, _ in layers]  # nn.Linear(bias=False): no bias here
+    net = Network(sizes, activation=acts[:-1], output_activation=acts[-1], loss=loss,
+                  dtype=dtype, bias=bias)  # fmt: skip
     for l, (lin, _) in enumerate(layers):
         if sizes[l] != lin.in_features:
             raise DeltapropError(
@@ -182,6 +188,6 @@ def from_torch(module: Any, loss: Any = None) -> Network:
                 f"{sizes[l]} outputs; expected matching widths"
             )
         net.weights[l] = lin.weight.detach().cpu().numpy()
-        b = lin.bias
-        net.biases[l] = np.zeros(lin.out_features) if b is None else b.detach().cpu().numpy()
+        if lin.bias is not None:
+            net.biases[l] = lin.bias.detach().cpu().numpy()
     return net
