@@ -66,7 +66,7 @@ class _Step:
         cols = [per_sample(s) for s in self.t.samples]
         return self.mat(name, [list(r) for r in zip(*cols)])
 
-    def forward(self, l, key) -> list:
+    def forward(self, l, key):
         return lambda s: [getattr(n, key) for n in s.forward[l - 1].neurons]
 
     def backward(self, s, l):
@@ -298,7 +298,8 @@ def _matrix_lines(M: Matrix) -> list:
 
 def _boxes(items, inline) -> list:
     """Each item as a box of lines: a Matrix drawn, runs of inline parts as one line."""
-    out, run = [], []
+    out: list = []
+    run: list = []
     for it in items + [None]:
         if isinstance(it, Matrix) or it is None:
             if run:
@@ -398,7 +399,8 @@ def html(eq: Equation, inline) -> str:
     them one ``<span>``, so that sub- and superscripts stay in their line)."""
     out = [f'<div class="eq"><span class="side"><span>{inline(eq.lhs)}</span></span>']
     for side in eq.sides:
-        items, run = [], []
+        items: list = []
+        run: list = []
         for it in side + [None]:
             if isinstance(it, Matrix) or it is None:
                 if run:
