@@ -122,7 +122,8 @@ def _intro(step) -> list:
     chain: list = [_sym("δ", 1), " = "]
     for l in range(1, L):
         chain += [_SIGMA, "(", _sym("z", l), ") (", _sym("W", l + 1), ")ᵀ "]
-    chain += [_SIGMA, "(", _sym("z", L), ") ", *_NABLA]
+    diagonal = all(n.sigma_prime is not None for n in step.backward(step.t.samples[0], L))
+    chain += [_SIGMA, "(", _sym("z", L), ") ", *_NABLA] if diagonal else [_JT, " ", *_NABLA]
     parts: list = [
         Txt("The same step, whole layers at once. "),
         _SIGMA,
