@@ -6,6 +6,7 @@ modules that are imported on demand.
 
 from . import (
     _launch,  # noqa: F401  (first: Ctrl-C while the command loads)
+    _notebook,  # noqa: F401  (Jupyter displays; imports plots, which gives History.plot)
     activations,
     callbacks,
     datasets,

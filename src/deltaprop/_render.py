@@ -25,7 +25,8 @@ import numbers
 import re
 from dataclasses import dataclass, replace
 
-from . import _diagram
+from . import _diagram, _matrix
+from ._blocks import Alt, Code, Formula, H, Num, P, Sym, Table, Txt
 from ._validation import DeltapropError, DeltapropTypeError, _short
 
 ALIASES = {
@@ -38,57 +39,6 @@ ALIASES = {
     "tex": "latex",
     "html": "html",
 }
-
-
-# ---------------------------------------------------------------------------- inline parts
-@dataclass(frozen=True)
-class Sym:
-    """A symbol with optional superscript and subscript: Sym("w", "2", "12") is w_12^2."""
-
-    base: str
-    sup: str = ""
-    sub: str = ""
-
-    def __post_init__(self):
-        object.__setattr__(self, "sup", str(self.sup))
-        object.__setattr__(self, "sub", str(self.sub))
-
-
-@dataclass(frozen=True)
-class Num:
-    """A number already formatted."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Txt:
-    """Prose (LaTeX writes it in text mode)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Code:
-    """A name such as a loss or activation (monospace where the format has it)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Alt:
-    """Math with a LaTeX spelling of its own: Alt("ln", r"\\ln")."""
-
-    text: str
-    latex: str
-
-
-@dataclass(frozen=True)
-class Formula:
-    """A part's formula: inline parts parsed from its markup, and its own LaTeX ("" if none)."""
-
-    parts: tuple
-    latex: str = ""
 
 
 # ---------------------------------------------------------------------------- formula markup
@@ -207,6 +157,8 @@ _LATEX_MATH = {
     "≈": r"\approx ",
     "→": r"\to ",
     "⊙": r"\odot ",
+    "∇": r"\nabla ",
+    "↦": r"\mapsto ",
     "Σ": r"\sum ",
     "ε": r"\varepsilon ",
     "…": r"\ldots ",
@@ -287,10 +239,17 @@ _LATEX_TEXT = {
     "−": "-",
     "|": r"$|$",
 }
-_LATEX_BASE = {"δ": r"\delta", "Σ": r"\sum", "Δ": r"\Delta", "σ": r"\sigma", "∂": r"\partial"}
+_LATEX_BASE = {
+    "δ": r"\delta",
+    "Σ": r"\sum",
+    "Δ": r"\Delta",
+    "σ": r"\sigma",
+    "∂": r"\partial",
+    "∇": r"\nabla",
+}
 
 _SUP = dict(zip("0123456789+-−()Llnijk=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾ᴸˡⁿⁱʲᵏ⁼"))
-_SUB = dict(zip("0123456789+-−()ijkxn=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎ᵢⱼₖₓₙ₌"))
+_SUB = dict(zip("0123456789+-−()ijkxna=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎ᵢⱼₖₓₙₐ₌"))
 _SUB[","] = ","
 
 
@@ -391,12 +350,20 @@ def _latex_script(text: str) -> str:
     return _latex_math_parts(parse_markup(text)) if "{" in text else _latex_math(text)
 
 
+def _latex_eq_math(parts) -> str:
+    """Math-mode LaTeX of an equation's inline parts, prose in \\text."""
+    return "".join(
+        r"\text{" + _latex_text(p.text) + "}" if isinstance(p, Txt) else _latex_math_parts([p])
+        for p in parts
+    )
+
+
 def _inline_html(parts) -> str:
     out: list = []
     for p in parts:
         if isinstance(p, Sym):
             base = _html.escape(p.base)
-            s = base if p.base in "ΣΔ" else f"<i>{base}</i>"  # "" (no base) is in it too
+            s = base if p.base in "ΣΔ∇" else f"<i>{base}</i>"  # "" (no base) is in it too
             if p.sup:
                 s += f"<sup>{_html_script(p.sup)}</sup>"
             if p.sub:
@@ -418,24 +385,6 @@ def _html_script(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- blocks
-@dataclass
-class H:
-    level: int
-    parts: list
-
-
-@dataclass
-class P:
-    parts: list
-
-
-@dataclass
-class Table:
-    headers: list
-    rows: list
-    align: str  # one letter per column: l(eft), r(ight) or w(ide, wraps)
-
-
 @dataclass
 class Drawing:
     """The traced network drawn with its numbers (``deltaprop._diagram``)."""
@@ -1119,6 +1068,9 @@ def _text_rich(blocks, width):
             items.append(Text(_inline_unicode(b.parts), style=style))
         elif isinstance(b, P):
             items.append(Text(_inline_unicode(b.parts)))
+        elif isinstance(b, _matrix.Equation):
+            lines = _matrix.text(b, _inline_unicode, width or 120)
+            items.append(Text("\n".join([""] + lines), no_wrap=True, overflow="ignore"))
         else:
             tab = RTable(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", pad_edge=False)
             for head, al in zip(b.headers, b.align):
@@ -1158,7 +1110,7 @@ def _text(blocks, width) -> str:
         legacy_windows=False,
         soft_wrap=False,
     )
-    console.print(group)
+    console.print(group, crop=False)  # a wide matrix runs on rather than being cut
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()).strip("\n") + "\n"
 
 
@@ -1171,6 +1123,8 @@ def _markdown(blocks) -> str:
             out.append(_inline_unicode(b.parts, _md_escape))
         elif isinstance(b, Drawing):
             out.append(_diagram.mermaid(b.trace, b.fixed, b.names))
+        elif isinstance(b, _matrix.Equation):
+            out.append("```text\n" + "\n".join(_matrix.text(b, _inline_unicode, 100)) + "\n```")
         else:
             lines = [
                 "| " + " | ".join(_inline_unicode(h, _md_escape) for h in b.headers) + " |",
@@ -1203,6 +1157,11 @@ def _latex(blocks) -> str:
             "\\begin{document}",
             "\\usepackage{tikz}\n\\usetikzlibrary{positioning}\n\\begin{document}",
         )
+    if any(isinstance(b, _matrix.Equation) for b in blocks):
+        # amsmath's bmatrix takes 10 columns unless told otherwise
+        head = head.replace(
+            "\\begin{document}", "\\setcounter{MaxMatrixCols}{20}\n\\begin{document}"
+        )
     out = [head]
     heads = {1: "section*", 2: "subsection*", 3: "subsubsection*"}
     for b in blocks:
@@ -1214,6 +1173,8 @@ def _latex(blocks) -> str:
             out.append(_inline_latex(b.parts) + "\n")
         elif isinstance(b, Drawing):
             out.append(_diagram.tikz(b.trace, b.fixed, b.names) + "\n")
+        elif isinstance(b, _matrix.Equation):
+            out.append(_matrix.latex(b, _latex_eq_math) + "\n")
         else:
             spec = "".join(_LATEX_COLUMN[a] for a in b.align)
             lines = [
@@ -1247,16 +1208,41 @@ figure.diagram{margin:1em 0;overflow-x:auto}figure.diagram svg{max-width:100%;he
 
 
 def _html_doc(blocks, title) -> str:
-    out: list = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{_html.escape(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-    ]
+    css = _CSS + ("\n" + _matrix.CSS if _has_equations(blocks) else "")
+    head = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            f"<title>{_html.escape(title)}</title>", f"<style>{css}</style>", "</head>",
+            "<body>"]  # fmt: skip
+    return "\n".join(head + _html_body(blocks) + ["</body>", "</html>", ""])
+
+
+def _has_equations(blocks) -> bool:
+    return any(isinstance(b, _matrix.Equation) for b in blocks)
+
+
+_SCOPE = "deltaprop-explain"
+
+
+def _scoped(css: str) -> str:
+    """The page's style rules confined to one element of class ``_SCOPE`` (body → that element),
+    so that a rendering embedded in a notebook leaves the rest of the notebook alone."""
+
+    def scope(m):
+        sels = [s.strip() for s in m.group(1).split(",")]
+        sels = [f".{_SCOPE}" if s == "body" else f".{_SCOPE} {s}" for s in sels]
+        return ",".join(sels) + "{" + m.group(2) + "}"
+
+    return re.sub(r"([^{}]+)\{([^{}]*)\}", scope, css.replace("\n", ""))
+
+
+def _html_fragment(blocks) -> str:
+    """A ``<div>`` with its own scoped style: for Jupyter's ``_repr_html_`` and other pages."""
+    css = _scoped(_CSS.replace("margin:2em auto;", "margin:0;") + _matrix.CSS)
+    body = "\n".join(_html_body(blocks))
+    return f'<div class="{_SCOPE}"><style>{css}</style>\n{body}\n</div>'
+
+
+def _html_body(blocks) -> list:
+    out: list = []
     for b in blocks:
         if isinstance(b, H):
             lv = min(b.level, 6)
@@ -1267,6 +1253,8 @@ def _html_doc(blocks, title) -> str:
             out.append(
                 f'<figure class="diagram">{_diagram.svg(b.trace, b.fixed, b.names)}</figure>'
             )
+        elif isinstance(b, _matrix.Equation):
+            out.append(_matrix.html(b, _inline_html))
         else:
             cls = ["r" if a == "r" else "l" for a in b.align]
             lines = [
@@ -1284,8 +1272,7 @@ def _html_doc(blocks, title) -> str:
                 )
             lines += ["</tbody>", "</table>"]
             out.append("\n".join(lines))
-    out += ["</body>", "</html>", ""]
-    return "\n".join(out)
+    return out
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -1353,8 +1340,12 @@ def _names_blocks(t, names, fmt) -> list:
     ]
 
 
-def render(obj, format="text", precision=6, width=None, diagram=None, naming="textbook") -> str:
-    """See ``deltaprop.explain.render``."""
+def render(
+    obj, format="text", precision=6, width=None, diagram=None, naming="textbook",
+    matrix_form=False, standalone=True,
+) -> str:  # fmt: skip
+    """See ``deltaprop.explain.render``; ``standalone=False`` gives HTML as a ``<div>`` with
+    its own scoped style instead of a page (what a notebook shows)."""
     key = ALIASES.get(format.lower()) if isinstance(format, str) else None
     if key is None:
         raise DeltapropError(
@@ -1372,11 +1363,16 @@ def render(obj, format="text", precision=6, width=None, diagram=None, naming="te
     blocks = _blocks(obj, fmt)
     if _layout(obj) == "trace":
         blocks[2:2] = _drawn(obj, fmt, key, diagram, naming)
+        if matrix_form:
+            fused = _loss_formula(obj, "fused_formula", "fused_latex", layer=obj.num_layers)
+            blocks += _matrix.blocks(obj, fmt, fused)
     if key == "text":
         return _text(blocks, width)
     if key == "markdown":
         return _markdown(blocks)
     if key == "latex":
         return _latex(blocks)
+    if not standalone:
+        return _html_fragment(blocks)
     title = _inline_unicode(blocks[0].parts) if blocks and isinstance(blocks[0], H) else "deltaprop"
     return _html_doc(blocks, title)

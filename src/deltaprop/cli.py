@@ -1153,6 +1153,12 @@ def info(model, as_json):
     "table of them.",
 )
 @click.option(
+    "--matrix-form",
+    is_flag=True,
+    help="Add the step in matrix form (Z = W A + b, δ^L = Σ′(z^L) ∇_a C, "
+    "δ^l = Σ′(z^l) (W^{l+1})ᵀ δ^{l+1}) with the step's own matrices.",
+)
+@click.option(
     "--max-parameters",
     type=int,
     default=2000,
@@ -1175,6 +1181,7 @@ def explain(
     max_parameters,
     diagram=None,
     naming="textbook",
+    matrix_form=False,
 ):
     """Show one gradient step worked out: every z, a, δ and ∂C/∂w (BP1-BP4)."""
     from .explain import explain as trace_step
@@ -1182,6 +1189,11 @@ def explain(
 
     if precision < 0 or precision > 17:
         _fail(f"--precision {precision} is invalid; expected 0..17 digits")
+    if matrix_form and (nudge_spec or gradients):
+        _fail(
+            "--matrix-form writes out a traced step; it cannot be combined with --nudge "
+            "or --gradients"
+        )
     net, x, y, step_lr = _explain_source(example, builtin, model, input_values, target_values, lr)
     if nudge_spec:
         layer, neuron, delta = parse_nudge(nudge_spec)
@@ -1209,15 +1221,17 @@ def explain(
     if out:
         from .io import atomic_write_bytes
 
-        text = render(obj, fmt, precision, diagram=diagram, naming=naming)
+        text = render(obj, fmt, precision, diagram=diagram, naming=naming, matrix_form=matrix_form)
         atomic_write_bytes(out, text.encode("utf-8"))
         click.echo(f"written to {out}")
-    elif fmt == "text" and sys.stdout.isatty() and naming == "textbook":
+    elif fmt == "text" and sys.stdout.isatty() and naming == "textbook" and not matrix_form:
         from rich.console import Console
 
         Console().print(to_rich(obj, precision))
     else:
-        click.echo(render(obj, fmt, precision, diagram=diagram, naming=naming))
+        click.echo(
+            render(obj, fmt, precision, diagram=diagram, naming=naming, matrix_form=matrix_form)
+        )
 
 
 def _explain_source(example, builtin, model, input_values, target_values, lr):

@@ -682,6 +682,8 @@ def render(
     width: int | None = None,
     diagram: bool | None = None,
     naming: str = "textbook",
+    matrix_form: bool = False,
+    standalone: bool = True,
 ) -> str:
     """Render a Trace, NudgeResult, list of NudgeResult or GradientTable as a string.
 
@@ -705,14 +707,25 @@ def render(
         "mazur" names neurons and weights as the classic tutorial does (i1, h1, o1; w1…w8
         numbered layer by layer and row by row, so w5 = w²₁₁; net_h1 = z¹₁, out_h1 = a¹₁) in
         the drawing and adds a table of those names beside the textbook's.
+    matrix_form : bool, default False
+        For a Trace: add the step in matrix form, the textbook's eqs. 33–35, with the step's
+        own matrices: Z = W A + b; δ^L = Σ′(z^L) ∇_a C with Σ′(z) the diagonal matrix of
+        σ′(z_j) (the full Jacobian for softmax, and the loss's fused error beside the product
+        it replaces); δ^l = Σ′(z^l) (W^{l+1})ᵀ δ^{l+1}; ∂C/∂W = δ (a^{l−1})ᵀ and the step.
+        With several samples, the batch forms Δ^L = ∇_a C ⊙ σ′(Z^L) and
+        Δ^l = ((W^{l+1})ᵀ Δ^{l+1}) ⊙ σ′(Z^l) too. Layers wider than 12 neurons are not shown.
+    standalone : bool, default True
+        "html" only: a complete page; False gives a ``<div>`` carrying its own scoped style,
+        to embed in another page (what a Jupyter notebook shows).
 
     Returns
     -------
     str
     """
     return _render.render(
-        obj, format=format, precision=precision, width=width, diagram=diagram, naming=naming
-    )
+        obj, format=format, precision=precision, width=width, diagram=diagram, naming=naming,
+        matrix_form=matrix_form, standalone=standalone,
+    )  # fmt: skip
 
 
 def to_rich(obj, precision: int = 6):

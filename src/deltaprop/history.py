@@ -94,6 +94,39 @@ class History:
                 out[key] = values[-1]
         return out
 
+    def plot(self, log: bool = False) -> Any:
+        """The learning curves as a matplotlib Figure: cost and, where recorded, accuracy per
+        epoch, training and validation, the best epoch marked (needs matplotlib).
+
+        See ``deltaprop.plots.plot_history``; ``log`` draws the cost on a log scale.
+        """
+        return _provided("plot")(self, log=log)
+
+    def _repr_html_(self) -> str | None:
+        # Jupyter's rich display: the curves (or a table without matplotlib), drawn above.
+        show = _PROVIDED.get("html")
+        return None if show is None else show(self)
+
+
+# History.plot and its notebook display are drawn by deltaprop.plots and deltaprop._notebook,
+# which sit above this module (they import it) and hand their functions down here when they
+# are imported, as ``import deltaprop`` does: so this module imports neither.
+_PROVIDED: dict = {}
+
+
+def provide(name: str, function) -> None:
+    """Make `function` the implementation of ``History.<name>`` ("plot", "html")."""
+    _PROVIDED[name] = function
+
+
+def _provided(name):
+    try:
+        return _PROVIDED[name]
+    except KeyError:
+        raise RuntimeError(
+            f"History.{name} is provided by the deltaprop package; import deltaprop first"
+        ) from None
+
 
 def _check_dropout(dropout) -> Any:
     if isinstance(dropout, (list, tuple)):

@@ -87,6 +87,11 @@ class Gradients:
             "whose Network.backprop(x, y) returns the book's (nabla_b, nabla_w)"
         )
 
+    def _repr_html_(self) -> str | None:
+        # Jupyter's rich display, drawn by deltaprop._notebook (None: the plain repr).
+        show = _PROVIDED.get("gradients_html")
+        return None if show is None else show(self)
+
 
 class _ParamList(list):
     """A list of views into the flat parameter vector.
@@ -762,6 +767,11 @@ class Network:
             for l, (mode, trained) in enumerate(zip(self.bias_modes, self._train_biases), 1)
         )
 
+    def _repr_html_(self) -> str | None:
+        # Jupyter's rich display, drawn by deltaprop._notebook (None: the plain repr).
+        show = _PROVIDED.get("_repr_html_")
+        return None if show is None else show(self)
+
     def __repr__(self):
         acts = [a.name for a in self.layer_activations]
         if len(set(acts[:-1])) <= 1 and len(acts) > 1:
@@ -780,7 +790,8 @@ class Network:
 
 
 # ``fit``, ``evaluate`` and ``save`` are implemented by deltaprop.training and deltaprop.io, the
-# exports (to_onnx, to_torch, from_torch, from_sklearn) by deltaprop.export: they sit above this
+# exports (to_onnx, to_torch, from_torch, from_sklearn) by deltaprop.export, the notebook
+# displays (``_repr_html_``) by deltaprop._notebook: they sit above this
 # module (they import it) and hand their functions down here when they are imported, as
 # ``import deltaprop`` does: so this module imports none of them.
 _PROVIDED: dict = {}

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import history as _history
 from ._validation import DeltapropError
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ __all__ = [
     "write_plots",
     "render_plots",
     "plot_curves",
+    "plot_history",
+    "figure_svg",
     "plot_gradient_norms",
     "plot_weight_histograms",
     "plot_confusion_matrix",
@@ -364,16 +367,27 @@ def plot_curves(
     """
     if metric not in ("cost", "accuracy"):
         raise DeltapropError(f"metric={metric!r} is unknown; expected 'cost' or 'accuracy'")
+    if not _curve_series(history, metric):
+        return None
+    fig = _figure(6.4, 4.0)
+    _draw_curves(fig.add_subplot(), history, metric, restored, log)
+    return fig
+
+
+def _curve_series(history: HistoryLike, metric: str) -> list:
+    """(label, values) of the training and validation `metric`, where recorded for each epoch."""
     epochs = _hist_get(history, "epoch")
     series = []
     for key, label in ((metric, "training"), ("val_" + metric, "validation")):
         values = _hist_get(history, key)
         if values and len(values) == len(epochs) and all(v is not None for v in values):
             series.append((label, values))
-    if not series:
-        return None
-    fig = _figure(6.4, 4.0)
-    ax = fig.add_subplot()
+    return series
+
+
+def _draw_curves(ax: Any, history: HistoryLike, metric: str, restored: bool, log: bool) -> None:
+    epochs = _hist_get(history, "epoch")
+    series = _curve_series(history, metric)
     marker = "o" if len(epochs) <= 30 else None
     for label, values in series:
         ax.plot(epochs, values, marker=marker, markersize=3, label=label)
@@ -390,7 +404,37 @@ def plot_curves(
     ax.set_title(f"{metric} per epoch")
     ax.grid(True, alpha=0.3)
     ax.legend()
+
+
+def plot_history(history: HistoryLike, log: bool = False, restored: bool = False) -> Figure:
+    """The learning curves of a run in one figure, as Keras users draw them by hand: cost per
+    epoch and, where recorded, accuracy, each with training and validation, best epoch marked.
+
+    This is ``History.plot``. ``log`` draws the cost on a log scale; ``restored`` labels the
+    best epoch as the one whose weights the run ended with.
+
+    Raises
+    ------
+    DeltapropError
+        When the history has no epoch with a cost or accuracy recorded.
+    ImportError
+        When matplotlib is not installed.
+    """
+    metrics = [m for m in ("cost", "accuracy") if _curve_series(history, m)]
+    if not metrics:
+        raise DeltapropError(
+            "the history has no epoch with a cost or accuracy recorded; expected the History "
+            "of a fit run (fit(..., train_metrics=False) without validation data records none)"
+        )
+    fig = _figure(5.0 * len(metrics), 3.6)
+    for ax, metric in zip(np.atleast_1d(fig.subplots(1, len(metrics))), metrics):
+        _draw_curves(ax, history, metric, restored, log and metric == "cost")
     return fig
+
+
+def figure_svg(fig: Figure, prefix: str = "fig") -> str:
+    """A figure as an inline ``<svg>`` element (text kept as text; ids start with `prefix`)."""
+    return _svg(fig, prefix)
 
 
 def _percent_formatter() -> Formatter:
@@ -840,3 +884,7 @@ def write_plots(
     for name, (png, _caption) in render_plots(net, history, dataset).items():
         written.append(atomic_write_bytes(directory / f"{name}.png", png))
     return written
+
+
+# History.plot is this module's plot_history: provided to history.py, which sits below it.
+_history.provide("plot", plot_history)

@@ -47,6 +47,13 @@ class _Data:
 
         return _render.render(self, format=format, precision=precision, **kwargs)
 
+    def _repr_html_(self):
+        """Jupyter's rich display: explain's HTML (a trace with the network drawn) as a
+        ``<div>`` with its own scoped style; None for the parts of a trace."""
+        if getattr(self, "_layout", None) is None:
+            return None
+        return self.render("html", standalone=False)
+
     def __str__(self):
         if getattr(self, "_layout", None) is None:
             return repr(self)
