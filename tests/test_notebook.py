@@ -209,3 +209,12 @@ def test_example_notebook_runs_and_shows_mazurs_numbers(tmp_path, monkeypatch):
     norms = [float(v) for v in re.findall(r"layer \d: \|dC/db\| = (\S+)", text)]
     assert len(norms) == 5 and all(a < b for a, b in zip(norms, norms[1:]))
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_the_gradient_table_shows_shared_and_absent_biases():
+    net = dp.Network([2, 3, 2], bias=["shared", False], seed=0)
+    g = net.backprop(np.ones((2, 2)), np.array([0, 1]))
+    html = g._repr_html_()
+    assert "(shared)" in html and "no bias" in html
+    shared = float(np.asarray(g.biases[0]).ravel()[0])
+    assert f"{shared:.6f}"[:6] in html or f"{shared:.4g}" in html

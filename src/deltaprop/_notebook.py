@@ -122,10 +122,19 @@ def gradients_html(g) -> str:
     for l, (dW, db) in enumerate(zip(g.weights, g.biases), start=1):
         if max(dW.shape) <= _MAX_DRAWN:
             headers = ["j"] + [f"k={k}" for k in range(1, dW.shape[1] + 1)] + ["∂C/∂b"]
-            body = [[j + 1, *map(_num, dW[j]), _num(db[j])] for j in range(dW.shape[0])]
+            body = [[j + 1, *map(_num, dW[j]), _bias_cell(db, j)] for j in range(dW.shape[0])]
             parts += [f"<p>Layer {l}: ∂C/∂W<sup>{l}</sup> (row j, column k) and ∂C/∂b</p>",
                       _table(headers, body)]  # fmt: skip
     return _wrap(*parts)
+
+
+def _bias_cell(db, j):
+    """∂C/∂b of neuron j: one per neuron, the layer's shared one (shown once), or none."""
+    if db.size == 0:
+        return "no bias"
+    if db.size == 1 and j > 0:
+        return "(shared)"
+    return _num(db[min(j, db.size - 1)])
 
 
 # ---------------------------------------------------------------------------- History
