@@ -448,3 +448,24 @@ def test_the_metadata_checksum_refuses_an_edited_scale_and_old_files_still_load(
         dpio.load(edited)
     old = rewrite(lambda m: m["checksum"].pop("metadata"), "old.npz")  # as written before
     assert dpio.load(old).preprocessor.columns[0]["scale"] == p.columns[0]["scale"]
+
+
+def test_the_report_plots_a_table_regression_in_the_targets_units(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from deltaprop import plots
+    from deltaprop._cli_data import model_dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    price = 5000 + 800 * x + rng.normal(0, 30, 200)
+    lines = ["x,price"] + [f"{a:.4f},{b:.2f}" for a, b in zip(x, price)]
+    data = _write(tmp_path / "p.csv", "\n".join(lines) + "\n")
+    model = tmp_path / "m.npz"
+    assert _cli(capsys, "train", "--data", data, "--target", "price", "--out", model,
+                "--epochs", "30", "-q")[0] == 0  # fmt: skip
+    net = dpio.load(model)
+    fig, _ = plots.figures(net, dataset=model_dataset(net, data, None, 0))["predicted"]
+    points = fig.axes[0].collections[0].get_offsets()
+    assert points[:, 0].min() > 3000 and points[:, 0].max() < 7000  # dollars, not z-scores
+    test_prices = price[np.isin(np.round(price, 2), np.round(points[:, 0], 2))]
+    assert len(test_prices) == len(points)  # the true values are the file's own

@@ -762,6 +762,10 @@ def _data_specs(net: Network, dataset: Any) -> list[_Spec]:
     part_name = {"test": "test", "val": "validation", "train": "training"}[part]
     if is_regression(net):
         pred = net.predict_proba(X)
+        prep = getattr(net, "preprocessor", None)
+        if prep is not None and prep.target is not None and prep.classes is None:
+            # a table model learns the standardized target: show the target's own units
+            y, pred = prep.values(np.asarray(y, dtype=float)), prep.values(pred)
         return [("predicted", lambda: plot_predicted_vs_true(y, pred),
                  f"Predicted against true values on the {part_name} data; points on the "
                  "dashed line are exact.")]  # fmt: skip
