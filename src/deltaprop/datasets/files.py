@@ -590,6 +590,14 @@ def _read_npz(path: str, require_y: bool, max_bytes: int) -> dict[str, np.ndarra
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file; expected an NPZ file") from None
     with f:
+        # numpy.load tells an NPZ from a pickle by its first bytes: the same rule here, so that
+        # a zip behind leading junk (which zipfile would accept) is refused as numpy refuses it
+        if f.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+            raise DatasetError(
+                f"{path}: not an NPZ (zip) archive (it does not start as one); expected a file "
+                f"written by numpy.savez or save_npz"
+            )
+        f.seek(0)
         try:
             return _read_npz_zip(zipfile.ZipFile(f), path, file_size, require_y, max_bytes)
         except DatasetError:
