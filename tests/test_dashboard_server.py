@@ -132,7 +132,8 @@ def test_the_dashboard_options_are_checked_before_training(monkeypatch, capsys):
     )
     assert run(["train", "--dashboard", "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert 'error: --dashboard needs starlette, uvicorn, websockets; pip install "deltaprop[web]"' in err
+    needs = 'error: --dashboard needs starlette, uvicorn, websockets; pip install "deltaprop[web]"'
+    assert needs in err
 
 
 @pytest.mark.slow
@@ -183,9 +184,7 @@ def test_the_token_is_required_and_nothing_changes_the_run():
     assert history["stop_reason"] == run["stop_reason"] == "completed"
     assert [r["epoch"] for r in records] == history["epoch"] == list(range(1, 801))
     assert [r["val_cost"] for r in records] == history["val_cost"]
-    assert [r["grad_w_norm"] for r in records] == [
-        d["grad_w_norm"] for d in history["diagnostics"]
-    ]
+    assert [r["grad_w_norm"] for r in records] == [d["grad_w_norm"] for d in history["diagnostics"]]
 
 
 # ---------------------------------------------------------------------- in Chromium
@@ -273,3 +272,38 @@ def test_ctrl_c_mid_run_shows_the_interrupted_run_after_the_server_stops(browser
     assert st["epochs"] == history["epoch"] and st["cost"] == history["cost"]
     assert "the run has ended and its server has stopped" in _text(browser, "status")
     assert _errors(browser) == []
+
+
+def test_at_a_terminal_the_finished_run_is_served_until_ctrl_c():
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deltaprop", "train", *SPIRALS, "--epochs", "20", "--dashboard"],
+        stdin=slave, stdout=slave, stderr=slave, env={**ENV, "TERM": "xterm"}, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    raw, deadline = b"", time.monotonic() + 120
+    try:
+        while b"(Ctrl-C stops)" not in raw and time.monotonic() < deadline:
+            if select.select([master], [], [], 5)[0]:
+                raw += os.read(master, 65536)
+        text = raw.decode()
+        assert text.startswith("dashboard: http://127.0.0.1:"), text[:200]
+        assert "20/20" in text  # the epoch lines on stdout are unchanged
+        assert "dashboard: the run has ended; serving its final state for 300 s" in text
+        url = text.split()[1]
+        assert urllib.request.urlopen(url, timeout=10).status == 200  # still serving
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                raw += os.read(master, 65536)
+            except OSError:
+                break
+        os.close(master)
+    assert "Traceback" not in raw.decode() and "interrupted" not in raw.decode()
