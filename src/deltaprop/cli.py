@@ -403,14 +403,16 @@ def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
 @_option(
     "--dashboard",
     is_flag=True,
-    help="Follow the run in the browser: curves, gradient norms, saturation, weights, epoch by "
-    "epoch (needs deltaprop[web]; turns on --diagnostics' recording). The first line on stderr "
-    "is 'dashboard: URL' (127.0.0.1, with its token); stdout is unchanged.",
+    help="Follow the run in a browser page: cost and accuracy, gradient norms, saturated and "
+    "dead units per layer, weights, epoch by epoch (needs deltaprop[web]; records the "
+    "diagnostics). The first line on stderr is 'dashboard: URL' (127.0.0.1, with its token); "
+    "stdout (epoch lines, --json) is unchanged.",
 )
 @_option(
     "--dashboard-keep",
     type=click.FloatRange(min=0),
     metavar="SECONDS",
+    show_default=False,
     shown="300 at a terminal; 0 with --quiet, --json or stderr not a terminal",
     help="Keep serving the finished run this long (Ctrl-C stops sooner); open pages keep it.",
 )

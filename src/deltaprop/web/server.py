@@ -103,7 +103,8 @@ def follow(
 ) -> Iterator:
     """Serve a live dashboard of the run trained inside the ``with`` block.
 
-    Yields the ``DashboardCallback`` to pass to ``fit``. `echo` gets ``"dashboard: URL"``
+    Yields the ``DashboardCallback`` to pass to ``fit`` (with ``diagnostics=True``, or the
+    page has no gradient norms or saturation to draw). `echo` gets ``"dashboard: URL"``
     (the URL with its token) before the block runs; the server listens on 127.0.0.1 only, in
     a daemon thread, so the training keeps the command's main thread (and Ctrl-C).
 
