@@ -6,9 +6,12 @@ directory on sys.path.
 
 import contextlib
 import importlib.resources
+import importlib.util
 import json
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -116,3 +119,50 @@ def strict_numerics():
 def rng():
     """A fresh, seeded generator per test."""
     return np.random.default_rng(20240607)
+
+
+# ---------------------------------------------------------------------- pages in Chromium
+def _browser_paths():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        binary = shutil.which(name)
+        if binary:
+            break
+    else:
+        pytest.skip("no Chromium browser installed (apt-get install chromium chromium-driver)")
+    driver = shutil.which("chromedriver")
+    if driver is None:
+        pytest.skip("chromedriver is not installed (apt-get install chromium-driver)")
+    if importlib.util.find_spec("selenium") is None:
+        pytest.skip("selenium is not installed (pip install selenium)")
+    return binary, driver
+
+
+@pytest.fixture(scope="module")
+def browser():
+    binary, driver_path = _browser_paths()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="deltaprop-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-background-networking", "--disable-sync",
+            "--disable-extensions", "--window-size=1400,1250"]  # fmt: skip
+    args.append(f"--user-data-dir={profile}")
+    for arg in args:
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    folder = os.environ.get("DELTAPROP_TEST_ARTIFACTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -9,11 +9,9 @@ Screenshots go to $DELTAPROP_TEST_ARTIFACTS (or a pytest temporary folder) for a
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -176,52 +174,6 @@ def test_an_explicit_host_warns_and_a_bad_port_is_refused():
 
 
 # ---------------------------------------------------------------------- in Chromium
-def _browser_paths():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        binary = shutil.which(name)
-        if binary:
-            break
-    else:
-        pytest.skip("no Chromium browser installed (apt-get install chromium chromium-driver)")
-    driver = shutil.which("chromedriver")
-    if driver is None:
-        pytest.skip("chromedriver is not installed (apt-get install chromium-driver)")
-    if importlib.util.find_spec("selenium") is None:
-        pytest.skip("selenium is not installed (pip install selenium)")
-    return binary, driver
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary, driver_path = _browser_paths()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="deltaprop-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-background-networking", "--disable-sync",
-            "--disable-extensions", "--window-size=1400,1250"]  # fmt: skip
-    args.append(f"--user-data-dir={profile}")
-    for arg in args:
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory):
-    folder = os.environ.get("DELTAPROP_TEST_ARTIFACTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("playground-screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _state(browser):
     return browser.execute_script("return window.deltaprop.state()")
 

@@ -258,7 +258,7 @@ class _TrainCommand(_SectionedCommand):
         "Training": ["epochs", "batch_size", "lr", "optimizer", "momentum", "schedule", "l2",
                      "l1", "dropout", "patience", "restore_best", "seed", "resume"],
         "Output": ["out", "checkpoint", "checkpoint_every", "plots", "diagnostics", "quiet",
-                   "as_json"],
+                   "as_json", "dashboard", "dashboard_keep"],
     }  # fmt: skip
 
 
@@ -400,6 +400,22 @@ def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
 @_option("--diagnostics", is_flag=True, help="Record and print per-layer statistics.")
 @_option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @_option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+@_option(
+    "--dashboard",
+    is_flag=True,
+    help="Follow the run in a browser page: cost and accuracy, gradient norms, saturated and "
+    "dead units per layer, weights, epoch by epoch (needs deltaprop[web]; records the "
+    "diagnostics). The first line on stderr is 'dashboard: URL' (127.0.0.1, with its token); "
+    "stdout (epoch lines, --json) is unchanged.",
+)
+@_option(
+    "--dashboard-keep",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    show_default=False,
+    shown="300 at a terminal; 0 with --quiet, --json or stderr not a terminal",
+    help="Keep serving the finished run this long (Ctrl-C stops sooner); open pages keep it.",
+)
 def train(**opts):
     """Train a network; with no options, on the embedded 8x8 digits.
 
@@ -411,6 +427,10 @@ def train(**opts):
     o = types.SimpleNamespace(**opts)
     cfg = _train_config(o)
     _check_outputs(o)
+    if o.dashboard_keep is not None and not o.dashboard:
+        _fail("--dashboard-keep needs --dashboard")
+    if o.dashboard:
+        _need_web("--dashboard")
     if o.resume:
         _check_resume(cfg, o)
     o.seed = 0 if o.seed is None else o.seed
@@ -428,8 +448,25 @@ def train(**opts):
     net = _new_network(cfg, sizes, o)
     if net is not None:
         net.preprocessor = prep
-    with _sigterm_as_interrupt(), _warnings_as_lines():
+    title = _train_title(cfg, sizes, ds, config, o)
+    with _sigterm_as_interrupt(), _warnings_as_lines(), _dashboard(o, title):
         _train_and_report(cfg, o, ds, sizes, config, net)
+
+
+@contextlib.contextmanager
+def _dashboard(o, title):
+    """With --dashboard: serve the run's page while it trains (o.callbacks gets its feed)."""
+    if not o.dashboard:
+        yield
+        return
+    from .web.server import follow
+
+    keep = o.dashboard_keep
+    if keep is None:
+        keep = 0.0 if o.quiet or o.as_json or not sys.stderr.isatty() else 300.0
+    with follow(title, keep=keep, echo=lambda line: click.echo(line, err=True)) as callback:
+        o.callbacks = [callback]
+        yield
 
 
 # train options a user's table may choose when the command line leaves them out
@@ -679,7 +716,7 @@ def _fit_config(cfg, o):
         early_stopping=cfg.get("early_stopping"),
         restore_best=cfg.get("restore_best"),
         seed=o.seed,
-        diagnostics=o.diagnostics or bool(o.plots),
+        diagnostics=o.diagnostics or bool(o.plots) or o.dashboard,
         checkpoint=o.checkpoint,
         checkpoint_every=o.checkpoint_every,
     ).validate()
@@ -709,6 +746,7 @@ def _run_fit(net, ds, config, display, o):
     from .training import TrainingDiverged, TrainingInterrupted, fit_config, resume
 
     callbacks = [display] if display is not None else []
+    callbacks += getattr(o, "callbacks", [])  # the --dashboard feed
     validation = (ds.X_val, ds.y_val) if ds.X_val is not None else None
     try:
         if o.resume:
@@ -1308,11 +1346,7 @@ def playground(port, host, no_browser):
 
     The first line printed is the page's URL with its access token. Ctrl-C stops the server.
     """
-    import importlib.util
-
-    needed = ("starlette", "uvicorn", "websockets")
-    if any(importlib.util.find_spec(m) is None for m in needed):
-        _fail('the playground needs starlette, uvicorn, websockets; pip install "deltaprop[web]"')
+    _need_web("the playground")
     if not 0 <= port <= 65535:
         _fail(f"--port {port} is invalid; expected 0..65535 (0: a free port)")
     from .web.server import is_loopback, serve
@@ -1326,6 +1360,15 @@ def playground(port, host, no_browser):
     # Ctrl-C: the server closes its connections, then the interrupt ends the command as
     # every command's does ("interrupted", exit code 130).
     serve(host or "127.0.0.1", port, open_browser=not no_browser, echo=_echo_flush)
+
+
+def _need_web(what):
+    """Exit 2 unless the web extra (Starlette, uvicorn, websockets) is installed."""
+    import importlib.util
+
+    needed = ("starlette", "uvicorn", "websockets")
+    if any(importlib.util.find_spec(m) is None for m in needed):
+        _fail(f'{what} needs starlette, uvicorn, websockets; pip install "deltaprop[web]"')
 
 
 def _echo_flush(text):

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from .config import Limits
 from .session import Playground, dumps
 
-__all__ = ["PlaygroundApp", "STATIC"]
+__all__ = ["PlaygroundApp", "TokenGate", "STATIC"]
 
 STATIC = resources.files("deltaprop.web") / "static"
 _WINDOW = 2  # frames the page may have in hand before the server waits for an ack
@@ -69,34 +69,10 @@ class PlaygroundApp:
             Mount("/static", StaticFiles(directory=str(STATIC))),
             WebSocketRoute("/ws", self._websocket),
         ]
-        self._app = Starlette(routes=routes)
+        self._gate = TokenGate(token, Starlette(routes=routes), "this playground")
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        kind = scope["type"]
-        if kind in ("http", "websocket") and not self._authorised(scope):
-            if kind == "websocket":
-                await send({"type": "websocket.close", "code": 1008})  # before accept: a 403
-                return
-            from starlette.responses import PlainTextResponse
-
-            text = "403: this playground needs the token of the URL it printed"
-            await PlainTextResponse(text, status_code=403)(scope, receive, send)
-            return
-        if kind == "http":
-            send = _with_headers(send)
-        await self._app(scope, receive, send)
-
-    def _authorised(self, scope: dict) -> bool:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        given = query.get("token", [""])[0]
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return False
-        if scope["type"] == "websocket":
-            headers = dict(scope.get("headers", []))
-            origin, host = headers.get(b"origin"), headers.get(b"host")
-            if origin is not None and urlsplit(origin.decode("latin-1")).netloc.encode() != host:
-                return False
-        return True
+        await self._gate(scope, receive, send)
 
     async def _index(self, request: Any) -> Any:
         from starlette.responses import HTMLResponse
@@ -112,6 +88,45 @@ class PlaygroundApp:
             await _Connection(ws, self.limits).run()
         finally:
             self.connections -= 1
+
+
+class TokenGate:
+    """An ASGI application that passes to `app` only requests that carry `token`.
+
+    HTTP requests without it get 403; websockets without it, or from a page of another
+    origin, are refused before they open. Answers get the security headers (``_HEADERS``).
+    """
+
+    def __init__(self, token: str, app: Any, what: str = "this page"):
+        self.token, self.app, self.what = token, app, what
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind in ("http", "websocket") and not self.authorised(scope):
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1008})  # before accept: a 403
+                return
+            from starlette.responses import PlainTextResponse
+
+            text = f"403: {self.what} needs the token of the URL it printed"
+            await PlainTextResponse(text, status_code=403)(scope, receive, send)
+            return
+        if kind == "http":
+            send = _with_headers(send)
+        await self.app(scope, receive, send)
+
+    def authorised(self, scope: dict) -> bool:
+        """Whether the request carries the token (and a websocket comes from this origin)."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        given = query.get("token", [""])[0]
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return False
+        if scope["type"] == "websocket":
+            headers = dict(scope.get("headers", []))
+            origin, host = headers.get(b"origin"), headers.get(b"host")
+            if origin is not None and urlsplit(origin.decode("latin-1")).netloc.encode() != host:
+                return False
+        return True
 
 
 def _with_headers(send: Any) -> Any:
