@@ -167,15 +167,21 @@ class Preprocessor:
             spec["fill"] = str(values[int(np.argmax(counts))])
             return spec
         x = col[~empty]
+        mean, std = _moments(x)
         if self.impute == "most_frequent":
             values, counts = np.unique(x, return_counts=True)
             fill = float(values[int(np.argmax(counts))])
         else:
-            fill = float(x.mean())
+            fill = mean
         if self.scale == "standard":
-            center, spread = float(x.mean()), float(x.std())
+            center, spread = mean, std
         elif self.scale == "minmax":
-            center, spread = float(x.min()), float(x.max() - x.min())
+            center, spread = float(x.min()), 2.0 * (float(x.max()) / 2 - float(x.min()) / 2)
+            if math.isinf(spread):
+                raise DatasetError(
+                    f"{table.source}: column {name!r} spans {x.min():g} to {x.max():g}, a range "
+                    f"beyond float64's; expected values that scale='minmax' can subtract"
+                )
         else:
             center, spread = 0.0, 1.0
         # a constant column: no division by zero, its inputs are all 0 after centring
@@ -212,13 +218,17 @@ class Preprocessor:
                     f"{every.source}: target column {name!r} holds text ({bad!r}); expected "
                     f"numbers for regression"
                 )
-            y = train[name]
             self.classes = None
-            self.target_center = float(y.mean())
-            spread = float(y.std())
+            self.target_center, spread = _moments(train[name])
             self.target_scale = spread if spread > 0 else 1.0
         else:
             self.classes = _class_list(col, every.kind(name))
+            if len(self.classes) < 2:
+                raise DatasetError(
+                    f"{every.source}: target column {name!r} has the one value "
+                    f"{self.classes[0]!r} in every row; expected at least two classes "
+                    f"(task='regression', --task regression, to fit a number)"
+                )
         self.task = task
 
     # ------------------------------------------------------------------ applying
@@ -257,7 +267,9 @@ class Preprocessor:
                 out[:, j : j + width] = self._one_hot(table, c)
                 j += width
             else:
-                out[:, j] = (self._numbers(table, c) - c["center"]) / c["scale"]
+                with np.errstate(over="ignore"):  # an overflow is refused just below
+                    out[:, j] = (self._numbers(table, c) - c["center"]) / c["scale"]
+                _check_scaled(table, c["name"], out[:, j])
                 j += 1
         return out
 
@@ -280,7 +292,10 @@ class Preprocessor:
         name, categories = c["name"], c["categories"]
         col = table[name]
         if table.kind(name) == "numeric":  # categories written as numbers in this file
-            col = np.array([None if math.isnan(v) else _normalize_text(repr(v)) for v in col])
+            col = np.array(
+                [None if math.isnan(v) else _normalize_text(repr(v)) for v in col.tolist()],
+                dtype=object,
+            )
         index = {v: i for i, v in enumerate(categories)}
         out = np.zeros((len(col), len(categories)))
         for i, v in enumerate(col.tolist()):
@@ -320,7 +335,10 @@ class Preprocessor:
         if self.classes is None:
             if table.kind(name) != "numeric":
                 col = _text_as_numbers(table, name)
-            return (col - self.target_center) / self.target_scale
+            with np.errstate(over="ignore"):  # an overflow is refused just below
+                y = (col - self.target_center) / self.target_scale
+            _check_scaled(table, name, y)
+            return y
         keys = _label_keys(col, table.kind(name))
         index = {k: i for i, k in enumerate(_label_keys(self.classes, None))}
         y = np.empty(len(col), dtype=np.int64)
@@ -475,6 +493,27 @@ def as_table(data: Any) -> Table:
     if isinstance(data, dict):
         return Table(data)
     return Table.from_arrays(data)
+
+
+def _moments(x: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of x computed on x / 2^k ≥ max|x| (exact), so that numbers
+    near float64's largest (1e308) do not overflow the sum or the squares."""
+    e = math.frexp(float(np.max(np.abs(x))))[1] if len(x) else 0
+    scaled = np.ldexp(x, -e)
+    return math.ldexp(float(scaled.mean()), e), math.ldexp(float(scaled.std()), e)
+
+
+def _check_scaled(table: Table, name: str, values: np.ndarray) -> None:
+    """A finite value whose scaled form overflows: an error naming the cell."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        given = table[name][i : i + 1].tolist()[0]
+        raise DatasetError(
+            f"{table.source}: {table.where(i)}, column {name!r}: {given!r} is too "
+            f"far from the training values to scale in float64; expected a value of the "
+            f"training rows' magnitude"
+        )
 
 
 def _is_number(v: Any) -> bool:

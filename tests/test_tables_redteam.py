@@ -1,0 +1,83 @@
+"""Hostile and unusual tables: each case once failed (a traceback, an unloadable model file or a
+silent wrong answer) and is now a clear error or the right answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deltaprop import io as dpio
+from deltaprop.cli import run
+from deltaprop.datasets import DatasetError, Preprocessor, Table
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def _cli(capsys, *args):
+    code = run([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_constant_target_is_refused_instead_of_writing_an_unloadable_model(tmp_path, capsys):
+    data = _write(tmp_path / "c.csv", "x,y\n" + "".join(f"{i},7\n" for i in range(20)))
+    model = tmp_path / "m.npz"
+    code, _, err = _cli(capsys, "train", "--data", data, "--target", "y", "--out", model, "-q")
+    assert code == 2
+    assert err.startswith("error:") and "one value 7 in every row" in err
+    assert "at least two classes" in err and len(err.strip().splitlines()) == 1
+    assert not model.exists()
+    # a constant number is still a valid regression target (nothing divided by zero)
+    t = Table({"x": np.arange(5.0), "y": [7.0] * 5})
+    p = Preprocessor("y", task="regression").fit(t)
+    assert p.target_scale == 1.0 and np.array_equal(p.encode_target(t), np.zeros(5))
+
+
+def test_a_category_written_as_numbers_in_the_predict_file_matches_the_training_words(
+    tmp_path, capsys
+):
+    rows = "".join(f"{i},{['1', '2', 'a'][i % 3]},{i % 2}\n" for i in range(30))
+    data = _write(tmp_path / "t.csv", "x,c,y\n" + rows)
+    model = tmp_path / "m.npz"
+    assert _cli(capsys, "train", "--data", data, "--target", "y", "--out", model,
+                "--epochs", "2", "-q")[0] == 0  # fmt: skip
+    # in this file column c holds only numbers, so it is read as a numeric column
+    given = _write(tmp_path / "p.csv", "x,c\n0,1\n1,2\n2,2.0\n")
+    code, out, err = _cli(capsys, "predict", model, "--input", given)
+    assert code == 0, err
+    net = dpio.load(model)
+    same = Table({"x": [0.0, 1.0, 2.0], "c": ["1", "2", "2"]})
+    expected = net.preprocessor.labels(net.predict(net.preprocessor.transform(same)))
+    assert out.split() == [str(v) for v in expected]
+    assert np.array_equal(
+        net.preprocessor.transform(Table({"x": [0.0], "c": [2.0]})),
+        net.preprocessor.transform(Table({"x": [0.0], "c": ["2"]})),
+    )
+
+
+def test_numbers_near_the_float64_limit_are_standardized_without_overflow():
+    big = np.array([1e308, -1e308, 5e307, -5e307])
+    t = Table({"x": big, "y": [0, 1, 0, 1]})
+    p = Preprocessor("y").fit(t)
+    spec = p.columns[0]
+    # hand-computed: mean 0, std = sqrt((2·1e308² + 2·(5e307)²) / 4) = 1e308·sqrt(0.625)
+    assert spec["center"] == pytest.approx(0.0, abs=1e292)
+    assert spec["scale"] == pytest.approx(1e308 * np.sqrt(0.625), rel=1e-12)
+    X = p.transform(t)
+    assert np.allclose(X[:, 0], big / (1e308 * np.sqrt(0.625)))
+    assert Preprocessor.from_dict(p.to_dict()).columns == p.columns  # a loadable model
+    # a regression target of that size keeps finite scaling too
+    r = Preprocessor("x", task="regression").fit(Table({"x": big, "z": np.arange(4.0)}))
+    assert r.target_scale == pytest.approx(spec["scale"], rel=1e-12)
+
+
+def test_a_range_beyond_float64_or_a_value_too_far_to_scale_is_an_error_naming_it():
+    t = Table({"x": np.array([1e308, -1e308]), "y": [0, 1]})
+    with pytest.raises(DatasetError, match="column 'x' spans -1e\\+308 to 1e\\+308"):
+        Preprocessor("y", scale="minmax").fit(t)
+    p = Preprocessor("y").fit(Table({"x": [0.0, 1e-300, 2e-300], "y": [0, 1, 0]}))
+    with pytest.raises(DatasetError, match="row 1, column 'x': 1e\\+300 is too far"):
+        p.transform(Table({"x": [0.0, 1e300]}))
