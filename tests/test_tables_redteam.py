@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import deltaprop as dp
 from deltaprop import io as dpio
 from deltaprop.cli import run
 from deltaprop.datasets import DatasetError, Preprocessor, Table
@@ -81,3 +82,52 @@ def test_a_range_beyond_float64_or_a_value_too_far_to_scale_is_an_error_naming_i
     p = Preprocessor("y").fit(Table({"x": [0.0, 1e-300, 2e-300], "y": [0, 1, 0]}))
     with pytest.raises(DatasetError, match="row 1, column 'x': 1e\\+300 is too far"):
         p.transform(Table({"x": [0.0, 1e300]}))
+
+
+def _forged(tmp_path, change):
+    """A model file whose preprocessor entry is edited, with the metadata checksum recomputed
+    (as a forger would), so that only the schema check can refuse it."""
+    import json
+    import zipfile
+
+    t = Table({"size": [1.0, 3.0, 5.0, 2.0], "color": ["red", "blue", "red", "g"],
+               "kind": ["a", "b", "c", "a"]})  # fmt: skip
+    p = Preprocessor("kind").fit(t)
+    net = dp.Network([p.n_inputs, 4, 3], output_activation="softmax", loss="cross_entropy")
+    net.preprocessor = p
+    net.save(tmp_path / "m.npz")
+    with zipfile.ZipFile(tmp_path / "m.npz") as zin:
+        with zipfile.ZipFile(tmp_path / "f.npz", "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename == "metadata.json":
+                    meta = json.loads(data)
+                    change(meta["preprocessor"], meta)
+                    meta["checksum"]["metadata"] = dpio.metadata_digest(meta)
+                    data = json.dumps(meta).encode()
+                zout.writestr(info, data)
+    return tmp_path / "f.npz"
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda p, m: m.update(preprocessor=[1]), "it is a list; expected an object"),
+        (lambda p, m: p["columns"].__setitem__(0, [1]), "column \\[1\\] is not an object"),
+        (lambda p, m: p["columns"][1].update(name="size"), "repeat a name or hold the target"),
+        (lambda p, m: p.update(target="size"), "repeat a name or hold the target"),
+        (lambda p, m: p.update(classes=["a", "a", "c"]), "names one class twice"),
+        (lambda p, m: p.update(classes=[1, "1", "c"]), "names one class twice"),
+        (lambda p, m: p.update(classes=[True, False, "c"]), "not labels"),
+        (lambda p, m: p.update(classes=[float("nan"), "b", "c"]), "not labels"),
+        (lambda p, m: p["columns"][1].update(fill="zzz"), "fill value not among"),
+        (lambda p, m: p["columns"][0].update(scale=True), "invalid scale"),
+        (lambda p, m: p.update(target_scale=-1.0), "target_scale is -1.0"),
+        (lambda p, m: p["columns"][0].update(kind="text"), "no 'categories' entry"),
+    ],
+)
+def test_a_forged_preprocessor_entry_is_refused_by_its_schema(tmp_path, change, expected):
+    with pytest.raises(dpio.ModelFileError, match="stored preprocessor description is malformed"):
+        dpio.load(_forged(tmp_path, change))
+    with pytest.raises(dpio.ModelFileError, match=expected):
+        dpio.load(_forged(tmp_path, change))

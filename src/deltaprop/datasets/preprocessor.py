@@ -441,11 +441,20 @@ class Preprocessor:
         """A fitted Preprocessor from ``to_dict()``'s data; DeltapropError when malformed."""
         try:
             return _from_dict(cls, d)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except KeyError as exc:
+            raise DeltapropError(f"preprocessor description is malformed: no {exc} entry") from None
+        except (TypeError, ValueError, AttributeError) as exc:
             raise DeltapropError(f"preprocessor description is malformed: {exc}") from None
 
 
+def _number(v: Any) -> bool:
+    """A finite int or float stored in JSON (a bool is not a number here)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _from_dict(cls: type[Preprocessor], d: dict[str, Any]) -> Preprocessor:
+    if not isinstance(d, dict):
+        raise ValueError(f"it is a {type(d).__name__}; expected an object")
     p = cls(d["target"], scale=d["scale"], impute=d["impute"], unknown=d["unknown"], task=d["task"])
     if p.task == "auto":
         raise ValueError("task is 'auto'; a fitted preprocessor has a task")
@@ -453,29 +462,38 @@ def _from_dict(cls: type[Preprocessor], d: dict[str, Any]) -> Preprocessor:
     if not isinstance(columns, list) or not columns:
         raise ValueError("columns is not a non-empty list")
     for c in columns:
+        if not isinstance(c, dict):
+            raise ValueError(f"column {_short(c)} is not an object")
         if not isinstance(c["name"], str) or c["kind"] not in ("numeric", "text"):
             raise ValueError(f"column {_short(c)} is invalid")
         if c["kind"] == "text":
             cats = c["categories"]
             if not cats or not all(isinstance(v, str) for v in cats) or len(set(cats)) != len(cats):
                 raise ValueError(f"column {c['name']!r} has invalid categories")
-            if not isinstance(c["fill"], str):
-                raise ValueError(f"column {c['name']!r} has an invalid fill value")
+            if c["fill"] not in cats:
+                raise ValueError(f"column {c['name']!r} has a fill value not among its categories")
         else:
             for key in ("center", "scale", "fill"):
-                if not isinstance(c[key], (int, float)) or not math.isfinite(c[key]):
+                if not _number(c[key]):
                     raise ValueError(f"column {c['name']!r} has an invalid {key}")
             if c["scale"] <= 0:
                 raise ValueError(f"column {c['name']!r} has scale {c['scale']}")
+    names = [c["name"] for c in columns]
+    if len(set(names)) != len(names) or p.target in names:
+        raise ValueError(f"column names {_short(names)} repeat a name or hold the target")
     classes = d["classes"]
     if p.task == "classification":
         if not isinstance(classes, list) or len(classes) < 2:
             raise ValueError("classes is not a list of at least two labels")
-        if not all(isinstance(v, (str, int, float)) for v in classes):
+        if not all(isinstance(v, str) or _number(v) for v in classes):
             raise ValueError("classes holds values that are not labels")
+        if len(set(_label_keys(classes, None))) != len(classes):
+            raise ValueError(f"classes {_short(classes)} names one class twice")
     for key in ("target_center", "target_scale"):
-        if not isinstance(d[key], (int, float)) or not math.isfinite(d[key]):
+        if not _number(d[key]):
             raise ValueError(f"{key} is invalid")
+    if d["target_scale"] <= 0:
+        raise ValueError(f"target_scale is {d['target_scale']}; expected a positive number")
     p.columns = [dict(c) for c in columns]
     p.features = [c["name"] for c in columns]
     p.classes = None if p.task == "regression" else list(classes)
