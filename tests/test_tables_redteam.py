@@ -131,3 +131,24 @@ def test_a_forged_preprocessor_entry_is_refused_by_its_schema(tmp_path, change, 
         dpio.load(_forged(tmp_path, change))
     with pytest.raises(dpio.ModelFileError, match=expected):
         dpio.load(_forged(tmp_path, change))
+
+
+def test_a_target_series_named_like_a_feature_column_is_refused_not_swapped_in():
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame({"a": np.arange(8.0), "f": np.linspace(0, 1, 8), "c": ["u", "v"] * 4})
+    y = pd.Series(["p", "q"] * 4, name="f")
+    net = dp.Network([4, 3, 1], output_activation="sigmoid", loss="binary_cross_entropy")
+    with pytest.raises(dp.DeltapropError, match="y is named 'f' like a column of X"):
+        net.fit(X, y, epochs=1)
+    # the target column itself, passed as y, is the same column: accepted
+    Xy = X.assign(kind=y.to_numpy())
+    net = dp.Network([4, 3, 1], output_activation="sigmoid", loss="binary_cross_entropy")
+    net.fit(Xy, Xy["kind"], epochs=1)
+    assert net.preprocessor.features == ["a", "f", "c"] and net.preprocessor.classes == ["p", "q"]
+
+
+def test_a_date_column_of_a_dataframe_is_refused_naming_it():
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame({"a": np.arange(6.0), "when": pd.date_range("2020-01-01", periods=6)})
+    with pytest.raises(DatasetError, match="column 'when' holds dates or durations"):
+        Table.from_frame(X)
