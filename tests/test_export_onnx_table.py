@@ -150,3 +150,36 @@ def test_predict_backend_onnxruntime_prints_what_deltaprop_prints(tmp_path, caps
     assert probas[0][0] == probas[1][0] == "apple,banana,cherry"
     rows = [np.array([[float(v) for v in line.split(",")] for line in p[1:]]) for p in probas]
     np.testing.assert_allclose(rows[0], rows[1], atol=2e-6)  # float32, printed to 6 digits
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_columns_named_like_the_graphs_own_tensors_export_and_agree(dtype):
+    # "x", "W1", "z1", "col0_out", "dp_col0" are names the graph itself uses (or the prefix
+    # chosen to avoid them); the graph must stay in single static assignment form
+    rng = np.random.default_rng(0)
+    n = 40
+    cols = {"x": rng.normal(size=n), "W1": rng.normal(size=n), "z1": rng.normal(size=n),
+            "col0_out": rng.choice(["a", "b"], n).astype(object),
+            "dp_col0": rng.normal(size=n), "é ü/:=": rng.normal(size=n),
+            "y": rng.choice(["p", "q", "r"], n).astype(object)}  # fmt: skip
+    table = Table(cols)
+    prep = Preprocessor("y").fit(table)
+    net = dp.Network([prep.n_inputs, 5, 3], activation="leaky_relu", output_activation="softmax",
+                     loss="cross_entropy", dtype=dtype, seed=0)  # fmt: skip
+    net.preprocessor = prep
+    model = onnx_model(net)
+    assert [i.name for i in model.graph.input] == list(prep.features)
+    out = run_onnx(model, table)
+    expected = net.predict_proba(prep.transform(table))
+    assert np.max(np.abs(out["probabilities"] - expected)) <= TOL[dtype]
+    assert list(out["label"]) == list(prep.labels(net.predict(prep.transform(table))))
+
+
+@pytest.mark.parametrize("name, why", [("", "an empty name"), ("label", "graph output")])
+def test_a_column_name_no_graph_input_can_take_is_refused_naming_it(name, why):
+    table = Table({"a": [0.0, 1.0, 2.0, 3.0], name: [1.0, 0.0, 1.0, 2.0], "y": ["u", "v"] * 2})
+    prep = Preprocessor("y").fit(table)
+    net = dp.Network([2, 3, 1], output_activation="sigmoid", loss="binary_cross_entropy")
+    net.preprocessor = prep
+    with pytest.raises(dp.DeltapropError, match=f"column 2 is named {name!r}, .*{why}"):
+        onnx_model(net)

@@ -29,13 +29,26 @@ def _with_target(X: Any, Y: Any) -> tuple[Table, str]:
     name = getattr(Y, "name", None)
     name = str(name) if name is not None else "target"
     columns = dict(table.columns)
-    columns[name] = _as_column(np.asarray(Y, dtype=object if _is_text(Y) else None), name)
-    if len(columns[name]) != table.n_rows:
+    y = _as_column(np.asarray(Y, dtype=object if _is_text(Y) else None), name)
+    if len(y) != table.n_rows:
         raise DeltapropError(
-            f"y has {len(columns[name])} values but the table has {table.n_rows} rows; "
+            f"y has {len(y)} values but the table has {table.n_rows} rows; "
             f"expected one target per row"
         )
+    if name in columns and not _same(columns[name], y):
+        raise DeltapropError(
+            f"y is named {name!r} like a column of X with other values; expected a target "
+            f"apart from the features (rename the Series, or pass the column's name as y)"
+        )
+    columns[name] = y
     return table.with_columns(columns), name
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two columns of equal values (NaN and None equal to themselves)."""
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return a.dtype == b.dtype and a.tolist() == b.tolist()
 
 
 def _is_text(Y: Any) -> bool:

@@ -167,15 +167,21 @@ class Preprocessor:
             spec["fill"] = str(values[int(np.argmax(counts))])
             return spec
         x = col[~empty]
+        mean, std = _moments(x)
         if self.impute == "most_frequent":
             values, counts = np.unique(x, return_counts=True)
             fill = float(values[int(np.argmax(counts))])
         else:
-            fill = float(x.mean())
+            fill = mean
         if self.scale == "standard":
-            center, spread = float(x.mean()), float(x.std())
+            center, spread = mean, std
         elif self.scale == "minmax":
-            center, spread = float(x.min()), float(x.max() - x.min())
+            center, spread = float(x.min()), 2.0 * (float(x.max()) / 2 - float(x.min()) / 2)
+            if math.isinf(spread):
+                raise DatasetError(
+                    f"{table.source}: column {name!r} spans {x.min():g} to {x.max():g}, a range "
+                    f"beyond float64's; expected values that scale='minmax' can subtract"
+                )
         else:
             center, spread = 0.0, 1.0
         # a constant column: no division by zero, its inputs are all 0 after centring
@@ -212,13 +218,17 @@ class Preprocessor:
                     f"{every.source}: target column {name!r} holds text ({bad!r}); expected "
                     f"numbers for regression"
                 )
-            y = train[name]
             self.classes = None
-            self.target_center = float(y.mean())
-            spread = float(y.std())
+            self.target_center, spread = _moments(train[name])
             self.target_scale = spread if spread > 0 else 1.0
         else:
             self.classes = _class_list(col, every.kind(name))
+            if len(self.classes) < 2:
+                raise DatasetError(
+                    f"{every.source}: target column {name!r} has the one value "
+                    f"{self.classes[0]!r} in every row; expected at least two classes "
+                    f"(task='regression', --task regression, to fit a number)"
+                )
         self.task = task
 
     # ------------------------------------------------------------------ applying
@@ -257,7 +267,9 @@ class Preprocessor:
                 out[:, j : j + width] = self._one_hot(table, c)
                 j += width
             else:
-                out[:, j] = (self._numbers(table, c) - c["center"]) / c["scale"]
+                with np.errstate(over="ignore"):  # an overflow is refused just below
+                    out[:, j] = (self._numbers(table, c) - c["center"]) / c["scale"]
+                _check_scaled(table, c["name"], out[:, j])
                 j += 1
         return out
 
@@ -280,7 +292,10 @@ class Preprocessor:
         name, categories = c["name"], c["categories"]
         col = table[name]
         if table.kind(name) == "numeric":  # categories written as numbers in this file
-            col = np.array([None if math.isnan(v) else _normalize_text(repr(v)) for v in col])
+            col = np.array(
+                [None if math.isnan(v) else _normalize_text(repr(v)) for v in col.tolist()],
+                dtype=object,
+            )
         index = {v: i for i, v in enumerate(categories)}
         out = np.zeros((len(col), len(categories)))
         for i, v in enumerate(col.tolist()):
@@ -320,7 +335,10 @@ class Preprocessor:
         if self.classes is None:
             if table.kind(name) != "numeric":
                 col = _text_as_numbers(table, name)
-            return (col - self.target_center) / self.target_scale
+            with np.errstate(over="ignore"):  # an overflow is refused just below
+                y = (col - self.target_center) / self.target_scale
+            _check_scaled(table, name, y)
+            return y
         keys = _label_keys(col, table.kind(name))
         index = {k: i for i, k in enumerate(_label_keys(self.classes, None))}
         y = np.empty(len(col), dtype=np.int64)
@@ -423,11 +441,20 @@ class Preprocessor:
         """A fitted Preprocessor from ``to_dict()``'s data; DeltapropError when malformed."""
         try:
             return _from_dict(cls, d)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except KeyError as exc:
+            raise DeltapropError(f"preprocessor description is malformed: no {exc} entry") from None
+        except (TypeError, ValueError, AttributeError) as exc:
             raise DeltapropError(f"preprocessor description is malformed: {exc}") from None
 
 
+def _number(v: Any) -> bool:
+    """A finite int or float stored in JSON (a bool is not a number here)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _from_dict(cls: type[Preprocessor], d: dict[str, Any]) -> Preprocessor:
+    if not isinstance(d, dict):
+        raise ValueError(f"it is a {type(d).__name__}; expected an object")
     p = cls(d["target"], scale=d["scale"], impute=d["impute"], unknown=d["unknown"], task=d["task"])
     if p.task == "auto":
         raise ValueError("task is 'auto'; a fitted preprocessor has a task")
@@ -435,29 +462,38 @@ def _from_dict(cls: type[Preprocessor], d: dict[str, Any]) -> Preprocessor:
     if not isinstance(columns, list) or not columns:
         raise ValueError("columns is not a non-empty list")
     for c in columns:
+        if not isinstance(c, dict):
+            raise ValueError(f"column {_short(c)} is not an object")
         if not isinstance(c["name"], str) or c["kind"] not in ("numeric", "text"):
             raise ValueError(f"column {_short(c)} is invalid")
         if c["kind"] == "text":
             cats = c["categories"]
             if not cats or not all(isinstance(v, str) for v in cats) or len(set(cats)) != len(cats):
                 raise ValueError(f"column {c['name']!r} has invalid categories")
-            if not isinstance(c["fill"], str):
-                raise ValueError(f"column {c['name']!r} has an invalid fill value")
+            if c["fill"] not in cats:
+                raise ValueError(f"column {c['name']!r} has a fill value not among its categories")
         else:
             for key in ("center", "scale", "fill"):
-                if not isinstance(c[key], (int, float)) or not math.isfinite(c[key]):
+                if not _number(c[key]):
                     raise ValueError(f"column {c['name']!r} has an invalid {key}")
             if c["scale"] <= 0:
                 raise ValueError(f"column {c['name']!r} has scale {c['scale']}")
+    names = [c["name"] for c in columns]
+    if len(set(names)) != len(names) or p.target in names:
+        raise ValueError(f"column names {_short(names)} repeat a name or hold the target")
     classes = d["classes"]
     if p.task == "classification":
         if not isinstance(classes, list) or len(classes) < 2:
             raise ValueError("classes is not a list of at least two labels")
-        if not all(isinstance(v, (str, int, float)) for v in classes):
+        if not all(isinstance(v, str) or _number(v) for v in classes):
             raise ValueError("classes holds values that are not labels")
+        if len(set(_label_keys(classes, None))) != len(classes):
+            raise ValueError(f"classes {_short(classes)} names one class twice")
     for key in ("target_center", "target_scale"):
-        if not isinstance(d[key], (int, float)) or not math.isfinite(d[key]):
+        if not _number(d[key]):
             raise ValueError(f"{key} is invalid")
+    if d["target_scale"] <= 0:
+        raise ValueError(f"target_scale is {d['target_scale']}; expected a positive number")
     p.columns = [dict(c) for c in columns]
     p.features = [c["name"] for c in columns]
     p.classes = None if p.task == "regression" else list(classes)
@@ -475,6 +511,27 @@ def as_table(data: Any) -> Table:
     if isinstance(data, dict):
         return Table(data)
     return Table.from_arrays(data)
+
+
+def _moments(x: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of x computed on x / 2^k ≥ max|x| (exact), so that numbers
+    near float64's largest (1e308) do not overflow the sum or the squares."""
+    e = math.frexp(float(np.max(np.abs(x))))[1] if len(x) else 0
+    scaled = np.ldexp(x, -e)
+    return math.ldexp(float(scaled.mean()), e), math.ldexp(float(scaled.std()), e)
+
+
+def _check_scaled(table: Table, name: str, values: np.ndarray) -> None:
+    """A finite value whose scaled form overflows: an error naming the cell."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        given = table[name][i : i + 1].tolist()[0]
+        raise DatasetError(
+            f"{table.source}: {table.where(i)}, column {name!r}: {given!r} is too "
+            f"far from the training values to scale in float64; expected a value of the "
+            f"training rows' magnitude"
+        )
 
 
 def _is_number(v: Any) -> bool:

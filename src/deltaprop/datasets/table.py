@@ -207,6 +207,11 @@ def _as_column(values: Any, name: str) -> np.ndarray:
 def _frame_column(series: Any) -> np.ndarray:
     """A pandas column as numbers (NaN for missing) when it is numeric, else as objects."""
     dtype = getattr(series, "dtype", None)
+    if getattr(dtype, "kind", "O") in "mM":  # one-hot of dates would make each day a category
+        raise DatasetError(
+            f"column {getattr(series, 'name', '?')!r} holds dates or durations ({dtype}); "
+            f"expected numbers or categories (convert it, e.g. to days as numbers)"
+        )
     if dtype is not None and getattr(dtype, "kind", "O") in "biuf":
         try:
             return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))

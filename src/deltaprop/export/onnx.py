@@ -215,31 +215,63 @@ def onnx_model(net: Network, opset: int | None = None, *, check: bool = True) ->
     if opset > newest:
         raise DeltapropError(f"opset={opset} is newer than the installed onnx's {newest}")
     prep = net.preprocessor
-    parts = GraphParts()
+    parts, prefix = GraphParts(), ""
     inputs = [("x", net.dtype.name, net.sizes[0])]
     if prep is not None:
         # raw columns in: the preprocessing's nodes produce the network's input x
-        parts.nodes, parts.initializers = onnx_table.table_graph(prep, net.dtype, "x")
+        outs = (PROBABILITIES, LABEL, onnx_table.VALUE)
+        prefix = onnx_table.internal_prefix(prep, outs)
+        parts.nodes, parts.initializers = onnx_table.table_graph(
+            prep, net.dtype, prefix + "x", prefix
+        )
         inputs = [(name, elem, 1) for name, elem in onnx_table.table_inputs(prep)]
+    rest = _network_parts(net, prep)
+    if net.dtype == np.float64:
+        rest.nodes = [s for n in rest.nodes for s in _double_forms(*n)]
+    rest = _prefixed(rest, prefix, keep={PROBABILITIES, LABEL, onnx_table.VALUE})
+    parts.nodes += rest.nodes
+    parts.initializers.update(rest.initializers)
+    outputs = [(PROBABILITIES, net.dtype.name, net.sizes[-1])]
+    if net.is_classifier:
+        named = prep is not None and prep.classes is not None
+        elem = onnx_table.label_names_graph(prep, "", "")[1] if named else "int64"
+        outputs.append((LABEL, elem, None))
+    elif prep is not None and prep.target is not None:
+        outputs.append((onnx_table.VALUE, "float64", None))
+    return _assemble(onnx, net, parts, inputs, outputs, opset, check)
+
+
+def _network_parts(net: Network, prep: Any) -> GraphParts:
+    """The network from "x" to the outputs: a^L, and the label or the value in target units."""
+    parts = GraphParts()
     network = network_graph(net, "x", PROBABILITIES)
     parts.nodes += network.nodes
     parts.initializers.update(network.initializers)
-    outputs = [(PROBABILITIES, net.dtype.name, net.sizes[-1])]
     if net.is_classifier:
         named = prep is not None and prep.classes is not None
         index = onnx_table.RAW_INDEX if named else LABEL
         parts.nodes += label_graph(net, PROBABILITIES, index).nodes
-        elem = "int64"
         if named:
-            (nodes, _), elem = onnx_table.label_names_graph(prep, index, LABEL)
+            (nodes, _), _ = onnx_table.label_names_graph(prep, index, LABEL)
             parts.nodes += nodes
-        outputs.append((LABEL, elem, None))
     elif prep is not None and prep.target is not None:
         nodes, inits = onnx_table.value_graph(prep, PROBABILITIES)
         parts.nodes += nodes
         parts.initializers.update(inits)
-        outputs.append((onnx_table.VALUE, "float64", None))
-    return _assemble(onnx, net, parts, inputs, outputs, opset, check)
+    return parts
+
+
+def _prefixed(parts: GraphParts, prefix: str, keep: set[str]) -> GraphParts:
+    """The same parts with every tensor name but those in `keep` starting with `prefix`."""
+    if not prefix:
+        return parts
+
+    def name(n: str) -> str:
+        return n if n in keep or not n else prefix + n
+
+    nodes = [(op, [name(i) for i in ins], [name(o) for o in outs], attrs)
+             for op, ins, outs, attrs in parts.nodes]  # fmt: skip
+    return GraphParts(nodes, {name(k): v for k, v in parts.initializers.items()})
 
 
 def _tensor(onnx, name, elem, width):

@@ -17,11 +17,22 @@ Missing text cells have no ONNX form here: an empty string is an unseen category
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ML_DOMAIN", "ML_OPSET", "VALUE", "table_inputs", "table_graph", "label_names_graph"]
+from .._validation import DeltapropError
+
+__all__ = [
+    "ML_DOMAIN",
+    "ML_OPSET",
+    "VALUE",
+    "internal_prefix",
+    "table_inputs",
+    "table_graph",
+    "label_names_graph",
+]
 
 ML_DOMAIN = "ai.onnx.ml"
 #: OneHotEncoder-1 and LabelEncoder-2 (keys_int64s → values_strings/int64s/floats).
@@ -39,13 +50,36 @@ def table_inputs(prep: Any) -> list[tuple[str, str]]:
     return [(c["name"], "string" if c["kind"] == "text" else "double") for c in prep.columns]
 
 
-def table_graph(prep: Any, dtype: np.dtype, x: str = "x") -> Parts:
-    """Nodes from the raw column inputs to tensor `x` (batch, n_inputs) in `dtype`."""
+def internal_prefix(prep: Any, outputs: Sequence[str]) -> str:
+    """A prefix for the graph's own tensor names that no column name starts with.
+
+    The graph inputs are named as the columns, and a graph is in single static assignment
+    form: a column named like a tensor of the graph ("x", "W1", "label") would name two
+    tensors. Refuses an empty column name and a column named as a graph output.
+    """
+    names = [c["name"] for c in prep.columns]
+    for j, name in enumerate(names):
+        if not name or name in outputs:
+            why = "an empty name" if not name else "the name of a graph output"
+            raise DeltapropError(
+                f"cannot export to ONNX: the model's column {j + 1} is named {name!r}, {why}; "
+                f"expected a non-empty name other than {', '.join(map(repr, outputs))} for "
+                f"each graph input (rename the column and train again)"
+            )
+    prefix = "dp_"
+    while any(n.startswith(prefix) for n in names):
+        prefix += "_"
+    return prefix
+
+
+def table_graph(prep: Any, dtype: np.dtype, x: str = "x", prefix: str = "") -> Parts:
+    """Nodes from the raw column inputs to tensor `x` (batch, n_inputs) in `dtype`; the
+    tensors in between are named with `prefix` (see `internal_prefix`)."""
     nodes: list = []
     inits: dict = {}
     pieces = []
     for i, c in enumerate(prep.columns):
-        name, t = c["name"], f"col{i}"
+        name, t = c["name"], f"{prefix}col{i}"
         if c["kind"] == "text":
             cats = list(c["categories"])
             zeros = 1 if prep.unknown == "zeros" else 0
@@ -72,8 +106,8 @@ def table_graph(prep: Any, dtype: np.dtype, x: str = "x") -> Parts:
             nodes.append(("Sub", [value, f"{t}_center"], [f"{t}_c"], {}))
             nodes.append(("Div", [f"{t}_c", f"{t}_scale"], [f"{t}_out"], {}))
         pieces.append(f"{t}_out")
-    nodes.append(("Concat", pieces, ["x_double"], {"axis": 1}))
-    nodes.append(("Cast", ["x_double"], [x], {"to": np.dtype(dtype).name}))
+    nodes.append(("Concat", pieces, [f"{prefix}x_double"], {"axis": 1}))
+    nodes.append(("Cast", [f"{prefix}x_double"], [x], {"to": np.dtype(dtype).name}))
     return nodes, inits
 
 
