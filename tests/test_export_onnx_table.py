@@ -178,7 +178,7 @@ def test_columns_named_like_the_graphs_own_tensors_export_and_agree(dtype):
 @pytest.mark.parametrize("name, why", [("", "an empty name"), ("label", "graph output")])
 def test_a_column_name_no_graph_input_can_take_is_refused_naming_it(name, why):
     table = Table({"a": [0.0, 1.0, 2.0, 3.0], name: [1.0, 0.0, 1.0, 2.0], "y": ["u", "v"] * 2})
-    prep = Preprocessor("y").fit(table)
+    prep = Preprocessor("y", features=["a", name]).fit(table)  # an unnamed one chosen explicitly
     net = dp.Network([2, 3, 1], output_activation="sigmoid", loss="binary_cross_entropy")
     net.preprocessor = prep
     with pytest.raises(dp.DeltapropError, match=f"column 2 is named {name!r}, .*{why}"):

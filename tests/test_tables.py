@@ -469,3 +469,9 @@ def test_the_report_plots_a_table_regression_in_the_targets_units(tmp_path, caps
     assert points[:, 0].min() > 3000 and points[:, 0].max() < 7000  # dollars, not z-scores
     test_prices = price[np.isin(np.round(price, 2), np.round(points[:, 0], 2))]
     assert len(test_prices) == len(points)  # the true values are the file's own
+
+
+def test_an_unnamed_index_column_written_by_to_csv_is_named_not_learned(tmp_path, capsys):
+    data = _write(tmp_path / "t.csv", ",x,y\n0,1.5,a\n1,2.5,b\n2,3.0,a\n3,0.5,b\n4,1.0,a\n")
+    code, out, err = _cli(capsys, "train", "--data", data, "--target", "y", "-q")
+    assert code == 2 and "column 1 has no name" in err and "index=False" in err

@@ -134,6 +134,14 @@ class Preprocessor:
         names = self.features
         if names is None:
             names = [n for n in table.names if n != self.target]
+            if "" in names:
+                # the header pandas' to_csv writes above a DataFrame's index
+                j = table.names.index("")
+                raise DatasetError(
+                    f"{table.source}: column {j + 1} has no name (a DataFrame index written by "
+                    f"to_csv?); expected a name for every feature column -- name it, or leave "
+                    f"it out (to_csv(index=False), or features=)"
+                )
         self._check_columns(table, names + ([self.target] if self.target else []))
         if not names:
             raise DatasetError(
