@@ -187,3 +187,28 @@ def test_a_record_is_plain_json_numbers(logs):
     assert record == {"epoch": 2, "cost": None, "accuracy": None, "val_cost": None,
                       "val_accuracy": None, "lr": 0.5, "time": 0.1}  # fmt: skip
     assert type(record["lr"]) is float and type(record["epoch"]) is int
+
+
+class _InterruptAfterHistory(Callback):
+    """Ctrl-C at epoch 5's end, after the history has the epoch, before the dashboard's hook."""
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == 5:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_between_the_history_and_the_page_loses_no_epoch():
+    from types import SimpleNamespace
+
+    from deltaprop.web.server import _end
+
+    store = RunStore()
+    dash = DashboardCallback(store)
+    with pytest.raises(KeyboardInterrupt) as info:
+        _fit([_InterruptAfterHistory(), dash])
+    history = getattr(info.value, "history", None)
+    assert history is not None and history.epoch[-1] == 5
+    assert [r["epoch"] for r in store.records()] == [1, 2, 3, 4]  # the race, reproduced
+    _end(store, dash if dash.run is not None else SimpleNamespace(run=None))
+    assert store.records() == records_from_history(history)
+    assert store.ended

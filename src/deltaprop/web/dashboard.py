@@ -117,6 +117,13 @@ class RunStore:
             if weights is not None:
                 self._set_weights(record["epoch"], weights)
 
+    def catch_up(self, records: list[dict]) -> None:
+        """Append the epochs of `records` (a whole run's, in order) that the store lacks: a
+        Ctrl-C between the history's record of an epoch and this store's keeps them equal."""
+        with self._lock:
+            if len(records) > len(self._records):
+                self._records.extend(records[len(self._records) :])
+
     def weights(self, epoch: int | None, weights: list) -> None:
         """The weights after `epoch` (0: the initial ones), without a record."""
         with self._lock:

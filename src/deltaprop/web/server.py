@@ -158,8 +158,13 @@ def follow(
 
 def _end(store, callback) -> None:
     """Mark the run ended if the fit did not (an interrupt, a divergence, an error)."""
+    from .dashboard import records_from_history
+
     run = callback.run
-    reason = getattr(getattr(run, "history", None), "stop_reason", None)
+    history = getattr(run, "history", None)
+    if history is not None and getattr(history, "epoch", None):
+        store.catch_up(records_from_history(history))
+    reason = getattr(history, "stop_reason", None)
     store.end("interrupted" if reason == "interrupted" else "stopped", reason or "stopped")
 
 
