@@ -191,3 +191,34 @@ def test_explain_page_in_chromium(browser, mazur, tmp_path_factory):  # noqa: F8
     )
     assert right <= box
     save_screenshot(browser, "explain-mazur", shots)
+
+
+def test_the_row_vector_naming_names_seed_002s_network_in_its_own_terms():
+    """W^l_kj (from k to j) is the textbook's w^l_jk: the table pairs the transposed indices
+    with the same value; h′ is z and h is a, x the inputs and y the output."""
+    from deltaprop.cli import run as run_cli
+
+    ex = builtin_example("no-bias")
+    trace = explain(ex.net, ex.x, ex.y, lr=ex.lr)
+    text = render(trace, "text", naming="rowvector")
+    rows = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0][:1] in "Whxy" and parts[1][:1] in "wza":
+            rows[parts[0]] = (parts[1], float(parts[2]))
+    sub = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+    for l, W in enumerate(ex.net.weights, 1):
+        for j in range(W.shape[0]):
+            for k in range(W.shape[1]):
+                sup = "¹²³"[l - 1]
+                name = f"W{sup}{k + 1}{j + 1}".translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+                symbol, value = rows[name]
+                assert symbol.translate(sub).endswith(f"{j + 1}{k + 1}")  # w^l_jk
+                assert value == pytest.approx(W[j, k], abs=5e-7)
+    zs = trace.samples[0].forward
+    for lf in zs:
+        for n in lf.neurons:
+            who = ("h" if lf.l < len(ex.net.weights) else "y") + str(n.j)
+            assert rows[who + "′"][1] == pytest.approx(n.z, abs=5e-7)
+            assert rows[who][1] == pytest.approx(n.a, abs=5e-7)
+    assert run_cli(["explain", "--builtin", "no-bias", "--naming", "rowvector"]) == 0

@@ -7,7 +7,10 @@ LaTeX document) and a Mermaid flowchart (for Markdown, which GitHub and many edi
 
 Names are the textbook's (w²₁₁, z¹₁, a¹₁) or, with ``naming="mazur"``, those of the classic
 tutorial: inputs i1, i2, hidden neurons h1, h2, outputs o1, o2, weights w1, w2, … numbered
-layer by layer, row by row (w5 = w²₁₁), z as net_h1 and a as out_h1.
+layer by layer, row by row (w5 = w²₁₁), z as net_h1 and a as out_h1. ``naming="rowvector"``
+gives the row-vector tutorials' names (h = Φ(x W¹), as seed 002 writes it): inputs x1, hidden
+h1, outputs y1, z as h1′ and a as h1, and W¹ₖⱼ from neuron k to neuron j — the textbook's
+w¹ⱼₖ, its matrix transposed.
 
 Like ``deltaprop._render`` this module reads a trace by its attributes and imports neither
 ``deltaprop.trace`` nor ``deltaprop.explain``.
@@ -23,8 +26,9 @@ from ._validation import DeltapropError
 
 __all__ = ["NAMINGS", "Names", "drawable", "svg", "tikz", "mermaid"]
 
-#: Naming schemes: the textbook's symbols, or the classic tutorial's (Mazur's) names.
-NAMINGS = ("textbook", "mazur")
+#: Naming schemes: the textbook's symbols, the classic tutorial's (Mazur's) names, or the
+#: row-vector tutorials' (x W, W_ij from neuron i to neuron j).
+NAMINGS = ("textbook", "mazur", "rowvector")
 
 _MAX_NEURONS = 12  # per layer: beyond this the drawing is no longer legible
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -48,21 +52,35 @@ class Names:
 
     @property
     def classic(self) -> bool:
-        return self.naming == "mazur"
+        """A tutorial's names (shown with a table of them), not the textbook's symbols."""
+        return self.naming != "textbook"
+
+    @property
+    def title(self) -> str:
+        if self.naming == "rowvector":
+            return (
+                "Names of the row-vector tutorial (h′ = x W¹, h = Φ(h′), y from h W²; W^l_kj "
+                "from neuron k to neuron j, the textbook's w^l_jk; d the target)"
+            )
+        return "Names of the classic tutorial"
 
     def neuron(self, l: int, j: int) -> str:
-        """The tutorial's i1 / h1 / o1 (h2_1 with several hidden layers); the textbook's a^l_j."""
+        """The tutorial's i1 / h1 / o1 (or x1 / h1 / y1; h2_1 with several hidden layers);
+        the textbook's a^l_j."""
         if not self.classic:
             return f"a{str(l).translate(_SUP)}{str(j).translate(_SUB)}"
         L = len(self.sizes) - 1
+        first, last = ("x", "y") if self.naming == "rowvector" else ("i", "o")
         if l == 0:
-            return f"i{j}"
+            return f"{first}{j}"
         if l == L:
-            return f"o{j}"
+            return f"{last}{j}"
         return f"h{j}" if L == 2 else f"h{l}_{j}"
 
     def weight(self, l: int, j: int, k: int) -> str:
-        """w5 (numbered through the layers, row by row) or w²₁₁."""
+        """w5 (numbered through the layers, row by row), W¹₁₂ (from k to j) or w²₁₁."""
+        if self.naming == "rowvector":
+            return f"W{str(l).translate(_SUP)}{_jk(k, j).translate(_SUB)}"
         if not self.classic:
             return f"w{str(l).translate(_SUP)}{_jk(j, k).translate(_SUB)}"
         before = sum(self.sizes[i] * self.sizes[i - 1] for i in range(1, l))
@@ -72,13 +90,23 @@ class Names:
         return self.neuron(l, j).replace("_", r"\_") if self.classic else f"$a^{{{l}}}_{{{j}}}$"
 
     def weight_latex(self, l: int, j: int, k: int) -> str:
+        if self.naming == "rowvector":
+            return f"W^{{{l}}}_{{{_jk(k, j)}}}"
         return self.weight(l, j, k) if self.classic else f"w^{{{l}}}_{{{_jk(j, k)}}}"
 
     def z(self, l: int, j: int) -> str:
+        if self.naming == "rowvector":
+            return f"{self.neuron(l, j)}′"
         return f"net_{self.neuron(l, j)}" if self.classic else "z"
 
     def a(self, l: int, j: int) -> str:
+        if self.naming == "rowvector":
+            return self.neuron(l, j)
         return f"out_{self.neuron(l, j)}" if self.classic else "a"
+
+    def inside(self) -> tuple[str, str]:
+        """The words before z and a inside a drawn neuron."""
+        return {"mazur": ("net", "out"), "rowvector": ("in", "out")}.get(self.naming, ("z", "a"))
 
 
 def drawable(t) -> bool:
@@ -118,7 +146,7 @@ class _Layout:
         for lf in s.forward:
             for n in lf.neurons:
                 # The neuron's name stands above it: inside, just "net"/"z" and "out"/"a".
-                z, a = ("net", "out") if self.names.classic else ("z", "a")
+                z, a = self.names.inside()
                 inside = [f"{z} = {self.fixed(n.z)}", f"{a} = {self.fixed(n.a)}"]
                 yield lf.l, n.j, inside, f"δ = {self.fixed(deltas[lf.l][n.j - 1].delta)}"
 

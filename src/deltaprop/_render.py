@@ -1335,7 +1335,7 @@ def _names_blocks(t, names, fmt) -> list:
                          [fmt(p.value)], [fmt(p.grad)], [fmt(p.new_value)]])  # fmt: skip
     headers = [[Txt("tutorial")], [Txt("textbook")], [Txt("value")], ["∂C/∂w"], [Txt("after")]]
     return [
-        H(2, [Txt("Names of the classic tutorial")]),
+        H(2, [Txt(names.title)]),
         Table(headers, rows, "llrrr"),
     ]
 

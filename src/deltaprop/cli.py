@@ -1184,11 +1184,12 @@ def info(model, as_json):
 )
 @click.option(
     "--naming",
-    type=click.Choice(["textbook", "mazur"]),
+    type=click.Choice(["textbook", "mazur", "rowvector"]),
     default="textbook",
     show_default=True,
-    help="mazur: the classic tutorial's names (w1…w8, net_h1, out_h1) in the drawing and a "
-    "table of them.",
+    help="mazur: the classic tutorial's names (w1…w8, net_h1, out_h1); rowvector: the "
+    "row-vector tutorials' (x, h′, h = Φ(x W¹), y, W_kj from k to j, as seed 002 writes "
+    "them); in the drawing and a table of them.",
 )
 @click.option(
     "--matrix-form",

@@ -703,7 +703,7 @@ def render(
         For a Trace: draw the network with the step's numbers (z and a in each neuron, δ
         beside it, ∂C/∂w on each edge) as SVG in "html" (the default there), a TikZ picture
         in "latex" and a Mermaid flowchart in "markdown"; "text" draws none.
-    naming : {"textbook", "mazur"}
+    naming : {"textbook", "mazur", "rowvector"}
         "mazur" names neurons and weights as the classic tutorial does (i1, h1, o1; w1…w8
         numbered layer by layer and row by row, so w5 = w²₁₁; net_h1 = z¹₁, out_h1 = a¹₁) in
         the drawing and adds a table of those names beside the textbook's.
