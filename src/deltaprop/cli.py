@@ -538,8 +538,11 @@ def _train_and_report(cfg, o, ds, sizes, config, net):
 
 
 def _chance_warning(cfg, o, ds, metrics):
-    """For a classifier: say so when it ends no better than guessing the commonest class."""
+    """For a classifier: say so when it ends no better than guessing the commonest class
+    (after a run that trained; not after an interruption or before any epoch ended)."""
     if metrics.get("val_accuracy") is None or ds.y_val is None:
+        return ""
+    if metrics.get("stop_reason") == "interrupted" or not metrics.get("kept_epoch"):
         return ""
     return _cli_data.chance_warning(metrics["val_accuracy"], ds.y_val, cfg, o.scale or "standard")
 
