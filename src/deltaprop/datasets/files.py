@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import array
-import csv
-import io
 import itertools
 import math
 import operator
@@ -23,7 +21,7 @@ from .._atomic import atomic_open, open_regular
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError, _fspath
 from .preprocessor import Preprocessor
-from .table import Table
+from .table import Table, normalize_text, read_csv, read_header
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -131,18 +129,6 @@ class DataFile(tuple):
         )
 
 
-def _normalize_label(text: str) -> str:
-    """'3', '3.0', ' 3 ' -> '3'; anything else stripped as is."""
-    text = text.strip()
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
-        return str(int(value))
-    return text
-
-
 def _encode_labels(
     values: list[str],
     classes: Sequence[Any] | np.ndarray | None,
@@ -151,7 +137,7 @@ def _encode_labels(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Strings -> (y, classes). `where(i)` names the row of values[i] in error messages."""
     if classes is not None:
-        known = [_normalize_label(str(c)) for c in np.asarray(classes).ravel().tolist()]
+        known = [normalize_text(str(c)) for c in np.asarray(classes).ravel().tolist()]
         index = {label: i for i, label in enumerate(known)}
         if len(index) != len(known):
             raise DeltapropError(
@@ -159,7 +145,7 @@ def _encode_labels(
             )
         y = np.empty(len(values), dtype=np.int64)
         for i, v in enumerate(values):
-            j = index.get(_normalize_label(v))
+            j = index.get(normalize_text(v))
             if j is None:
                 raise DatasetError(
                     f"{path}: {where(i)}: label {v!r} is not one of the known "
@@ -187,7 +173,7 @@ def _encode_labels(
         return floats, None  # regression targets
     # mixed text and numbers: "1" and "1.0" are one label
     uniq, y = np.unique(
-        np.array([_normalize_label(v) for v in stripped], dtype=str), return_inverse=True
+        np.array([normalize_text(v) for v in stripped], dtype=str), return_inverse=True
     )
     return y.astype(np.int64), uniq
 
@@ -282,8 +268,6 @@ def load_csv(
     ((4, 2), array([0, 1, 2, 0]), array(['setosa', 'versicolor', 'virginica'], dtype='<U10'))
     """
     path = _fspath(path)
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise DeltapropError(f"delimiter={_short(delimiter)} is invalid; expected one character")
     header, t, feat, X, values, lines = _read_csv_file(path, delimiter, target, features, max_bytes)
     y = labels = None
     if t is not None:
@@ -302,46 +286,22 @@ def load_csv(
 
 def _read_csv_file(path, delimiter, target, features, max_bytes):
     """(header, target column, feature columns, X, target texts, line numbers) of a CSV file."""
-    try:
-        f, size = open_regular(path, "a CSV file", DatasetError)
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file; expected a CSV file") from None
-    with f:
-        if size > max_bytes:
-            raise DatasetError(
-                f"{path}: {size:,} bytes, beyond max_bytes={max_bytes:,}; expected a smaller file"
-            )
-        try:
-            text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text, delimiter=delimiter)
-            header = _read_header(reader, path)
-            t, feat = _csv_columns(header, target, features, path)
-            X, values, lines = _stream_rows(reader, header, t, feat, path)
-            return header, t, feat, X, values, lines
-        except UnicodeDecodeError as exc:
-            raise DatasetError(
-                f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a CSV text file"
-            ) from None
-        except csv.Error as exc:
-            raise DatasetError(f"{path}: malformed CSV ({exc}); expected a CSV text file") from None
-        except OSError as exc:
-            raise DatasetError(
-                f"{path}: cannot be read ({exc.strerror or exc}); expected a readable CSV file"
-            ) from None
+
+    def read(reader, path):
+        header = read_header(reader, path)
+        t, feat = _csv_columns(header, target, features, path)
+        X, values, lines = _stream_rows(reader, header, t, feat, path)
+        return header, t, feat, X, values, lines
+
+    return read_csv(path, delimiter, max_bytes, read)
 
 
 def _csv_columns(
     header: list[str], target: str | None, features: Sequence[str] | None, path: str
 ) -> tuple[int | None, list[int]]:
-    """Positions of the target column (None without one) and of the feature columns."""
-    columns: dict[str, int] = {}
-    for j, name in enumerate(header):
-        if name in columns:
-            raise DatasetError(
-                f"{path}: line 1: column name {name!r} appears twice (columns "
-                f"{columns[name] + 1} and {j + 1}); expected distinct names"
-            )
-        columns[name] = j
+    """Positions of the target column (None without one) and of the feature columns (the
+    header's names are distinct: `read_header` checked them)."""
+    columns = {name: j for j, name in enumerate(header)}
     t = None if target is None else _csv_column(target, "target", columns, header, path)
     if features is None:
         feat = [j for j in range(len(header)) if j != t]
@@ -410,17 +370,6 @@ def _csv_target(
                 f"{path}: line {lines[i]}, column {target!r}: empty target value; expected a label"
             )
     return _encode_labels(values, classes, path, lambda i: f"line {lines[i]}, column {target!r}")
-
-
-def _read_header(reader, path) -> list[str]:
-    """The stripped column names of the first row."""
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DatasetError(
-            f"{path}: the file is empty; expected a header row of column names and data rows"
-        ) from None
-    return [h.strip() for h in header]
 
 
 def _stream_rows(reader, header, t, feat, path):

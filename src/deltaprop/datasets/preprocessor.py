@@ -29,7 +29,7 @@ import numpy as np
 
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError
-from .table import Table, _normalize_text
+from .table import Table, normalize_text
 
 __all__ = ["Preprocessor", "TASKS", "SCALES", "IMPUTES"]
 
@@ -301,7 +301,7 @@ class Preprocessor:
         col = table[name]
         if table.kind(name) == "numeric":  # categories written as numbers in this file
             col = np.array(
-                [None if math.isnan(v) else _normalize_text(repr(v)) for v in col.tolist()],
+                [None if math.isnan(v) else normalize_text(repr(v)) for v in col.tolist()],
                 dtype=object,
             )
         index = {v: i for i, v in enumerate(categories)}
@@ -586,6 +586,6 @@ def _class_list(col: np.ndarray, kind: str) -> list[Any]:
 def _label_keys(values: Any, kind: str | None) -> list[str]:
     """Labels compared as text, numbers written one way: 1, 1.0 and '1' are one class."""
     return [
-        _normalize_text(repr(float(v)) if isinstance(v, (float, np.floating)) else str(v))
+        normalize_text(repr(float(v)) if isinstance(v, (float, np.floating)) else str(v))
         for v in values
     ]

@@ -17,7 +17,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ _CHUNK_ROWS = 8192
 MAX_TABLE_BYTES = 4 << 30
 
 
-def _normalize_text(text: str) -> str:
+def normalize_text(text: str) -> str:
     """'3', '3.0', ' 3 ' -> '3' (one category); other text stripped as it is."""
     text = text.strip()
     try:
@@ -198,7 +198,7 @@ def _as_column(values: Any, name: str) -> np.ndarray:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             out[i] = None
         else:
-            text = _normalize_text(str(v))
+            text = normalize_text(str(v))
             # "nan" is how spreadsheets and pandas write a missing value
             out[i] = text if text and text.lower() not in ("nan", "+nan", "-nan") else None
     return out
@@ -250,6 +250,16 @@ def read_table(
     >>> t["weight"], t["color"].tolist(), t.where(1)
     (array([120.,  nan]), ['red', 'yellow'], 'line 3')
     """
+    return read_csv(path, delimiter, max_bytes, _read_rows)
+
+
+def read_csv(path: Any, delimiter: str, max_bytes: int, read: Callable[[Any, str], Any]) -> Any:
+    """``read(reader, path)`` on a csv reader of a CSV file, with every failure one message.
+
+    The file must be a regular file of at most `max_bytes`; it is decoded as UTF-8 (a
+    byte-order mark ignored). A missing or special file, a decoding or parsing error and a
+    failing read become a DatasetError naming the file.
+    """
     path = _fspath(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise DeltapropError(f"delimiter={_short(delimiter)} is invalid; expected one character")
@@ -264,7 +274,7 @@ def read_table(
             )
         try:
             text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
-            return _read_rows(csv.reader(text, delimiter=delimiter), path)
+            return read(csv.reader(text, delimiter=delimiter), path)
         except UnicodeDecodeError as exc:
             raise DatasetError(
                 f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected a CSV text file"
@@ -277,7 +287,8 @@ def read_table(
             ) from None
 
 
-def _read_header(reader: Any, path: str) -> list[str]:
+def read_header(reader: Any, path: str) -> list[str]:
+    """The stripped column names of the first row; a name given twice is an error."""
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -297,7 +308,7 @@ def _read_header(reader: Any, path: str) -> list[str]:
 
 def _read_rows(reader: Any, path: str) -> Table:
     """The rows of a CSV reader after its header, column by column, chunk by chunk."""
-    header = _read_header(reader, path)
+    header = read_header(reader, path)
     width = len(header)
     parts: list[list[np.ndarray]] = [[] for _ in header]
     text = [False] * width
@@ -386,5 +397,5 @@ def _floats_as_text(values: np.ndarray) -> np.ndarray:
     """Numbers read before a column turned out to be text, written as text again."""
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values.tolist()):
-        out[i] = None if math.isnan(v) else _normalize_text(repr(v))
+        out[i] = None if math.isnan(v) else normalize_text(repr(v))
     return out
