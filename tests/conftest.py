@@ -138,8 +138,11 @@ def _browser_paths():
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(request):
+    """Headless Chromium, one per test module; a module's BROWSER_WINDOW = (w, h) sets its
+    window (default 1400 × 1250)."""
     binary, driver_path = _browser_paths()
+    width, height = getattr(request.module, "BROWSER_WINDOW", (1400, 1250))
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -148,7 +151,8 @@ def browser():
     opts.binary_location = binary
     args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--disable-background-networking", "--disable-sync",
-            "--disable-extensions", "--window-size=1400,1250"]  # fmt: skip
+            "--disable-extensions", "--disable-component-update",
+            f"--window-size={width},{height}"]  # fmt: skip
     args.append(f"--user-data-dir={profile}")
     for arg in args:
         opts.add_argument(arg)

@@ -16,7 +16,7 @@ import pytest
 from deltaprop import Network
 from deltaprop.explain import builtin_example, explain, render
 from test_cli import run as run_command
-from test_report import browser, save_screenshot  # noqa: F401  (browser is a fixture)
+from test_report import BROWSER_WINDOW, save_screenshot  # noqa: F401  (the same window)
 
 
 @pytest.fixture(scope="module")

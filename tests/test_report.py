@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -216,50 +215,8 @@ def test_report_rejects_other_models(tmp_path):
 
 
 # ---------------------------------------------------------------------- in a real browser
-def _browser_paths():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        binary = shutil.which(name)
-        if binary:
-            break
-    else:
-        pytest.skip("no Chromium browser installed (apt-get install chromium chromium-driver)")
-    driver = shutil.which("chromedriver")
-    if driver is None:
-        pytest.skip("chromedriver is not installed (apt-get install chromium-driver)")
-    if importlib.util.find_spec("selenium") is None:
-        pytest.skip("selenium is not installed (pip install selenium)")
-    return binary, driver
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary, driver_path = _browser_paths()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="deltaprop-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-sync",
-        "--disable-component-update",
-        "--disable-extensions",
-        "--window-size=1200,900",
-        f"--user-data-dir={profile}",
-    ):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+# the browser fixture is conftest's, in this window
+BROWSER_WINDOW = (1200, 900)
 
 
 _IMAGES_JS = (
