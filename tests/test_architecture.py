@@ -114,6 +114,7 @@ ENGINE = (
     "gradcheck",
     "_validation",
     "_registry",
+    "_provided",
 )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import optimizers as _optimizers
 from . import schedules as _schedules
+from ._provided import Provided
 from ._validation import (
     DeltapropError,
     DeltapropTypeError,
@@ -111,21 +112,10 @@ class History:
 # History.plot and its notebook display are drawn by deltaprop.plots and deltaprop._notebook,
 # which sit above this module (they import it) and hand their functions down here when they
 # are imported, as ``import deltaprop`` does: so this module imports neither.
-_PROVIDED: dict = {}
-
-
-def provide(name: str, function) -> None:
-    """Make `function` the implementation of ``History.<name>`` ("plot", "html")."""
-    _PROVIDED[name] = function
-
-
-def _provided(name):
-    try:
-        return _PROVIDED[name]
-    except KeyError:
-        raise RuntimeError(
-            f"History.{name} is provided by the deltaprop package; import deltaprop first"
-        ) from None
+_PROVIDED = Provided("History")
+#: Make a function the implementation of ``History.<name>`` ("plot", "html").
+provide = _PROVIDED.provide
+_provided = _PROVIDED
 
 
 def _check_dropout(dropout) -> Any:

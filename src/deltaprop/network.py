@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike
 from . import activations as _activations
 from . import init as _init
 from . import losses as _losses
+from ._provided import Provided
 from ._validation import (
     DeltapropError,
     DeltapropTypeError,
@@ -794,21 +795,10 @@ class Network:
 # displays (``_repr_html_``) by deltaprop._notebook: they sit above this
 # module (they import it) and hand their functions down here when they are imported, as
 # ``import deltaprop`` does: so this module imports none of them.
-_PROVIDED: dict = {}
-
-
-def provide(name: str, function) -> None:
-    """Make `function` the implementation of ``Network.<name>`` (fit, evaluate, save, ...)."""
-    _PROVIDED[name] = function
-
-
-def _provided(name):
-    try:
-        return _PROVIDED[name]
-    except KeyError:
-        raise RuntimeError(
-            f"Network.{name} is provided by the deltaprop package; import deltaprop first"
-        ) from None
+_PROVIDED = Provided("Network")
+#: Make a function the implementation of ``Network.<name>`` (fit, evaluate, save, ...).
+provide = _PROVIDED.provide
+_provided = _PROVIDED
 
 
 _BIAS_SIZE = {"neuron": lambda n: n, "shared": lambda n: 1, "none": lambda n: 0}
