@@ -541,3 +541,39 @@ def test_mnist_is_read_by_the_datasets_reader():
     labels = read_idx(os.path.join(MNIST_DIR, "train-labels-idx1-ubyte.gz"))[:100]
     np.testing.assert_allclose(X, images.reshape(100, 784) / 255, rtol=1e-6)
     np.testing.assert_array_equal(y, labels)
+
+
+def test_pytorchs_matmul_bound_multiplies_the_bounds_own_operands():
+    """Every call of the PyTorch bound writes what np.matmul writes for the same operands."""
+    pytest.importorskip("torch")
+    from deltaprop._bench_systems import CONFIGS, make_system
+
+    cfg = dict(CONFIGS["2"], batch=8)
+    X, y = np.zeros((20, 784), np.float32), np.zeros(20, np.int64)
+    ours = make_system("bound", cfg, X, y, seed=3)
+    theirs = make_system("pytorch-bound", cfg, X, y, threads=1, seed=3)
+    assert "torch.mm" in theirs.note
+    for m in (8, 4):  # the full batches and the last, shorter one (20 = 2 · 8 + 4)
+        calls = theirs.programs[m]
+        assert len(calls) == len(ours.programs[m]) == 8  # 3 forward, 3 BP4, 2 BP2
+        for call in calls:
+            a, b = (t.numpy() for t in call.args)
+            out = call.keywords["out"].numpy()
+            out[...] = np.nan
+            call()
+            np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-6)
+    assert theirs.run()[1] == 20
+
+
+def test_the_report_sets_numpys_products_beside_pytorchs():
+    calls = []
+    # deltaprop 1 s per round; numpy's bound 0.5 s, PyTorch's 0.25 s: numpy's products at half
+    # PyTorch's speed.
+    run = _fake_runner({"deltaprop": [1.0], "bound": [0.5], "pytorch-bound": [0.25]}, calls)
+    settings = bench.Settings(systems=["deltaprop", "bound", "pytorch-bound"], rounds=1)
+    res = bench.run_config("3", run, settings, log=lambda msg: None)
+    from deltaprop._bench_report import _blas_table
+
+    lines = _blas_table({"3": res})
+    assert lines[-1] == "| (3) [784,256,128,10] ReLU, batch 256 | 0.50 |"
+    assert _blas_table({"3": {"comparisons": {"bound": res["comparisons"]["bound"]}}}) == []

@@ -178,6 +178,30 @@ def _loop_table(results):
     return lines
 
 
+def _blas_table(results):
+    """numpy's matrix products against PyTorch's, where both bounds were measured."""
+    rows = []
+    for key, res in results.items():
+        comps = res.get("comparisons", {})
+        if "bound" in comps and "pytorch-bound" in comps:
+            ours = comps["bound"]["ratios"]["samples_per_s"]["median"]
+            theirs = comps["pytorch-bound"]["ratios"]["samples_per_s"]["median"]
+            rows.append(f"| {_short(key)} | {theirs / ours:.2f} |")
+    if not rows:
+        return []
+    return [
+        "",
+        "The matrix products alone, numpy's against PyTorch's on the same arrays: the matmul "
+        "bound's speed ÷ PyTorch's matmul bound's (each from its median paired ratio with "
+        "deltaprop). Below 1, PyTorch's BLAS multiplies these shapes faster on this machine, and "
+        "deltaprop's lead over PyTorch can be no larger than its lead in everything else.",
+        "",
+        "| configuration | numpy's products ÷ PyTorch's (speed) |",
+        "|---|---|",
+        *rows,
+    ]
+
+
 def _race_lines(race):
     if not race:
         return []
@@ -302,7 +326,7 @@ def to_markdown(report):
     results = report["results"]
     lines = [f"## Benchmark: {report['meta']['date']}", ""]
     lines += _machine_lines(report["meta"]) + _load_lines(report) + [""]
-    lines += _paired_table(results) + _loop_table(results)
+    lines += _paired_table(results) + _blas_table(results) + _loop_table(results)
     lines += _race_lines(report.get("race")) + _inference_lines(report.get("inference"))
     lines += _targets_table(report.get("targets", []))
     lines += _memory_lines(report.get("memory")) + _notes(report) + [""]

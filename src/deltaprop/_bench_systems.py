@@ -69,7 +69,7 @@ CONFIGS = {
     ),
 }
 #: The systems' names on the command line (``--systems``) and in the JSON report.
-SYSTEMS = ("deltaprop", "pytorch", "sklearn", "jax", "book", "bound")
+SYSTEMS = ("deltaprop", "pytorch", "sklearn", "jax", "book", "bound", "pytorch-bound")
 #: What the printed tables and notes call each system.
 TITLES = {
     "deltaprop": "deltaprop",
@@ -78,9 +78,10 @@ TITLES = {
     "jax": "JAX",
     "book": "book loop",
     "bound": "matmul bound",
+    "pytorch-bound": "PyTorch's matmul bound",
     "onnxruntime": "ONNX Runtime",
 }
-_PACKAGES = {"pytorch": "torch", "sklearn": "scikit-learn", "jax": "jax"}
+_PACKAGES = {"pytorch": "torch", "pytorch-bound": "torch", "sklearn": "scikit-learn", "jax": "jax"}
 
 
 # ---------------------------------------------------------------------- data
@@ -503,6 +504,31 @@ class _Bound(_System):
                     op()
 
 
+class _TorchBound(_Bound):
+    """The bound's matrix products, multiplied by PyTorch's BLAS instead of numpy's.
+
+    The same operands (shared memory, the same strides: Wᵀ and Δᵀ stay transposed views) and
+    ``torch.mm(..., out=)``: how fast this machine's PyTorch multiplies what an epoch must. Set
+    beside the matmul bound, it says whether numpy's BLAS or PyTorch's is the faster one here,
+    which decides how far deltaprop can lead PyTorch at all.
+    """
+
+    name = "pytorch-bound"
+
+    def __init__(self, cfg, X, y, epochs, threads, seed=0):
+        super().__init__(cfg, X, y, epochs, seed)
+        import torch
+
+        torch.set_num_threads(threads)
+        tensor = torch.from_numpy  # shares the memory and the strides: Wᵀ stays a view
+        for m, prog in self.programs.items():
+            self.programs[m] = [
+                functools.partial(torch.mm, tensor(a), tensor(b), out=tensor(out))
+                for a, b, out in (call.args for call in prog)
+            ]
+        self.note = "torch.mm(..., out=) of the same A Wᵀ, Δᵀ A and Δ W per batch, nothing else"
+
+
 def calls_per_batch(net, cfg):
     """The note's "; N numpy calls per batch in the kernel's step", or "" if not known."""
     try:
@@ -559,6 +585,8 @@ def make_system(name, cfg, X, y, *, epochs=1, threads=1, book_fraction=0.05, see
             return _Book(cfg, X, y, epochs, book_fraction, seed)
         if name == "bound":
             return _Bound(cfg, X, y, epochs, seed)
+        if name == "pytorch-bound":
+            return _TorchBound(cfg, X, y, epochs, threads, seed)
     except ImportError as exc:
         return f"not installed (pip install {_PACKAGES.get(name, exc.name)})"
     raise DeltapropError(f"system={name!r} is unknown; expected one of {', '.join(SYSTEMS)}")

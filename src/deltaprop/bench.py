@@ -21,7 +21,11 @@ mini-batches:
   epoch, then extrapolated (configuration (1) only: the book's code is sigmoid + quadratic);
 - **matmul bound**: only the matrix products an epoch needs, at the same shapes and dtype, in
   the same batch loop: per batch and layer A Wᵀ (forward), Δᵀ A (BP4) and, above the first
-  layer, Δ W (BP2). A training step cannot be faster than its matrix products.
+  layer, Δ W (BP2). A training step cannot be faster than its matrix products;
+- **PyTorch's matmul bound**: the same products on the same arrays, multiplied by PyTorch's BLAS
+  (``torch.mm(..., out=)``). Beside the matmul bound it tells which library multiplies these
+  shapes faster on the machine, and so how far deltaprop, whose products are numpy's, can lead
+  PyTorch at all.
 
 **Paired rounds.** Each comparison is ``--rounds`` rounds; a round runs deltaprop and the other
 system back to back, each in a fresh process that loads the data, warms up on a slice of it and
@@ -539,7 +543,8 @@ def _write_report(report, out_dir, stem):
     show_default=True,
     callback=_names(SYSTEMS, "systems"),
     help="Systems, comma-separated: deltaprop, pytorch, sklearn (scikit-learn), jax (optional: "
-    "pip install jax), book (the book's per-sample loop), bound (the matrix products alone). "
+    "pip install jax), book (the book's per-sample loop), bound (the matrix products alone), "
+    "pytorch-bound (the same products multiplied by PyTorch). "
     "deltaprop is always measured: every other system is paired with it.",
 )
 @click.option(

@@ -120,6 +120,8 @@ def check_sgd_arguments(epochs, mini_batch_size):
 def replaced(net, base, *names):
     """Whether the class of `net` (a subclass of `base`) defines its own method of one of
     `names` (looked up once per class: this runs once per mini-batch)."""
+    if type(net) is base:  # the book's own class, the common case
+        return False
     key = (type(net), base, names)
     found = _REPLACED.get(key)
     if found is None:
@@ -129,6 +131,7 @@ def replaced(net, base, *names):
 
 
 _REPLACED: dict = {}
+_concatenate, _subtract = np.concatenate, np.subtract
 _BLOCK = 1000  # rows per forward pass when a whole data set is evaluated
 
 
@@ -183,12 +186,13 @@ class BookNetwork:
         self._engine_theta = self._engine.parameters  # the live flat vector, weights first
         self._engine_weights = self._engine_theta[: self._engine.num_weights]
         self._workspaces = {}
+        self._steps = {}
 
     def __getstate__(self):
         # Views and kernel buffers are rebuilt from the engine: copied or pickled on their own
         # they would come back detached from the parameters that training updates.
         state = self.__dict__.copy()
-        for key in ("_views", "_engine_theta", "_engine_weights", "_workspaces"):
+        for key in ("_views", "_engine_theta", "_engine_weights", "_workspaces", "_steps"):
             state.pop(key, None)
         return state
 
@@ -215,6 +219,7 @@ class BookNetwork:
         if engine is not None:
             engine.loss = _losses.get(loss)
             self._workspaces = {}
+            self._steps = {}
 
     # ------------------------------------------------------------------ the fast step
     def _workspace(self, m):
@@ -228,25 +233,34 @@ class BookNetwork:
         """θ ← θ − η ∂C/∂θ for the batch mean C (weights first scaled by `decay`).
 
         The mini-batch's m columns x become the rows of the kernel's X buffer, its columns y the
-        rows of Y: one forward and one backward pass of (m, n) matrices.
+        rows of Y: one forward and one backward pass of (m, n) matrices. (This runs once per
+        mini-batch, about 60 µs at m = 10: each attribute lookup saved counts.)
         """
         m = len(mini_batch)
-        if not m:
-            raise DeltapropError("mini_batch is empty; expected at least one (x, y) pair")
-        ws = self._workspaces.get(m) or self._workspace(m)
+        step = self._steps.get(m)
+        if step is None:
+            if not m:
+                raise DeltapropError("mini_batch is empty; expected at least one (x, y) pair")
+            step = self._steps[m] = self._step_buffers(m)
+        ws, XT, YT = step
         try:
             xs, ys = zip(*mini_batch)
-            np.concatenate(xs, axis=1, out=ws.X.T)
-            np.concatenate(ys, axis=1, out=ws.Y.T)
+            _concatenate(xs, 1, XT)  # the columns x side by side: X's rows
+            _concatenate(ys, 1, YT)
         except (ValueError, TypeError):
             self._explain_bad_pairs(mini_batch, "mini_batch")
             raise
         ws.scale = eta  # the gradient buffer then holds η ∂C/∂θ = (η/m) Σ_x ∂C_x/∂θ
         ws.forward()
-        step = ws.backward()
+        grad = ws.backward()
         if decay != 1.0:
             self._engine_weights *= decay  # (1 − ηλ/n) w, before the step
-        self._engine_theta -= step
+        _subtract(self._engine_theta, grad, self._engine_theta)
+
+    def _step_buffers(self, m):
+        """(Workspace, Xᵀ, Yᵀ) for mini-batches of m pairs: the X and Y buffers seen as columns."""
+        ws = self._workspace(m)
+        return ws, ws.X.T, ws.Y.T
 
     def _explain_bad_pairs(self, pairs, name):
         """Raise a DeltapropError naming the first pair whose x or y is not a column."""
