@@ -9,7 +9,9 @@ book's return values:
   are the first 50,000 and the last 10,000 images of MNIST's training file, as in the book.
 - ``load_data_wrapper()``: the same as lists of pairs: training pairs of a (784, 1) image
   column and a (10, 1) one-hot column; validation and test pairs of a (784, 1) column and the
-  integer label.
+  integer label. Each column is a view of a row of one matrix, and each list knows the rows
+  of its pairs (a ``RowPairs``, a list in every other way), so that SGD and evaluation
+  gather mini-batches and blocks by rows; copies of the lists keep that.
 
 The files are looked for where ``deltaprop.datasets.load_mnist`` looks: the `path` argument,
 the ``DELTAPROP_DATA`` environment variable, the user cache (downloaded and checksum-verified
@@ -22,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..datasets import load_mnist
+from ._engine import RowPairs
 
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result"]
 
@@ -62,14 +65,24 @@ def load_data_wrapper(path=None, *, download=True):
         label an integer.
     """
     tr_d, va_d, te_d = load_data(path, download=download)
-    training_inputs = [np.reshape(x, (784, 1)) for x in tr_d[0]]
-    training_results = [vectorized_result(y) for y in tr_d[1]]
-    training_data = list(zip(training_inputs, training_results))
-    validation_inputs = [np.reshape(x, (784, 1)) for x in va_d[0]]
-    validation_data = list(zip(validation_inputs, va_d[1]))
-    test_inputs = [np.reshape(x, (784, 1)) for x in te_d[0]]
-    test_data = list(zip(test_inputs, te_d[1]))
+    # Each x a view of a row of the image matrix and each y one of a one-hot matrix (the
+    # book's vectorized_result, row by row), so that SGD can gather a mini-batch by rows.
+    X = np.ascontiguousarray(tr_d[0])
+    Y = np.zeros((X.shape[0], 10))
+    Y[np.arange(X.shape[0]), tr_d[1]] = 1.0
+    training_inputs = [np.reshape(x, (784, 1)) for x in X]
+    training_results = [np.reshape(y, (10, 1)) for y in Y]
+    training_data = RowPairs(X, Y, zip(training_inputs, training_results))
+    validation_data = _labelled(va_d)
+    test_data = _labelled(te_d)
     return (training_data, validation_data, test_data)
+
+
+def _labelled(d):
+    """(x, label) pairs, each x a view of a row of the image matrix (a RowPairs, so that
+    evaluation gathers its rows)."""
+    X = np.ascontiguousarray(d[0])
+    return RowPairs(X, d[1], zip((np.reshape(x, (784, 1)) for x in X), d[1]))
 
 
 def vectorized_result(j):

@@ -107,7 +107,7 @@ class Network(BookNetwork):
             n_test = len(test_data)
         n = len(training_data)
         # e^{−z} → inf for z < −709 gives σ(z) = 0, the right limit: no warning
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore"), self.training_on(training_data):
             for j in range(epochs):
                 random.shuffle(training_data)
                 mini_batches = [

@@ -184,7 +184,7 @@ class Network(BookNetwork):
         flags = (monitor_training_cost, monitor_training_accuracy, monitor_evaluation_cost,
                  monitor_evaluation_accuracy)  # fmt: skip
         # e^{−z} → inf for z < −709 gives σ(z) = 0, the right limit: no warning
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore"), self.training_on(training_data):
             self._epochs(training_data, epochs, mini_batch_size, eta, lmbda, monitors, flags,
                          evaluation_data, early_stopping_n)  # fmt: skip
         return monitors.results()
