@@ -11,6 +11,7 @@ kernel's ``Workspace`` in one forward and one backward pass.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 import numpy as np
@@ -341,10 +342,31 @@ class BookNetwork:
     _rows = None  # RowPairs.rows while SGD trains on RowPairs, else None
     _matrices = None  # their (X, Y)
 
+    @contextlib.contextmanager
     def training_on(self, training_data):
-        """A context in which the fast step gathers `training_data`'s rows (RowPairs), or
-        reads its pairs one by one (any other list)."""
-        return _TrainingOn(self, training_data)
+        """A context in which the fast step gathers `training_data`'s rows (its pairs are a
+        RowPairs' or a copy of one's, with X and Y of this network's widths), or reads its
+        pairs one by one (any other list)."""
+        data = owner_of(training_data)
+        if data is not None:
+            self._engine_views()
+            usable = (
+                data.X.shape[1:] == (self.sizes[0],)
+                and data.Y.shape[1:] == (self.sizes[-1],)
+                and data.Y.dtype == self._engine.dtype  # gathered straight into the Y buffer
+            )
+            if not usable:
+                data = None
+        if data is None:
+            yield
+            return
+        self._matrices, self._rows = (data.X, data.Y), data.rows
+        self._steps = {}  # staging buffers of X's dtype
+        try:
+            yield
+        finally:
+            self._rows = self._matrices = None
+            self._steps = {}
 
     def _explain_bad_pairs(self, pairs, name):
         """Raise a DeltapropError naming the first pair whose x or y is not a column."""
@@ -451,34 +473,3 @@ class BookNetwork:
         m = len(mini_batch)
         self.weights = [decay * w - (eta / m) * nw for w, nw in zip(self.weights, nabla_w)]
         self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
-
-
-class _TrainingOn:
-    """``BookNetwork.training_on``: sets ``_rows`` and ``_matrices`` for the duration."""
-
-    def __init__(self, net, data):
-        self.net, self.data = net, data
-
-    def __enter__(self):
-        net = self.net
-        data = owner_of(self.data)
-        usable = (
-            data is not None
-            and data.X.shape[1:] == (net.sizes[0],)
-            and data.Y.shape[1:] == (net.sizes[-1],)
-        )
-        if usable:
-            net._engine_views()
-            usable = data.Y.dtype == net._engine.dtype  # gathered straight into the Y buffer
-        if usable:
-            net._matrices = (data.X, data.Y)
-            net._steps = {}  # staging buffers of X's dtype
-            net._rows = data.rows
-        return self
-
-    def __exit__(self, *exc):
-        net = self.net
-        if net._rows is not None:
-            net._rows = net._matrices = None
-            net._steps = {}
-        return False
