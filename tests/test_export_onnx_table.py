@@ -34,6 +34,8 @@ def _raw(n=120, seed=0, missing=False):
         size[::7] = np.nan
     color = rng.choice(["red", "green", "blue"], n).astype(object)
     shape = rng.choice(["round", "long"], n).astype(object)
+    if missing:  # empty text cells too: the most frequent category fills them
+        color[3::11] = None
     score = (color == "red") * 1.5 - (shape == "long") + np.nan_to_num(size - 50) / 20
     fruit = np.where(score > 0.8, "apple", np.where(score > -0.5, "banana", "cherry"))
     return {"size": size, "weight": weight, "color": color, "shape": shape, "fruit": fruit,

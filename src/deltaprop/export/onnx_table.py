@@ -12,7 +12,8 @@ After the network, ``label`` carries the original class labels (a LabelEncoder f
 to name: strings, or int64/float for numeric labels) and, for regression, ``value`` is a^L in
 the target's own units (float64, shape (batch,)).
 
-Missing text cells have no ONNX form here: an empty string is an unseen category.
+An empty text cell (the empty string) takes the column's most frequent training category when
+the model imputes (a LabelEncoder before the OneHotEncoder); otherwise it is an unseen category.
 """
 
 from __future__ import annotations
@@ -83,10 +84,14 @@ def table_graph(prep: Any, dtype: np.dtype, x: str = "x", prefix: str = "") -> P
         if c["kind"] == "text":
             cats = list(c["categories"])
             zeros = 1 if prep.unknown == "zeros" else 0
+            text = name
+            if prep.impute is not None:  # an empty cell ("") becomes the training's fill
+                nodes.append(_fill_text(cats, c["fill"], name, f"{t}_filled"))
+                text = f"{t}_filled"
             nodes.append(
                 (
                     "OneHotEncoder",
-                    [name],
+                    [text],
                     [f"{t}_hot3"],
                     {"cats_strings": cats, "zeros": zeros, "domain": ML_DOMAIN},
                 )
@@ -109,6 +114,25 @@ def table_graph(prep: Any, dtype: np.dtype, x: str = "x", prefix: str = "") -> P
     nodes.append(("Concat", pieces, [f"{prefix}x_double"], {"axis": 1}))
     nodes.append(("Cast", [f"{prefix}x_double"], [x], {"to": np.dtype(dtype).name}))
     return nodes, inits
+
+
+def _fill_text(categories: list, fill: str, text: str, out: str) -> tuple:
+    """A LabelEncoder mapping "" (a missing cell) to `fill` and each category to itself.
+
+    Anything else becomes a string that is no category, so the OneHotEncoder after it treats
+    an unseen category as before (all zeros, or a runtime error).
+    """
+    unseen = "<unseen>"
+    while unseen in categories:
+        unseen += "_"
+    keys = [*categories, ""]
+    attrs = {
+        "keys_strings": keys,
+        "values_strings": [*categories, fill],
+        "default_string": unseen,
+        "domain": ML_DOMAIN,
+    }
+    return ("LabelEncoder", [text], [out], attrs)
 
 
 def label_names_graph(prep: Any, index: str, label: str) -> tuple[Parts, str]:
