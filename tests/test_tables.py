@@ -475,3 +475,58 @@ def test_an_unnamed_index_column_written_by_to_csv_is_named_not_learned(tmp_path
     data = _write(tmp_path / "t.csv", ",x,y\n0,1.5,a\n1,2.5,b\n2,3.0,a\n3,0.5,b\n4,1.0,a\n")
     code, out, err = _cli(capsys, "train", "--data", data, "--target", "y", "-q")
     assert code == 2 and "column 1 has no name" in err and "index=False" in err
+
+
+def test_a_resumed_table_run_continues_with_its_own_preprocessing_and_split(tmp_path, capsys):
+    """Three epochs, then three more from the checkpoint, equal six epochs in one run: the
+    resumed run splits the file by the checkpoint's seed (not the default) and encodes it with
+    the checkpoint's preprocessing (not fitted again, here on a file whose values changed)."""
+    data = _fruit_csv(tmp_path / "fruit.csv", n=200)
+    common = ["--target", "fruit", "--seed", "7", "-q"]
+    whole, part, resumed = (tmp_path / f"{k}.npz" for k in ("whole", "part", "resumed"))
+    ck = tmp_path / "ck.npz"
+    assert _cli(capsys, "train", "--data", data, "--epochs", 6, "--out", whole, *common)[0] == 0
+    code, _, err = _cli(capsys, "train", "--data", data, "--epochs", 3, "--checkpoint", ck,
+                        "--out", part, *common)  # fmt: skip
+    assert code == 0, err
+    code, _, err = _cli(capsys, "train", "--resume", ck, "--epochs", 6, "--data", data,
+                        "--out", resumed, "-q")  # fmt: skip
+    assert code == 0, err
+    a, b = dpio.load(whole), dpio.load(resumed)
+    np.testing.assert_array_equal(a.parameters, b.parameters)
+    assert a.preprocessor.to_dict() == b.preprocessor.to_dict()
+    # The same rows with every number doubled: refitting would rescale; resuming must not.
+    text = (tmp_path / "fruit.csv").read_text().splitlines()
+    doubled = [text[0]] + [
+        ",".join(str(2 * float(v)) if v.replace(".", "").isdigit() else v for v in line.split(","))
+        for line in text[1:]
+    ]
+    _write(tmp_path / "doubled.csv", "\n".join(doubled) + "\n")
+    again = tmp_path / "again.npz"
+    code, out, err = _cli(capsys, "train", "--resume", ck, "--epochs", 8, "--data",
+                          tmp_path / "doubled.csv", "--out", again, "--json")  # fmt: skip
+    assert code == 0, err
+    assert dpio.load(again).preprocessor.to_dict() == dpio.load(part).preprocessor.to_dict()
+    # What training scored on its test rows is what the model's own preprocessing gives there.
+    test_cost = json.loads(out)["metrics"]["test_cost"]
+    code, out, err = _cli(capsys, "evaluate", again, "--data", tmp_path / "doubled.csv",
+                          "--split", "test", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["cost"] == pytest.approx(test_cost, rel=1e-6)
+
+
+def test_resuming_a_table_run_needs_its_data_and_its_own_table_options(tmp_path, capsys):
+    data = _fruit_csv(tmp_path / "fruit.csv", n=120)
+    ck = tmp_path / "ck.npz"
+    code, _, err = _cli(capsys, "train", "--data", data, "--target", "fruit", "--epochs", 2,
+                        "--checkpoint", ck, "--out", tmp_path / "m.npz", "-q")  # fmt: skip
+    assert code == 0, err
+    code, _, err = _cli(capsys, "train", "--resume", ck, "--epochs", 4, "-q")
+    assert code == 2
+    assert "trained on a table (target 'fruit'" in err and "expected --data FILE" in err
+    code, _, err = _cli(capsys, "train", "--resume", ck, "--epochs", 4, "--data", data,
+                        "--scale", "minmax", "-q")  # fmt: skip
+    assert code == 2 and "--scale minmax conflicts with the checkpoint's 'standard'" in err
+    code, _, err = _cli(capsys, "train", "--resume", ck, "--epochs", 4, "--data", data,
+                        "--target", "color", "-q")  # fmt: skip
+    assert code == 2 and "--target color conflicts with the checkpoint's 'fruit'" in err

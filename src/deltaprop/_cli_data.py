@@ -51,19 +51,46 @@ def target_of(path: str, target: str | None, option: str = "--target") -> str:
     return target
 
 
-def train_data(o: Any, seed: int, dtype: str) -> tuple[Any, Preprocessor]:
-    """(Dataset, Preprocessor) of `train --data`: split, then fitted on the training rows."""
+def train_data(
+    o: Any, seed: int, dtype: str, fitted: Preprocessor | None = None
+) -> tuple[Any, Preprocessor]:
+    """(Dataset, Preprocessor) of `train --data`: split, then fitted on the training rows (or
+    encoded with `fitted`, a resumed run's own preprocessing)."""
     table = read_user_table(o.data)
+    target = target_of(o.data, o.target) if fitted is None else str(fitted.target)
     return load_table(
         table,
-        target_of(o.data, o.target),
+        target,
         scale=o.scale or "standard",
         impute=o.impute,
         unknown=o.unknown or "error",
         task=o.task or "auto",
         seed=seed,
         dtype=dtype,
+        fitted=fitted,
     )
+
+
+def check_resumed_table(o: Any, prep: Preprocessor | None, path: str) -> None:
+    """--resume of a run on a table: --data is needed, and the table options given must be
+    the checkpoint's (its preprocessing is reused, never fitted again)."""
+    if prep is None:
+        return
+    if not o.data:
+        raise DeltapropError(
+            f"{path} was trained on a table (target {prep.target!r}, columns "
+            f"{', '.join(repr(c['name']) for c in prep.columns)}); expected --data FILE to "
+            f"continue on it"
+        )
+    given = {"--target": (o.target, prep.target), "--scale": (o.scale, prep.scale),
+             "--impute": (o.impute, prep.impute), "--unknown": (o.unknown, prep.unknown),
+             "--task": (o.task, prep.task)}  # fmt: skip
+    for option, (value, saved) in given.items():
+        if value is not None and value != saved and not (option == "--task" and value == "auto"):
+            raise DeltapropError(
+                f"{option} {value} conflicts with the checkpoint's {saved!r} ({path}); a "
+                f"resumed run encodes its data with the checkpoint's own preprocessing"
+            )
 
 
 def model_table(net: Any, path: str, target: str | None, split: str, seed: int) -> Any:

@@ -437,8 +437,8 @@ def train(**opts):
     o.dtype = o.dtype or "float32"
     prep = None
     if o.data:
-        # a resumed run reads the file the same way: same split, same fitted preprocessing
-        ds, prep = _cli_data.train_data(o, o.seed, o.dtype)
+        # a resumed run reads the file with the checkpoint's preprocessing, split by its seed
+        ds, prep = _cli_data.train_data(o, o.seed, o.dtype, getattr(o, "resume_prep", None))
         if not o.resume:
             _table_choices(cfg, o, prep, ds)
     else:
@@ -641,6 +641,10 @@ def _check_resume(cfg, o):
     if o.init is not None:
         _fail(f"--init {o.init} has no effect with --resume: the checkpoint holds the weights")
     info = check_resume(o.resume, **given)
+    _cli_data.check_resumed_table(o, info["preprocessor"], o.resume)
+    o.resume_prep = info["preprocessor"]
+    if o.seed is None:  # the run's own seed: the same split of a table, the same shuffles
+        o.seed = info["fit"].get("seed")
     if o.epochs is not None and o.epochs < info["epoch"]:
         _fail(
             f"--epochs {o.epochs} is below the {info['epoch']} epochs done in {o.resume}; "

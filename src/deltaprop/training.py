@@ -610,7 +610,8 @@ def check_resume(path, **overrides: Any) -> dict:
     extend the run) and the checkpointing options may differ, any other setting must equal
     the checkpoint's. Returns ``{"epoch": epochs done, "epochs": the run's epochs,
     "stop_reason": ..., "finished": whether nothing is left to train, "fit": the saved fit
-    settings, "network": the saved network's settings}``.
+    settings, "network": the saved network's settings, "preprocessor": the network's
+    preprocessing of a table, or None}``.
 
     Raises
     ------
@@ -644,7 +645,7 @@ def check_resume(path, **overrides: Any) -> dict:
     done = int(extra["epoch"])
     return {"epoch": done, "epochs": int(epochs), "stop_reason": stop_reason,
             "finished": _finished(stop_reason, done, epochs), "fit": fit_saved,
-            "network": arch}  # fmt: skip
+            "network": arch, "preprocessor": net.preprocessor}  # fmt: skip
 
 
 def _same_setting(given, saved):

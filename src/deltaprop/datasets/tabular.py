@@ -92,6 +92,7 @@ def load_table(
     seed: int = 0,
     dtype: Any = "float32",
     delimiter: str = ",",
+    fitted: Preprocessor | None = None,
 ) -> tuple[Dataset, Preprocessor]:
     """A Dataset of encoded inputs and targets, and the Preprocessor that encoded them.
 
@@ -109,6 +110,10 @@ def load_table(
         Seed of the split.
     dtype : {"float32", "float64"}
         dtype of the X arrays.
+    fitted : Preprocessor, optional
+        Encode with this fitted Preprocessor (a resumed run's, as its model file keeps it)
+        instead of fitting one; the split is the same for the same rows and seed, its classes
+        being those of every row when it was fitted.
 
     Returns
     -------
@@ -130,13 +135,17 @@ def load_table(
     else:
         table = as_table(data)
         name = os.path.basename(table.source)
-    prep = Preprocessor(
-        target, features=features, scale=scale, impute=impute, unknown=unknown, task=task
-    )
-    # the class names come from every row; the split needs them for stratification
-    prep.fit(table)
-    parts = split_rows(len(table), _strata(table, prep), validation, test, seed)
-    prep.fit(table.take(parts["train"]), labels_from=table)
+    if fitted is not None:
+        prep = fitted
+        parts = split_rows(len(table), _strata(table, prep), validation, test, seed)
+    else:
+        prep = Preprocessor(
+            target, features=features, scale=scale, impute=impute, unknown=unknown, task=task
+        )
+        # the class names come from every row; the split needs them for stratification
+        prep.fit(table)
+        parts = split_rows(len(table), _strata(table, prep), validation, test, seed)
+        prep.fit(table.take(parts["train"]), labels_from=table)
     arrays: dict[str, Any] = {}
     for part in ("train", "val", "test"):
         rows = parts[part]
