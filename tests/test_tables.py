@@ -530,3 +530,15 @@ def test_resuming_a_table_run_needs_its_data_and_its_own_table_options(tmp_path,
     code, _, err = _cli(capsys, "train", "--resume", ck, "--epochs", 4, "--data", data,
                         "--target", "color", "-q")  # fmt: skip
     assert code == 2 and "--target color conflicts with the checkpoint's 'fruit'" in err
+
+
+def test_inputs_beyond_the_dtypes_range_are_refused_naming_the_column(tmp_path):
+    rows = "\n".join(f"{(i + 1) * 1e38},{i % 3},{'pq'[i % 2]}" for i in range(12))
+    p = _write(tmp_path / "big.csv", "a,b,y\n" + rows + "\n")
+    with pytest.raises(DatasetError, match=r"input 'a' reaches 1\.2e\+39 after preprocessing, "
+                       r"beyond float32's range"):  # fmt: skip
+        load_table(p, "y", scale="none", validation=0, test=0)
+    ds, _ = load_table(p, "y", scale="none", validation=0, test=0, dtype="float64")
+    assert np.isfinite(ds.X_train).all() and ds.X_train.max() == 1.2e39
+    ds, _ = load_table(p, "y", validation=0, test=0)  # standardized: well within float32
+    assert np.isfinite(ds.X_train).all()

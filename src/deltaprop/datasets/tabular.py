@@ -153,7 +153,9 @@ def load_table(
             arrays[part] = (None, None)
             continue
         sub = table.take(rows)
-        arrays[part] = (prep.transform(sub).astype(dtype), prep.encode_target(sub))
+        X = prep.transform(sub)
+        _check_range(X, dtype, prep.input_names, table.source)
+        arrays[part] = (X.astype(dtype), prep.encode_target(sub))
     ds = Dataset(
         name=name,
         X_train=arrays["train"][0],
@@ -168,3 +170,19 @@ def load_table(
         description=f"{table.source}: {len(table)} rows, target {target!r} ({prep.task})",
     )
     return ds, prep
+
+
+def _check_range(X: np.ndarray, dtype: Any, names: Any, source: str) -> None:
+    """Refuse inputs that `dtype` cannot hold (a cast would make them infinite)."""
+    dt = np.dtype(dtype)
+    if not np.issubdtype(dt, np.floating) or not X.size:
+        return
+    peak = np.abs(X).max(axis=0)
+    over = np.flatnonzero(peak > np.finfo(dt).max)
+    if over.size:
+        j = int(over[0])
+        raise DatasetError(
+            f"{source}: input {names[j]!r} reaches {peak[j]:.4g} after preprocessing, beyond "
+            f"{dt.name}'s range (±{np.finfo(dt).max:.4g}); expected scaled inputs "
+            f"(scale='standard' or 'minmax', --scale) or dtype float64"
+        )
