@@ -77,6 +77,8 @@ class Activation:
     output_range = (-np.inf, np.inf)
     #: σ(z) = z: the training kernel lets A^l be Z^l itself instead of a copy.
     is_identity = False
+    #: σ(z + c·1) = σ(z) for every c: a bias shared by the layer's neurons has no effect.
+    shift_invariant = False
     #: Formula text (markup: ``_{}`` subscript, ``^{}`` superscript) and LaTeX.
     formula = ""
     derivative_formula = ""
@@ -419,6 +421,7 @@ class Softmax(Activation):
     name = "softmax"
     elementwise = False
     output_range = (0.0, 1.0)
+    shift_invariant = True  # e^{z_j + c} / Σ_k e^{z_k + c} = e^{z_j} / Σ_k e^{z_k}
     formula = "a_{j} = e^{z_{j}} / Σ_{k} e^{z_{k}}"
     derivative_formula = "∂a_{i}/∂z_{j} = a_{i}(δ_{ij} − a_{j})"
     formula_latex = r"a_j = \frac{e^{z_j}}{\sum_k e^{z_k}}"

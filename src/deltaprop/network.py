@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +228,7 @@ class Network:
         self.layer_activations = _layer_activations(activation, output_activation, L)
         self.loss = _losses.get(loss)
         _check_loss_pair(self.loss, self.layer_activations[-1])
+        _warn_idle_biases(self.bias_modes, self.layer_activations)
         if seed is not None and not isinstance(seed, np.random.Generator):
             check_int(seed, "seed", minimum=0)
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -891,6 +893,20 @@ def _layer_activations(activation, output_activation, L):
                 f"only (output_activation='softmax')"
             )
     return hidden + [output]
+
+
+def _warn_idle_biases(modes, acts):
+    """Warn of a shared bias under an activation that ignores a common shift (softmax): it
+    changes no output, so its gradient is zero and it never moves."""
+    for l, (mode, act) in enumerate(zip(modes, acts), 1):
+        if mode == "shared" and act.shift_invariant:
+            warnings.warn(
+                f"layer {l}'s shared bias has no effect: {act.name} ignores a shift common to "
+                f"every z_j, so ∂C/∂b^{l} = 0 and b^{l} keeps its initial value; expected "
+                f"bias=True (one per neuron) or False for this layer",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def _check_loss_pair(loss, output):
