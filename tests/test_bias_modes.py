@@ -497,3 +497,53 @@ def test_the_weights_only_step_in_a_terminal(tmp_path):
     assert "b¹₁ 0.350000000 δ¹₁ = 0.008771355 0.350000000 (frozen)" in screen
     assert "after the step: C = 0.291027774 (before: 0.298371109); weights only" in screen
     assert "\x1b[" in term.raw.decode()  # drawn by rich, with its styles
+
+
+# --------------------------------------------------------------------------- the command
+def _train_cli(capsys, *args):
+    from deltaprop.cli import run as cli_run
+
+    code = cli_run(["train", "--epochs", "2", "-q", *map(str, args)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_bias_sets_the_mode_per_layer(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    code, _, err = _train_cli(capsys, "--bias", "shared-none", "--out", model)
+    assert code == 0, err
+    net = dp.load(model)
+    assert net.bias_modes == ["shared", "none"] and [b.shape for b in net.biases] == [(1,), (0,)]
+    # the output is σ(σ(x W¹ᵀ + b¹) W²ᵀ), computed here by hand: no bias enters layer 2
+    X = np.random.default_rng(0).random((3, 64))
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    by_hand = sig(sig(X @ net.weights[0].T + net.biases[0][0]) @ net.weights[1].T)
+    np.testing.assert_allclose(net.forward(X), by_hand, rtol=1e-5)
+    code, _, err = _train_cli(capsys, "--bias", "none", "--out", model)
+    assert code == 0, err
+    assert dp.load(model).bias_modes == ["none", "none"]
+
+
+@pytest.mark.parametrize(
+    "value, why",
+    [("per", "'per' is not a mode"), ("shared-none-none", "it names 3 layers, not 2")],
+)
+def test_train_bias_refuses_a_bad_value_naming_it(capsys, value, why):
+    code, _, err = _train_cli(capsys, "--bias", value)
+    assert code == 2
+    assert f"--bias {value} is invalid: {why}; expected one of neuron, shared, none" in err
+
+
+def test_train_says_when_a_shared_bias_cannot_learn(capsys):
+    code, _, err = _train_cli(
+        capsys, "--bias", "shared", "--output-activation", "softmax", "--loss", "cross_entropy"
+    )
+    assert code == 0, err
+    assert "warning: layer 2's shared bias has no effect: softmax" in err
+
+
+def test_train_bias_has_no_effect_with_resume(tmp_path, capsys):
+    ck = tmp_path / "ck.npz"
+    assert _train_cli(capsys, "--checkpoint", ck)[0] == 0
+    code, _, err = _train_cli(capsys, "--resume", ck, "--epochs", "4", "--bias", "none")
+    assert code == 2 and "--bias none has no effect with --resume" in err

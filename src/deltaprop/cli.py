@@ -254,7 +254,8 @@ class _TrainCommand(_SectionedCommand):
     sections = {
         "Data": ["preset", "dataset", "data", "target", "data_dir", "scale", "impute",
                  "unknown", "task"],
-        "Network": ["layers", "activation", "output_activation", "loss", "init", "dtype"],
+        "Network": ["layers", "activation", "output_activation", "loss", "init", "bias",
+                    "dtype"],
         "Training": ["epochs", "batch_size", "lr", "optimizer", "momentum", "schedule", "l2",
                      "l1", "dropout", "patience", "restore_best", "seed", "resume"],
         "Output": ["out", "checkpoint", "checkpoint_every", "plots", "diagnostics", "quiet",
@@ -353,6 +354,13 @@ def _option(*names, shown=None, preset=None, choices=None, help="", **kwargs):
 @_option("--loss", choices="loss", preset="loss", help="The cost C:")
 @_option("--init", "init", choices="init", preset="init", help="Weight initialisation:")
 @_option(
+    "--bias",
+    metavar="MODES",
+    shown="neuron",
+    help="Biases: neuron (one per neuron), shared (one for the whole layer) or none; one for "
+    "every layer, or one per layer joined by '-', e.g. shared-none.",
+)
+@_option(
     "--dtype",
     type=click.Choice(["float32", "float64"], case_sensitive=False),
     shown="float32",
@@ -445,7 +453,8 @@ def train(**opts):
         ds = _load_data(cfg.get("dataset") or "digits", o.data, o.target, o.data_dir, o.seed)
     sizes = _train_sizes(cfg, ds, prep)
     config = _fit_config(cfg, o)
-    net = _new_network(cfg, sizes, o)
+    with _warnings_as_lines():  # a bias that cannot learn, said as the network is built
+        net = _new_network(cfg, sizes, o)
     if net is not None:
         net.preprocessor = prep
     title = _train_title(cfg, sizes, ds, config, o)
@@ -567,7 +576,7 @@ def _sigterm_as_interrupt():
 
 @contextlib.contextmanager
 def _warnings_as_lines():
-    """The library's warnings during training (a checkpoint not written) as one line each."""
+    """The library's warnings (a checkpoint not written, an idle bias) as one line each."""
 
     def show(message, category, filename, lineno, file=None, line=None):
         click.echo(f"warning: {message}", err=True)
@@ -640,6 +649,8 @@ def _check_resume(cfg, o):
         given["optimizer"] = {"name": o.optimizer or "momentum", "momentum": o.momentum}
     if o.init is not None:
         _fail(f"--init {o.init} has no effect with --resume: the checkpoint holds the weights")
+    if o.bias is not None:
+        _fail(f"--bias {o.bias} has no effect with --resume: the checkpoint holds the network")
     info = check_resume(o.resume, **given)
     _cli_data.check_resumed_table(o, info["preprocessor"], o.resume)
     o.resume_prep = info["preprocessor"]
@@ -745,7 +756,26 @@ def _new_network(cfg, sizes, o):
         init=cfg.get("init", "auto"),
         dtype=o.dtype,
         seed=o.seed,
+        bias=_bias_option(o.bias, len(sizes) - 1),
     )
+
+
+_BIAS_MODES = ("neuron", "shared", "none")
+
+
+def _bias_option(text, L):
+    """--bias MODES as Network's `bias`: one mode for every layer, or L joined by '-'."""
+    if text is None:
+        return True
+    modes = text.strip().lower().split("-")
+    bad = [m for m in modes if m not in _BIAS_MODES]
+    if bad or len(modes) not in (1, L):
+        why = f"{bad[0]!r} is not a mode" if bad else f"it names {len(modes)} layers, not {L}"
+        _fail(
+            f"--bias {text} is invalid: {why}; expected one of {', '.join(_BIAS_MODES)}, for "
+            f"every layer or one per layer joined by '-' ({L} layers with weights here)"
+        )
+    return modes[0] if len(modes) == 1 else modes
 
 
 def _run_fit(net, ds, config, display, o):
