@@ -83,7 +83,12 @@ def test_early_ctrl_c_is_one_line(tmp_path):
         )  # fmt: skip
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+            pytest.fail(f"Ctrl-C after {delay} s did not stop the command; stderr: {err}")
         assert proc.returncode == 130, err
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
@@ -276,3 +281,26 @@ def test_checkpoint_callback_failure_warns_and_training_continues(tmp_path, monk
     assert len(messages) == 2
     assert "ck.npz' not written after epoch 1 (No space left on device)" in messages[0]
     assert "not written after 3 epoch(s), the last 3; the last written: none" in messages[1]
+
+
+def test_a_ctrl_c_swallowed_by_a_finalizer_is_delivered_again():
+    """Python ignores an exception raised in a __del__ (printing it): the command's hook sends
+    a KeyboardInterrupt from there to the main flow again, so that Ctrl-C still stops it."""
+    from deltaprop._launch import _unraisable_hook
+
+    seen = []
+    hook = _unraisable_hook(seen.append)
+
+    class Unraisable:
+        exc_value = KeyboardInterrupt()
+
+    class Other:
+        exc_value = ValueError("other")
+
+    hook(Other())
+    assert len(seen) == 1  # anything else goes to the previous hook
+    with pytest.raises(KeyboardInterrupt):
+        hook(Unraisable())
+        for _ in range(1000):  # the interrupt is taken between two bytecodes of this loop
+            time.sleep(0.001)
+    assert len(seen) == 1

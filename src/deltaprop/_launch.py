@@ -3,7 +3,8 @@
 Imported first by the package. Only when the process is the command (``python -m deltaprop``
 or the ``deltaprop`` script) does it replace ``sys.excepthook``, and then only for an
 uncaught KeyboardInterrupt (the command itself catches those once it runs): the interrupt
-arrived while numpy and the package were being imported, before anything was done.
+arrived while numpy and the package were being imported, before anything was done. It also
+replaces ``sys.unraisablehook`` for a KeyboardInterrupt that a finalizer would swallow.
 """
 
 from __future__ import annotations
@@ -31,5 +32,21 @@ def _hook(previous):
     return hook
 
 
+def _unraisable_hook(previous):
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            # Ctrl-C landed while a finalizer ran (a __del__, a weakref callback), where
+            # Python prints the exception and goes on: deliver it again to the main flow, so
+            # that the command stops as for any Ctrl-C instead of running on.
+            import _thread
+
+            _thread.interrupt_main()
+            return
+        previous(unraisable)
+
+    return hook
+
+
 if _is_command():
     sys.excepthook = _hook(sys.excepthook)
+    sys.unraisablehook = _unraisable_hook(sys.unraisablehook)
