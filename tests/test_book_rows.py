@@ -25,7 +25,7 @@ def _row_pairs(n=53, n0=6, nL=3, seed=0, dtype=np.float32):
     X = rng.random((n, n0)).astype(dtype)
     Y = np.zeros((n, nL))
     Y[np.arange(n), rng.integers(0, nL, n)] = 1.0
-    return RowPairs(X, Y, [(x.reshape(n0, 1), y.reshape(nL, 1)) for x, y in zip(X, Y)])
+    return RowPairs(X, Y)
 
 
 def _separate(pairs):
@@ -129,11 +129,23 @@ def test_float64_inputs_are_gathered_without_staging(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_pairs_are_views_of_the_rows():
+    pairs = _row_pairs(n=5)
+    for i, (x, y) in enumerate(pairs):
+        assert x.shape == (6, 1) and y.shape == (3, 1)
+        assert np.shares_memory(x, pairs.X[i]) and np.shares_memory(y, pairs.Y[i])
+        assert pairs.rows[id(pairs[i])] == i
+    labelled = RowPairs(pairs.X, np.arange(5))
+    assert [int(label) for _, label in labelled] == [0, 1, 2, 3, 4]
+    with pytest.raises(_engine.DeltapropError, match=r"RowPairs takes X of shape"):
+        RowPairs(pairs.X, np.zeros(4))
+
+
 def test_evaluation_gathers_rows_as_well():
     rng = np.random.default_rng(2)
     X = rng.random((2600, 6)).astype(np.float32)  # three blocks of at most 1,000 rows
     labels = rng.integers(0, 3, 2600)
-    test = RowPairs(X, labels, [(x.reshape(6, 1), lab) for x, lab in zip(X, labels)])
+    test = RowPairs(X, labels)
     plain = [(x.copy(), lab) for x, lab in test]
     net = _train(network, _row_pairs())
     assert owner_of(test[100:]) is test

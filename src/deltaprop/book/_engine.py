@@ -94,19 +94,29 @@ class BookCost(_losses.Loss):
 class RowPairs(list):
     """The book's list of (x, y) pairs, each pair knowing its row in two matrices X and Y.
 
-    mnist_loader builds every x as a (784, 1) view of row i of X and every y as a (10, 1) view
-    of row i of Y (or, for validation and test data, Y holds the labels), and records i under
-    ``id(pair)``. The fast step then gathers a shuffled mini-batch with one ``take`` of its
-    rows, and evaluation a block of inputs, instead of reading each tuple and each array
-    (scattered in memory, they cost a cache miss apiece: a fifth of a chapter-1 step). The
-    list behaves as the book's in every other way: ``random.shuffle`` shuffles it in place,
-    and a copy (``list(data)``, a slice) is a plain list whose pairs are still found here
-    (`owner_of`). The pairs are kept alive here, so no other object can come to carry one of
-    their ids while this list lives; the views read X and Y live, so a changed x or y is seen.
+    Made from X (n, n_0) and Y (n, n_L): pair i is x, an (n_0, 1) view of row i of X, and y,
+    an (n_L, 1) view of row i of Y (or, for Y of shape (n,), the label Y[i], as the book's
+    validation and test data), and i is recorded under ``id(pair)``. The fast step then
+    gathers a shuffled mini-batch with one ``take`` of its rows, and evaluation a block of
+    inputs, instead of reading each tuple and each array (scattered in memory, they cost a
+    cache miss apiece: a fifth of a chapter-1 step). The list behaves as the book's in every
+    other way: ``random.shuffle`` shuffles it in place, and a copy (``list(data)``, a slice)
+    is a plain list whose pairs are still found here (`owner_of`). The pairs are kept alive
+    here, so no other object can come to carry one of their ids while this list lives; the
+    views read X and Y live, so a changed x or y is seen.
     """
 
-    def __init__(self, X, Y, pairs):
-        super().__init__(pairs)
+    def __init__(self, X, Y):
+        # The pairs are made here, so each one is row i of X and Y by construction.
+        X, Y = np.asarray(X), np.asarray(Y)
+        if X.ndim != 2 or Y.ndim not in (1, 2) or len(X) != len(Y):
+            raise DeltapropError(
+                f"RowPairs takes X of shape (n, n_0) and Y of shape (n, n_L) or (n,); got "
+                f"{X.shape} and {Y.shape}"
+            )
+        xs = (x.reshape(-1, 1) for x in X)
+        ys = (y.reshape(-1, 1) for y in Y) if Y.ndim == 2 else iter(Y)
+        super().__init__(zip(xs, ys))
         self.X, self.Y = X, Y
         self._pairs = tuple(self)  # keeps every id in `rows` unique to its pair
         self.rows = {id(pair): i for i, pair in enumerate(self._pairs)}

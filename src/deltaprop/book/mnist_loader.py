@@ -70,9 +70,7 @@ def load_data_wrapper(path=None, *, download=True):
     X = np.ascontiguousarray(tr_d[0])
     Y = np.zeros((X.shape[0], 10))
     Y[np.arange(X.shape[0]), tr_d[1]] = 1.0
-    training_inputs = [np.reshape(x, (784, 1)) for x in X]
-    training_results = [np.reshape(y, (10, 1)) for y in Y]
-    training_data = RowPairs(X, Y, zip(training_inputs, training_results))
+    training_data = RowPairs(X, Y)
     validation_data = _labelled(va_d)
     test_data = _labelled(te_d)
     return (training_data, validation_data, test_data)
@@ -81,8 +79,7 @@ def load_data_wrapper(path=None, *, download=True):
 def _labelled(d):
     """(x, label) pairs, each x a view of a row of the image matrix (a RowPairs, so that
     evaluation gathers its rows)."""
-    X = np.ascontiguousarray(d[0])
-    return RowPairs(X, d[1], zip((np.reshape(x, (784, 1)) for x in X), d[1]))
+    return RowPairs(np.ascontiguousarray(d[0]), d[1])
 
 
 def vectorized_result(j):
