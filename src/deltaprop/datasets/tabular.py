@@ -135,16 +135,15 @@ def load_table(
     else:
         table = as_table(data)
         name = os.path.basename(table.source)
-    if fitted is not None:
-        prep = fitted
-        parts = split_rows(len(table), _strata(table, prep), validation, test, seed)
-    else:
+    prep = fitted
+    if prep is None:
         prep = Preprocessor(
             target, features=features, scale=scale, impute=impute, unknown=unknown, task=task
         )
-        # the class names come from every row; the split needs them for stratification
+    if fitted is None:  # the class names come from every row: the split stratifies by them
         prep.fit(table)
-        parts = split_rows(len(table), _strata(table, prep), validation, test, seed)
+    parts = split_rows(len(table), _strata(table, prep), validation, test, seed)
+    if fitted is None:
         prep.fit(table.take(parts["train"]), labels_from=table)
     arrays: dict[str, Any] = {}
     for part in ("train", "val", "test"):
