@@ -108,6 +108,12 @@ def test_unseen_categories_are_zeros_or_a_runtime_error():
     strict = _model({}, "fruit", train, "float64")
     with pytest.raises(dp.DeltapropError, match="ONNX Runtime failed"):
         run_onnx(onnx_model(strict), Table(new))
+    # with imputation (a LabelEncoder before the OneHotEncoder) an unseen category stays one
+    _check(_model({"unknown": "zeros", "impute": "mean"}, "fruit", train, "float64"),
+           Table(new), "float64")  # fmt: skip
+    strict = _model({"impute": "mean"}, "fruit", train, "float64")
+    with pytest.raises(dp.DeltapropError, match="ONNX Runtime failed"):
+        run_onnx(onnx_model(strict), Table(new))
 
 
 def test_inputs_are_the_columns_by_name_and_metadata_names_the_classes():
