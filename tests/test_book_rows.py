@@ -152,3 +152,47 @@ def test_evaluation_gathers_rows_as_well():
     np.testing.assert_array_equal(net.outputs(test, "t"), net.outputs(plain, "t"))
     np.testing.assert_array_equal(net.outputs(test[7:], "t"), net.outputs(plain[7:], "t"))
     assert net.evaluate(test) == net.evaluate(plain) > 0
+
+
+def test_following_the_rows_shuffles_as_random_shuffle_does():
+    """The positions are shuffled and the pairs put in their order: the same order and the
+    same random state as random.shuffle on the list itself."""
+    pairs = _row_pairs()
+    plain = list(pairs)
+    random.seed(11)
+    random.shuffle(plain)
+    after = random.random()
+    net = network.Network([6, 5, 3])
+    data = list(pairs)
+    random.seed(11)
+    with net.training_on(data, follow=True):
+        net.shuffle(data)
+        assert [id(p) for p in data] == [id(p) for p in plain]
+        assert list(net._order) == [pairs.rows[id(p)] for p in data]
+        # a list reordered behind its back is looked up again, not trusted
+        data.reverse()
+        net.shuffle(data)
+        assert list(net._order) == [pairs.rows[id(p)] for p in data]
+    assert random.random() != after  # two shuffles drew more numbers than one
+    random.seed(11)
+    with net.training_on(list(pairs), follow=True) as _:
+        net.shuffle(list(pairs))
+    assert random.random() == after
+    assert net._order is None and net._batch_rows is None
+
+
+def test_each_mini_batch_gets_its_slice_of_the_rows(monkeypatch):
+    pairs = _row_pairs()
+    seen = []
+    real = _engine.BookNetwork._fast_step
+
+    def spy(self, mini_batch, eta, decay=1.0):
+        ready = self._batch_rows
+        assert ready is not None and ready[0] is mini_batch
+        seen.append(list(ready[1]) == [pairs.rows[id(p)] for p in mini_batch])
+        return real(self, mini_batch, eta, decay)
+
+    monkeypatch.setattr(_engine.BookNetwork, "_fast_step", spy)
+    _train(network, list(pairs), epochs=2)
+    _train(network2, list(pairs), epochs=2)
+    assert len(seen) == 2 * 2 * 14 and all(seen)  # 53 pairs: 13 batches of 4 and one of 1

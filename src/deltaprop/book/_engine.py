@@ -12,6 +12,7 @@ kernel's ``Workspace`` in one forward and one backward pass.
 from __future__ import annotations
 
 import contextlib
+import random
 import weakref
 
 import numpy as np
@@ -155,6 +156,15 @@ def owner_of(data):
     return None if ref is None else ref()
 
 
+def _rows_of(data, rows):
+    """The rows of `data`'s pairs in `rows` (a RowPairs' map) as an array, or None if one of
+    them is not there."""
+    try:
+        return np.fromiter((rows[id(pair)] for pair in data), np.intp, len(data))
+    except KeyError:
+        return None
+
+
 def as_list(data, name):
     """The book's data as a list (Python 3's zip objects become lists); None stays None."""
     if data is None or isinstance(data, list):
@@ -261,7 +271,7 @@ class BookNetwork:
         # they would come back detached from the parameters that training updates.
         state = self.__dict__.copy()
         for key in ("_views", "_engine_theta", "_engine_weights", "_workspaces", "_steps", "_rows",
-                    "_matrices"):  # fmt: skip
+                    "_matrices", "_order", "_batch_rows"):  # fmt: skip
             state.pop(key, None)
         return state
 
@@ -312,11 +322,14 @@ class BookNetwork:
                 raise DeltapropError("mini_batch is empty; expected at least one (x, y) pair")
             step = self._steps[m] = self._step_buffers(m)
         ws, XT, YT, stage = step
-        rows = self._rows
+        rows, ready = self._rows, self._batch_rows
         try:
             if rows is None:
                 raise KeyError
-            idx = [rows[id(pair)] for pair in mini_batch]  # the pairs' rows of X and Y
+            if ready is not None and ready[0] is mini_batch:
+                idx = ready[1]  # a slice of the epoch's rows (`batches`)
+            else:
+                idx = [rows[id(pair)] for pair in mini_batch]  # the pairs' rows of X and Y
         except KeyError:  # not SGD over mnist_loader's pairs, or a pair from elsewhere
             try:
                 xs, ys = zip(*mini_batch)
@@ -351,12 +364,58 @@ class BookNetwork:
 
     _rows = None  # RowPairs.rows while SGD trains on RowPairs, else None
     _matrices = None  # their (X, Y)
+    _order = None  # the rows of training_data's pairs in its current order, or None
+    _batch_rows = None  # (mini-batch, its rows) while `batches` hands that mini-batch out
+
+    def shuffle(self, training_data):
+        """``random.shuffle(training_data)``, as the book's SGD calls it each epoch.
+
+        While the rows of the pairs are followed (``training_on(..., follow=True)``), a list of
+        positions is shuffled instead and the pairs put in that order: ``random.shuffle`` draws
+        the same numbers for any list of the same length, so the order and the random state
+        are the book's. The rows follow in one array, and each mini-batch's rows are a slice of
+        it (`batches`), with no per-pair lookups: a sixth of a chapter-1 epoch.
+        """
+        order = self._order
+        if order is not None and not self._order_holds(training_data, order):
+            order = self._order = _rows_of(training_data, self._rows)
+        if order is None:
+            random.shuffle(training_data)
+            return
+        positions = list(range(len(training_data)))
+        random.shuffle(positions)
+        training_data[:] = [training_data[i] for i in positions]
+        self._order = order[positions]
+
+    def _order_holds(self, data, order):
+        """A cheap check that `order` still lists the rows of `data` (its length, its ends)."""
+        if len(order) != len(data) or not len(data):
+            return len(order) == len(data)
+        rows = self._rows
+        return rows.get(id(data[0])) == order[0] and rows.get(id(data[-1])) == order[-1]
+
+    def batches(self, mini_batches):
+        """Yield `mini_batches` (the epoch's slices of the shuffled list, in order), each with
+        its rows ready when they are followed."""
+        order = self._order
+        if order is None:
+            yield from mini_batches
+            return
+        start = 0
+        try:
+            for mb in mini_batches:
+                self._batch_rows = (mb, order[start : start + len(mb)])
+                start += len(mb)
+                yield mb
+        finally:
+            self._batch_rows = None
 
     @contextlib.contextmanager
-    def training_on(self, training_data):
+    def training_on(self, training_data, follow=False):
         """A context in which the fast step gathers `training_data`'s rows (its pairs are a
         RowPairs' or a copy of one's, with X and Y of this network's widths), or reads its
-        pairs one by one (any other list)."""
+        pairs one by one (any other list). With `follow` (the book's own update_mini_batch
+        takes the fast step), ``shuffle`` and ``batches`` keep the rows in the list's order."""
         data = owner_of(training_data)
         if data is not None:
             self._engine_views()
@@ -372,10 +431,12 @@ class BookNetwork:
             return
         self._matrices, self._rows = (data.X, data.Y), data.rows
         self._steps = {}  # staging buffers of X's dtype
+        if follow:
+            self._order = _rows_of(training_data, data.rows)
         try:
             yield
         finally:
-            self._rows = self._matrices = None
+            self._rows = self._matrices = self._order = self._batch_rows = None
             self._steps = {}
 
     def _explain_bad_pairs(self, pairs, name):

@@ -33,8 +33,6 @@ it.
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 
 from ._engine import BookNetwork, as_list, check_sgd_arguments, labels_of, replaced
@@ -108,13 +106,15 @@ class Network(BookNetwork):
             n_test = len(test_data)
         n = len(training_data)
         # e^{−z} → inf for z < −709 gives σ(z) = 0, the right limit: no warning
-        with np.errstate(over="ignore"), self.training_on(training_data):
+        # The book's own update_mini_batch takes the fast step: the pairs' rows can be followed.
+        follow = not replaced(self, Network, "update_mini_batch", "backprop", "cost_derivative")
+        with np.errstate(over="ignore"), self.training_on(training_data, follow):
             for j in range(epochs):
-                random.shuffle(training_data)
+                self.shuffle(training_data)  # random.shuffle(training_data)
                 mini_batches = [
                     training_data[k : k + mini_batch_size] for k in range(0, n, mini_batch_size)
                 ]
-                for mini_batch in mini_batches:
+                for mini_batch in self.batches(mini_batches):
                     self.update_mini_batch(mini_batch, eta)
                 if test_data:
                     print(f"Epoch {j}: {self.evaluate(test_data)} / {n_test}")

@@ -26,7 +26,6 @@ takes ``cost=``), and never imports or evaluates anything named by the file.
 from __future__ import annotations
 
 import json
-import random
 
 import numpy as np
 
@@ -184,7 +183,9 @@ class Network(BookNetwork):
         flags = (monitor_training_cost, monitor_training_accuracy, monitor_evaluation_cost,
                  monitor_evaluation_accuracy)  # fmt: skip
         # e^{−z} → inf for z < −709 gives σ(z) = 0, the right limit: no warning
-        with np.errstate(over="ignore"), self.training_on(training_data):
+        # The book's own update_mini_batch takes the fast step: the pairs' rows can be followed.
+        follow = not replaced(self, Network, "update_mini_batch", "backprop")
+        with np.errstate(over="ignore"), self.training_on(training_data, follow):
             self._epochs(training_data, epochs, mini_batch_size, eta, lmbda, monitors, flags,
                          evaluation_data, early_stopping_n)  # fmt: skip
         return monitors.results()
@@ -195,11 +196,11 @@ class Network(BookNetwork):
         n = len(training_data)
         best, without_gain = 0, 0
         for j in range(epochs):
-            random.shuffle(training_data)
+            self.shuffle(training_data)  # random.shuffle(training_data)
             mini_batches = [
                 training_data[k : k + mini_batch_size] for k in range(0, n, mini_batch_size)
             ]
-            for mini_batch in mini_batches:
+            for mini_batch in self.batches(mini_batches):
                 self.update_mini_batch(mini_batch, eta, lmbda, len(training_data))
             print(f"Epoch {j} training complete")
             accuracy = monitors.epoch_end(*flags)
