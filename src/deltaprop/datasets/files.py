@@ -21,7 +21,7 @@ from .._atomic import atomic_open, open_regular
 from .._validation import DeltapropError, DeltapropTypeError, _short
 from ._base import DatasetError, _fspath
 from .preprocessor import Preprocessor
-from .table import Table, normalize_text, read_csv, read_header
+from .table import Table, normalize_text, read_csv, read_header, row_chunks
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -40,7 +40,6 @@ __all__ = [
 MAX_NPZ_BYTES = 4 << 30
 #: Default cap on the size of a CSV file (4 GiB).
 MAX_CSV_BYTES = 4 << 30
-_CSV_CHUNK_ROWS = 8192
 _MAX_DENSE_LABEL = 256
 _DEFLATE_MAX_RATIO = 1032
 _INT_RE = re.compile(r"^[+-]?\d+$")
@@ -375,26 +374,9 @@ def _csv_target(
 def _stream_rows(reader, header, t, feat, path):
     """(X, target texts, line numbers), converting the rows chunk by chunk to keep memory low."""
     chunks, values, lines = [], [], array.array("q")
-    rows: list[list[str]] = []
-    chunk_lines: list[int] = []
-    width = len(header)
-    for row in reader:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        if len(row) != width:
-            raise DatasetError(
-                f"{path}: line {reader.line_num}: {len(row)} fields; expected "
-                f"{width} like the header"
-            )
-        rows.append(row)
-        chunk_lines.append(reader.line_num)
+    for rows, chunk_lines in row_chunks(reader, len(header), path):
         if t is not None:
-            values.append(row[t])
-        if len(rows) == _CSV_CHUNK_ROWS:
-            chunks.append(_csv_features(rows, chunk_lines, feat, header, path))
-            lines.extend(chunk_lines)
-            rows, chunk_lines = [], []
-    if rows:
+            values.extend(row[t] for row in rows)
         chunks.append(_csv_features(rows, chunk_lines, feat, header, path))
         lines.extend(chunk_lines)
     if not chunks:

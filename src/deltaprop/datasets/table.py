@@ -306,21 +306,13 @@ def read_header(reader: Any, path: str) -> list[str]:
     return header
 
 
-def _read_rows(reader: Any, path: str) -> Table:
-    """The rows of a CSV reader after its header, column by column, chunk by chunk."""
-    header = read_header(reader, path)
-    width = len(header)
-    parts: list[list[np.ndarray]] = [[] for _ in header]
-    text = [False] * width
-    lines = array.array("q")
+def row_chunks(reader: Any, width: int, path: str) -> Iterable[tuple[list[list[str]], list[int]]]:
+    """The data rows of a CSV reader after its header, in chunks of up to ``_CHUNK_ROWS``:
+    (rows, their line numbers). Blank lines are skipped; a row of another width than the
+    header's is an error naming its line. The two lists are emptied for the next chunk, so
+    that only one chunk of Python strings is ever held: use them before asking for it."""
     rows: list[list[str]] = []
-    chunk_lines: list[int] = []
-
-    def flush() -> None:
-        for j, cells in enumerate(zip(*rows)):
-            _add_cells(parts, text, j, cells, chunk_lines, header[j], path)
-        lines.extend(chunk_lines)
-
+    lines: list[int] = []
     for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
@@ -330,12 +322,25 @@ def _read_rows(reader: Any, path: str) -> Table:
                 f"{width} like the header"
             )
         rows.append(row)
-        chunk_lines.append(reader.line_num)
+        lines.append(reader.line_num)
         if len(rows) == _CHUNK_ROWS:
-            flush()
-            rows, chunk_lines = [], []
+            yield rows, lines
+            rows.clear()  # the caller's names for them would keep the chunk alive
+            lines.clear()
     if rows:
-        flush()
+        yield rows, lines
+
+
+def _read_rows(reader: Any, path: str) -> Table:
+    """The rows of a CSV reader after its header, column by column, chunk by chunk."""
+    header = read_header(reader, path)
+    parts: list[list[np.ndarray]] = [[] for _ in header]
+    text = [False] * len(header)
+    lines = array.array("q")
+    for rows, chunk_lines in row_chunks(reader, len(header), path):
+        for j, cells in enumerate(zip(*rows)):
+            _add_cells(parts, text, j, cells, chunk_lines, header[j], path)
+        lines.extend(chunk_lines)
     if not lines:
         raise DatasetError(f"{path}: a header but no data rows; expected at least one row")
     columns = {name: (np.concatenate(p) if len(p) > 1 else p[0]) for name, p in zip(header, parts)}
