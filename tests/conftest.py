@@ -10,9 +10,12 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 import warnings
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -170,3 +173,61 @@ def artifacts(tmp_path_factory):
     path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def page_state(browser):
+    """The page's ``window.deltaprop.state()``, or None before its script has run."""
+    return browser.execute_script("return window.deltaprop && window.deltaprop.state()")
+
+
+def wait_for_page(browser, condition, timeout, what, shown):
+    """Poll the page's state until `condition(state)`; on a timeout, fail naming `what` and the
+    state's entries named in `shown`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = page_state(browser)
+        if st is not None and condition(st):
+            return st
+        time.sleep(0.05)
+    st = page_state(browser) or {}
+    brief = {k: st.get(k) for k in shown}
+    raise AssertionError(f"{what} did not happen within {timeout} s; state {brief}")
+
+
+def page_errors(browser):
+    """The browser console's errors so far."""
+    return [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+def open_socket(site, token=None, **kwargs):
+    """A websocket to the server of `site` ({"base": "http://host:port", "token": ...})."""
+    from websockets.sync.client import connect
+
+    host = site["base"].removeprefix("http://")
+    t = site["token"] if token is None else token
+    return connect(f"ws://{host}/ws?token={t}", open_timeout=20, **kwargs)
+
+
+# ---------------------------------------------------------------------- files
+def compile_latex(tex, folder):
+    """Compile `tex` with pdflatex in `folder` where a TeX installation is present (the test
+    fails if it does not compile); without pdflatex, nothing."""
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex:
+        (Path(folder) / "step.tex").write_text(tex, encoding="ascii")
+        proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "step.tex"], cwd=folder,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def rewrite_metadata(src, dst, change):
+    """Copy the model file `src` to `dst` with `change(metadata)` applied to its metadata.json."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                change(meta)
+                data = json.dumps(meta).encode()
+            zout.writestr(info, data)
+    return dst

@@ -26,7 +26,8 @@ for _module in ("starlette", "uvicorn", "websockets"):
         pytest.skip(f"{_module} (the web extra) is not installed", allow_module_level=True)
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
-from websockets.sync.client import connect  # noqa: E402
+
+from conftest import open_socket, page_errors, page_state, wait_for_page  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ENV = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONUNBUFFERED": "1"}
@@ -72,12 +73,6 @@ def _await_line(proc, text, timeout=120):
         if text in line:
             return lines
     raise AssertionError(f"{text!r} not on stderr; got {lines}")
-
-
-def _ws(site, token=None, **kwargs):
-    host = site["base"].removeprefix("http://")
-    t = site["token"] if token is None else token
-    return connect(f"ws://{host}/ws?token={t}", open_timeout=20, **kwargs)
 
 
 def _follow(ws, until, timeout=60):
@@ -157,24 +152,24 @@ def test_the_token_is_required_and_nothing_changes_the_run():
             assert err.value.code == 405
         for token in ("", "nope"):
             with pytest.raises(InvalidStatus) as refused:
-                _ws(site, token=token)
+                open_socket(site, token=token)
             assert refused.value.response.status_code == 403
         with pytest.raises(InvalidStatus) as refused:
-            _ws(site, origin="http://evil.example")
+            open_socket(site, origin="http://evil.example")
         assert refused.value.response.status_code == 403
         # read-only: a message of any kind closes the connection; a huge one is refused
         for message in (json.dumps({"type": "pause"}), "x" * (10 * 2**20)):
-            with _ws(site) as ws:
+            with open_socket(site) as ws:
                 _follow(ws, lambda run, records: len(records) >= 1)
                 ws.send(message)
                 with pytest.raises(ConnectionClosed) as closed:
                     for _ in range(10_000):
                         ws.recv(timeout=20)
                 assert closed.value.rcvd.code == (1008 if len(message) < 100 else 1009)
-        with _ws(site) as ws:  # still serving, and the run went on to its end
+        with open_socket(site) as ws:  # still serving, and the run went on to its end
             run, records = _follow(ws, lambda run, records: run["status"] == "finished")
         _await_line(proc, "dashboard: the run has ended; serving its final state for 60 s")
-        with _ws(site) as ws:  # a page opened after the end gets the whole run
+        with open_socket(site) as ws:  # a page opened after the end gets the whole run
             assert _follow(ws, lambda run, records: True)[1] == records
     finally:
         proc.send_signal(signal.SIGINT)  # ends the --dashboard-keep wait
@@ -188,28 +183,13 @@ def test_the_token_is_required_and_nothing_changes_the_run():
 
 
 # ---------------------------------------------------------------------- in Chromium
-def _state(browser):
-    return browser.execute_script("return window.deltaprop && window.deltaprop.state()")
-
-
 def _wait(browser, condition, timeout=60, what="the page"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        st = _state(browser)
-        if st is not None and condition(st):
-            return st
-        time.sleep(0.05)
-    st = _state(browser) or {}
-    brief = {k: st.get(k) for k in ("status", "stop_reason", "updates", "connected")}
-    raise AssertionError(f"{what} did not happen within {timeout} s; state {brief}")
+    shown = ("status", "stop_reason", "updates", "connected")
+    return wait_for_page(browser, condition, timeout, what, shown)
 
 
 def _text(browser, testid):
     return browser.find_element("css selector", f"[data-testid={testid}]").text
-
-
-def _errors(browser):
-    return [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
 
 
 @pytest.mark.slow
@@ -226,7 +206,7 @@ def test_the_page_follows_the_run_and_ends_with_its_history(browser, artifacts, 
         while st["status"] in ("waiting", "training"):  # the curves grow as the run goes
             seen.append(len(st["epochs"]))
             time.sleep(0.2)
-            st = _state(browser)
+            st = page_state(browser)
         st = _wait(browser, lambda s: s["status"] == "finished", what="the end of the run")
         browser.save_screenshot(str(artifacts / "dashboard.png"))
         _await_line(proc, "serving its final state")
@@ -253,7 +233,7 @@ def test_the_page_follows_the_run_and_ends_with_its_history(browser, artifacts, 
     assert _text(browser, "val-accuracy") == f"{100 * st['val_accuracy'][-1]:.1f} %"
     assert "finished: completed" in _text(browser, "run-status")
     assert "2-16-16-3 (tanh/softmax, cross_entropy cost) on spirals" in _text(browser, "title")
-    assert _errors(browser) == []
+    assert page_errors(browser) == []
 
 
 @pytest.mark.slow
@@ -271,7 +251,7 @@ def test_ctrl_c_mid_run_shows_the_interrupted_run_after_the_server_stops(browser
     assert st["status"] == "interrupted" and st["stop_reason"] == "interrupted"
     assert st["epochs"] == history["epoch"] and st["cost"] == history["cost"]
     assert "the run has ended and its server has stopped" in _text(browser, "status")
-    assert _errors(browser) == []
+    assert page_errors(browser) == []
 
 
 def test_at_a_terminal_the_finished_run_is_served_until_ctrl_c():

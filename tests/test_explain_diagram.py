@@ -6,13 +6,12 @@ step 0.35891648, w1 after the step 0.149780716, δ_o1 = 0.138498562.
 """
 
 import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
+from conftest import compile_latex
 from deltaprop import Network
 from deltaprop.explain import builtin_example, explain, render
 from test_cli import run as run_command
@@ -144,12 +143,7 @@ def test_latex_diagram_is_a_tikz_picture(mazur, tmp_path):
     assert "$\\mathrm{net} = 0.377500$" in picture and "$\\delta = 0.138499$" in picture
     assert picture.count("{") == picture.count("}")
     assert tex.count("\\begin{") == tex.count("\\end{")
-    pdflatex = shutil.which("pdflatex")
-    if pdflatex:  # compile where a TeX installation is present
-        (tmp_path / "step.tex").write_text(tex, encoding="ascii")
-        proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "step.tex"], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert proc.returncode == 0, proc.stdout[-2000:]
+    compile_latex(tex, tmp_path)  # where a TeX installation is present
 
 
 def test_command_draws_with_the_tutorial_names(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 import deltaprop
+from conftest import compile_latex
 from deltaprop import Network
 from deltaprop.explain import builtin_example, explain, render
 
@@ -198,12 +198,7 @@ def test_latex_matrix_form_is_a_well_formed_document(example, tmp_path):
     for env in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S):
         assert env.count("{") == env.count("}")
     assert tex.count("\\begin{") == tex.count("\\end{")
-    pdflatex = shutil.which("pdflatex")
-    if pdflatex:  # compile where a TeX installation is present
-        (tmp_path / "step.tex").write_text(tex, encoding="ascii")
-        proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "step.tex"], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert proc.returncode == 0, proc.stdout[-2000:]
+    compile_latex(tex, tmp_path)  # where a TeX installation is present
 
 
 def test_default_output_has_no_matrix_form_and_wide_layers_are_not_drawn():

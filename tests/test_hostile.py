@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import rewrite_metadata
 from deltaprop import Network, explain, io
 from deltaprop._atomic import atomic_write_bytes, check_output_path
 from deltaprop._validation import DeltapropError
@@ -323,17 +324,6 @@ def test_gradient_table_honours_max_parameters():
 
 
 # ---------------------------------------------------------------- item 17: metadata schema
-def _rewrite_metadata(src, dst, change):
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            if info.filename == "metadata.json":
-                meta = json.loads(data)
-                change(meta)
-                data = json.dumps(meta).encode()
-            zout.writestr(info, data)
-
-
 @pytest.mark.parametrize(
     "change, match",
     [
@@ -351,7 +341,7 @@ def test_metadata_schema_is_checked_and_names_the_file(tmp_path, change, match):
     extra = {"checkpoint": True, "epoch": 1, "rng": {"bit_generator": "PCG64"}}
     io.save(net, tmp_path / "c.npz", optimizer_state={"t": 1}, extra=extra)
     io.load(tmp_path / "c.npz", return_state=True)
-    _rewrite_metadata(tmp_path / "c.npz", tmp_path / "bad.npz", change)
+    rewrite_metadata(tmp_path / "c.npz", tmp_path / "bad.npz", change)
     with pytest.raises(io.ModelFileError, match=match) as info:
         io.load(tmp_path / "bad.npz", return_state=True)
     assert str(info.value).startswith(str(tmp_path / "bad.npz"))

@@ -27,7 +27,8 @@ for _module in ("starlette", "uvicorn", "websockets"):
         pytest.skip(f"{_module} (the web extra) is not installed", allow_module_level=True)
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
-from websockets.sync.client import connect  # noqa: E402
+
+from conftest import open_socket, page_errors, page_state, wait_for_page  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ENV = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONUNBUFFERED": "1"}
@@ -66,12 +67,6 @@ def server():
         proc.kill()
 
 
-def _ws(server, token=None, **kwargs):
-    host = server["base"].removeprefix("http://")
-    t = server["token"] if token is None else token
-    return connect(f"ws://{host}/ws?token={t}", open_timeout=20, **kwargs)
-
-
 def _until(ws, kind, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -103,15 +98,15 @@ def test_the_page_needs_the_token(server):
 def test_a_websocket_without_the_token_or_from_another_origin_is_refused(server):
     for token in ("", "nope"):
         with pytest.raises(InvalidStatus) as err:
-            _ws(server, token=token)
+            open_socket(server, token=token)
         assert err.value.response.status_code == 403
     with pytest.raises(InvalidStatus) as err:
-        _ws(server, origin="http://evil.example")
+        open_socket(server, origin="http://evil.example")
     assert err.value.response.status_code == 403
 
 
 def test_a_websocket_trains_and_answers_bad_messages(server):
-    with _ws(server) as ws:
+    with open_socket(server) as ws:
         assert _until(ws, "hello")["config"]["layers"] == [8, 8]
         first = _until(ws, "frame")
         ws.send("{not json")
@@ -125,20 +120,20 @@ def test_a_websocket_trains_and_answers_bad_messages(server):
 
 
 def test_a_10_mb_message_is_rejected_and_the_server_keeps_serving(server):
-    with _ws(server) as ws:
+    with open_socket(server) as ws:
         _until(ws, "frame")
         ws.send("x" * (10 * 2**20))
         with pytest.raises(ConnectionClosed) as err:
             for _ in range(50):
                 ws.recv(timeout=20)
         assert err.value.rcvd is not None and err.value.rcvd.code == 1009
-    with _ws(server) as ws:
+    with open_socket(server) as ws:
         assert _until(ws, "frame")["sizes"] == [2, 8, 8, 2]
     assert urllib.request.urlopen(server["url"], timeout=10).status == 200
 
 
 def test_a_flood_of_messages_closes_the_connection(server):
-    with _ws(server) as ws:
+    with open_socket(server) as ws:
         _until(ws, "frame")
         with pytest.raises(ConnectionClosed) as err:
             for _ in range(2000):
@@ -174,20 +169,9 @@ def test_an_explicit_host_warns_and_a_bad_port_is_refused():
 
 
 # ---------------------------------------------------------------------- in Chromium
-def _state(browser):
-    return browser.execute_script("return window.deltaprop.state()")
-
-
 def _wait(browser, condition, timeout=15, what="the page"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        st = _state(browser)
-        if st is not None and condition(st):
-            return st
-        time.sleep(0.05)
-    st = _state(browser) or {}
-    brief = {k: st.get(k) for k in ("epoch", "step", "sizes", "playing", "config", "stage")}
-    raise AssertionError(f"{what} did not happen within {timeout} s; state {brief}")
+    shown = ("epoch", "step", "sizes", "playing", "config", "stage")
+    return wait_for_page(browser, condition, timeout, what, shown)
 
 
 def _click(browser, testid):
@@ -215,10 +199,6 @@ def _js_fmt(v):
     return f"{v:.4f}"
 
 
-def _errors(browser):
-    return [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
-
-
 @pytest.mark.slow
 def test_play_lowers_the_cost_shown_within_10_seconds(server, browser, artifacts):
     browser.get(server["url"])
@@ -236,7 +216,7 @@ def test_play_lowers_the_cost_shown_within_10_seconds(server, browser, artifacts
     _click(browser, "pause")
     st = _wait(browser, lambda s: not s["playing"], what="pause")
     assert st["cost"] < before
-    assert _errors(browser) == []
+    assert page_errors(browser) == []
 
 
 @pytest.mark.slow
@@ -275,7 +255,7 @@ def test_the_selected_point_shows_backprop_values(server, browser, artifacts):
     ActionChains(browser).move_to_element_with_offset(region, int(px), int(py)).click().perform()
     st = _wait(browser, lambda s: s["selected"] is not None, what="a click selecting a point")
     assert np.hypot(*(np.subtract(st["selected"]["x"], sel["x"]))) < 4 / w * (x1 - x0)
-    assert _errors(browser) == []
+    assert page_errors(browser) == []
 
 
 @pytest.mark.slow
@@ -295,7 +275,7 @@ def test_step_through_walks_bp1_to_the_update(server, browser, artifacts):
     seen = []
     deadline = time.monotonic() + 15
     while "update" not in seen and time.monotonic() < deadline:
-        stage = _state(browser)["stage"]
+        stage = page_state(browser)["stage"]
         if not seen or seen[-1] != stage:
             seen.append(stage)
         if stage == "bp2":
@@ -304,7 +284,7 @@ def test_step_through_walks_bp1_to_the_update(server, browser, artifacts):
     assert seen[:3] == ["forward", "bp1", "bp2"] and seen[-2:] == ["bp34", "update"]
     equations = browser.find_element("css selector", "[data-testid=equations]").text
     assert "BP2" in equations and "BP4" in equations
-    before = _state(browser)
+    before = page_state(browser)
     _click(browser, "apply-step")
     after = _wait(browser, lambda s: s["step"] == before["step"] + 1, what="the update")
     new = before["selected"]["new_weights"]
@@ -312,7 +292,7 @@ def test_step_through_walks_bp1_to_the_update(server, browser, artifacts):
     # the configuration survives a reload
     browser.refresh()
     st = _wait(browser, lambda s: s["sizes"] == [2, 6, 5, 4, 2] and s["config"]["seed"] == 2)
-    assert _errors(browser) == []
+    assert page_errors(browser) == []
 
 
 @pytest.mark.slow
@@ -340,4 +320,4 @@ def test_controls_change_the_network_and_the_url(server, browser):
     while "ΔC / δΔ" not in result.text and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "ΔC / δΔ" in result.text
-    assert _errors(browser) == []
+    assert page_errors(browser) == []

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
+from conftest import rewrite_metadata
 from deltaprop import io as dpio
 from deltaprop.cli import run
 from deltaprop.datasets import DatasetError, Preprocessor, Table, load_csv, load_table, read_table
@@ -423,8 +424,6 @@ def test_explain_and_report_apply_the_models_preprocessing(tmp_path, capsys):
 
 
 def test_the_metadata_checksum_refuses_an_edited_scale_and_old_files_still_load(tmp_path):
-    import zipfile
-
     t = _table()
     p = Preprocessor("kind").fit(t)
     net = dp.Network([p.n_inputs, 4, 3], output_activation="softmax", loss="cross_entropy")
@@ -432,16 +431,7 @@ def test_the_metadata_checksum_refuses_an_edited_scale_and_old_files_still_load(
     net.save(tmp_path / "m.npz")
 
     def rewrite(change, name):
-        with zipfile.ZipFile(tmp_path / "m.npz") as zin:
-            with zipfile.ZipFile(tmp_path / name, "w") as zout:
-                for info in zin.infolist():
-                    data = zin.read(info)
-                    if info.filename == "metadata.json":
-                        meta = json.loads(data)
-                        change(meta)
-                        data = json.dumps(meta).encode()
-                    zout.writestr(info, data)
-        return tmp_path / name
+        return rewrite_metadata(tmp_path / "m.npz", tmp_path / name, change)
 
     edited = rewrite(lambda m: m["preprocessor"]["columns"][0].update(scale=2.0), "e.npz")
     with pytest.raises(dpio.ModelFileError, match="metadata's SHA-256 differs"):
