@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
+from deltaprop._cli_data import output_for
 from deltaprop.cli import run
 from deltaprop.datasets import Preprocessor, Table
 
@@ -45,15 +46,10 @@ def _raw(n=120, seed=0, missing=False):
 def _model(prep_kwargs, target, table, dtype, hidden="tanh", n_hidden=7):
     features = ["size", "weight", "color", "shape"]
     prep = Preprocessor(target, features=features, **prep_kwargs).fit(table)
-    n_out = prep.n_outputs
-    if prep.classes is None:
-        out, loss = "identity", "mse"
-    elif n_out == 1:
-        out, loss = "sigmoid", "binary_cross_entropy"
-    else:
-        out, loss = "softmax", "cross_entropy"
-    net = dp.Network([prep.n_inputs, n_hidden, n_out], activation=hidden, output_activation=out,
-                     loss=loss, dtype=dtype, seed=1)  # fmt: skip
+    out, loss = output_for(prep)
+    sizes = [prep.n_inputs, n_hidden, prep.n_outputs]
+    net = dp.Network(sizes, activation=hidden, output_activation=out, loss=loss, dtype=dtype,
+                     seed=1)  # fmt: skip
     net.preprocessor = prep
     return net
 

@@ -154,12 +154,7 @@ def table_defaults(prep: Preprocessor, n_train: int) -> dict[str, Any]:
     """
     n_in, n_out = prep.n_inputs, prep.n_outputs
     hidden = int(min(128, max(16, 2 * n_in)))
-    if prep.classes is None:
-        out, loss = "identity", "mse"
-    elif n_out == 1:
-        out, loss = "sigmoid", "binary_cross_entropy"
-    else:
-        out, loss = "softmax", "cross_entropy"
+    out, loss = output_for(prep)
     batch = 32
     steps = max(1, math.ceil(n_train / batch))
     epochs = int(min(300, max(20, round(6000 / steps))))
@@ -175,6 +170,16 @@ def table_defaults(prep: Preprocessor, n_train: int) -> dict[str, Any]:
         "epochs": epochs,
         "restore_best": True,
     }
+
+
+def output_for(prep: Preprocessor) -> tuple[str, str]:
+    """(output activation, loss) for the table's task: softmax + cross-entropy for several
+    classes, sigmoid + binary cross-entropy for two, identity + MSE for regression."""
+    if prep.classes is None:
+        return "identity", "mse"
+    if prep.n_outputs == 1:
+        return "sigmoid", "binary_cross_entropy"
+    return "softmax", "cross_entropy"
 
 
 def describe_table(prep: Preprocessor, ds: Any) -> str:
