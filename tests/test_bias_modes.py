@@ -512,6 +512,12 @@ def test_train_bias_sets_the_mode_per_layer(tmp_path, capsys):
     model = tmp_path / "m.npz"
     code, _, err = _train_cli(capsys, "--bias", "shared-none", "--out", model)
     assert code == 0, err
+    from deltaprop.cli import run as cli_run
+
+    assert cli_run(["train", "--bias", "shared-none", "--epochs", "1"]) == 0
+    title = capsys.readouterr().out.splitlines()[0]
+    assert title.startswith("deltaprop: training 64-30-10 (sigmoid/sigmoid, quadratic cost; "
+                            "biases: layer 1 one shared, layer 2 none) on digits")  # fmt: skip
     net = dp.load(model)
     assert net.bias_modes == ["shared", "none"] and [b.shape for b in net.biases] == [(1,), (0,)]
     # the output is σ(σ(x W¹ᵀ + b¹) W²ᵀ), computed here by hand: no bias enters layer 2

@@ -457,9 +457,9 @@ def train(**opts):
         net = _new_network(cfg, sizes, o)
     if net is not None:
         net.preprocessor = prep
-    title = _train_title(cfg, sizes, ds, config, o)
+    title = _train_title(cfg, sizes, ds, config, o, net)
     with _sigterm_as_interrupt(), _warnings_as_lines(), _dashboard(o, title):
-        _train_and_report(cfg, o, ds, sizes, config, net)
+        _train_and_report(cfg, o, ds, sizes, config, net, title)
 
 
 @contextlib.contextmanager
@@ -505,13 +505,13 @@ def _table_choices(cfg, o, prep, ds):
         o.table_note += "\nchosen for this table: " + " ".join(shown)
 
 
-def _train_and_report(cfg, o, ds, sizes, config, net):
-    """Run the training and print (or write) what it gave."""
+def _train_and_report(cfg, o, ds, sizes, config, net, title):
+    """Run the training and print (or write) what it gave, below `title` (`_train_title`)."""
     display = None
     if not (o.quiet or o.as_json):
         from .progress import progress
 
-        display = progress(1, sys.stdout, title=_train_title(cfg, sizes, ds, config, o))
+        display = progress(1, sys.stdout, title=title)
     t0 = time.perf_counter()
     net, history, interrupted = _run_fit(net, ds, config, display, o)
     wall = time.perf_counter() - t0
@@ -863,15 +863,20 @@ def _train_json(o, ds, sizes, net, history, metrics, saved):
     }
 
 
-def _train_title(cfg, sizes, ds, config, o):
-    """The lines above the epoch lines: what is trained, on what, how."""
+def _train_title(cfg, sizes, ds, config, o, net=None):
+    """The lines above the epoch lines: what is trained, on what, how (and the biases, where
+    they are not one per neuron)."""
     n_val = ds.X_val.shape[0] if ds.X_val is not None else 0
     act = cfg.get("activation", "sigmoid")
     out = cfg.get("output_activation") or act
     what = f"resuming {o.resume}" if o.resume else "training " + "-".join(map(str, sizes))
     note = getattr(o, "table_note", "")
+    biases = ""
+    if net is not None and any(mode != "neuron" for mode in net.bias_modes):
+        biases = f"; biases: {net.bias_description()}"
     return (note + "\n" if note else "") + (
-        f"deltaprop: {what} ({act}/{out}, {cfg.get('loss', 'quadratic')} cost) on {ds.name}\n"
+        f"deltaprop: {what} ({act}/{out}, {cfg.get('loss', 'quadratic')} cost{biases}) on "
+        f"{ds.name}\n"
         f"{ds.X_train.shape[0]} training and {n_val} validation samples; {config.epochs} "
         f"epochs of batch {config.batch_size}, {cfg.get('optimizer', 'sgd')} η {config.lr:g}"
     )
